@@ -1,0 +1,10 @@
+export { CheckpointError } from "./errors.js";
+export { DTYPE_BYTES, FLOAT_DTYPES } from "./dtypes.js";
+export type { Dtype, FloatDtype } from "./dtypes.js";
+export { bfloat16ToFloat64, float16ToFloat64, float64ToBfloat16Bits, float64ToFloat16Bits } from "./float16.js";
+export { MAX_HEADER_BYTES, parseHeader } from "./header.js";
+export type { SafetensorsHeader, TensorInfo } from "./header.js";
+export { SafetensorsFile, openSafetensors } from "./reader.js";
+export { encodeSafetensors, writeSafetensors } from "./writer.js";
+export type { TensorToWrite } from "./writer.js";
+export { firstNonFinite, formatIndex } from "./values.js";

@@ -1,0 +1,153 @@
+import { multiIndex, type Layout } from "./layout.js";
+import { verdictOf, worstVerdict, type Thresholds, type Verdict } from "./verdict.js";
+
+/** What happened to each coordinate of θ during a check. */
+export const CoordinateStatus = { unchecked: 0, checked: 1, kink: 2 } as const;
+export type CoordinateStatus = (typeof CoordinateStatus)[keyof typeof CoordinateStatus];
+
+/**
+ * Per-coordinate errors are |n − a| / max(|n| + |a|, floor). The floor is this fraction of
+ * the largest |n| + |a| in θ, so coordinates whose gradient is ~0 cannot dominate the
+ * ranking with pure rounding noise.
+ */
+export const COORDINATE_FLOOR_FRACTION = 1e-6;
+const ABSOLUTE_FLOOR = 1e-300;
+
+/** ‖n − a‖₂ / (‖n‖₂ + ‖a‖₂) over the coordinates in [start, end) that `include` accepts; 0 when both are 0. */
+export function relativeDifference(
+  numeric: ArrayLike<number>,
+  analytic: ArrayLike<number>,
+  include: (index: number) => boolean = () => true,
+  start = 0,
+  end = numeric.length,
+): number {
+  let difference = 0;
+  let numericNorm = 0;
+  let analyticNorm = 0;
+  for (let i = start; i < end; i++) {
+    if (!include(i)) continue;
+    const n = numeric[i];
+    const a = analytic[i];
+    difference += (n - a) * (n - a);
+    numericNorm += n * n;
+    analyticNorm += a * a;
+  }
+  const denominator = Math.sqrt(numericNorm) + Math.sqrt(analyticNorm);
+  return denominator === 0 ? 0 : Math.sqrt(difference) / denominator;
+}
+
+export interface CoordinateResult {
+  readonly flatIndex: number;
+  readonly index: number[];
+  readonly numeric: number;
+  readonly analytic: number;
+  readonly absError: number;
+  /** |n − a| / max(|n| + |a|, floor) */
+  readonly relativeError: number;
+}
+
+export interface TensorComparison {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly checked: number;
+  readonly kinks: number;
+  readonly relativeDifference: number;
+  readonly maxAbsError: number;
+  readonly verdict: Verdict;
+  readonly worst: CoordinateResult[];
+}
+
+export interface GradientComparison {
+  readonly relativeDifference: number;
+  readonly verdict: Verdict;
+  readonly checked: number;
+  readonly kinks: number;
+  readonly tensors: TensorComparison[];
+}
+
+export interface CompareOptions {
+  readonly thresholds: Thresholds;
+  /** How many worst coordinates to keep per tensor. */
+  readonly top: number;
+}
+
+/**
+ * Compares the numerical gradient with the analytic one, overall and per tensor.
+ * Only coordinates with status `checked` count: kinks and unchecked ones are left out.
+ */
+export function compareGradients(
+  layout: Layout,
+  numeric: Float64Array,
+  analytic: Float64Array,
+  status: Uint8Array,
+  options: CompareOptions,
+): GradientComparison {
+  const isChecked = (i: number) => status[i] === CoordinateStatus.checked;
+  let largest = 0;
+  for (let i = 0; i < layout.total; i++) {
+    if (isChecked(i)) largest = Math.max(largest, Math.abs(numeric[i]) + Math.abs(analytic[i]));
+  }
+  const floor = Math.max(ABSOLUTE_FLOOR, COORDINATE_FLOOR_FRACTION * largest);
+
+  const tensors = layout.tensors.map((slot): TensorComparison => {
+    const end = slot.offset + slot.size;
+    let checked = 0;
+    let kinks = 0;
+    let maxAbsError = 0;
+    const candidates: CoordinateResult[] = [];
+    for (let i = slot.offset; i < end; i++) {
+      if (status[i] === CoordinateStatus.kink) kinks++;
+      if (!isChecked(i)) continue;
+      checked++;
+      const absError = Math.abs(numeric[i] - analytic[i]);
+      maxAbsError = Math.max(maxAbsError, absError);
+      const relativeError = absError / Math.max(Math.abs(numeric[i]) + Math.abs(analytic[i]), floor);
+      keepWorst(candidates, options.top, {
+        flatIndex: i,
+        index: [],
+        numeric: numeric[i],
+        analytic: analytic[i],
+        absError,
+        relativeError,
+      });
+    }
+    const tensorDifference = relativeDifference(numeric, analytic, isChecked, slot.offset, end);
+    return {
+      name: slot.name,
+      shape: slot.shape,
+      size: slot.size,
+      checked,
+      kinks,
+      relativeDifference: tensorDifference,
+      maxAbsError,
+      verdict: checked === 0 ? "pass" : verdictOf(tensorDifference, options.thresholds),
+      worst: candidates.map((c) => ({ ...c, index: multiIndex(slot.shape, c.flatIndex - slot.offset) })),
+    };
+  });
+
+  const overall = relativeDifference(numeric, analytic, isChecked);
+  return {
+    relativeDifference: overall,
+    verdict: worstVerdict([verdictOf(overall, options.thresholds), ...tensors.map((t) => t.verdict)]),
+    checked: tensors.reduce((sum, t) => sum + t.checked, 0),
+    kinks: tensors.reduce((sum, t) => sum + t.kinks, 0),
+    tensors,
+  };
+}
+
+/** Keeps the `top` largest errors, sorted worst first (ties: larger absolute error, then lower index). */
+function keepWorst(kept: CoordinateResult[], top: number, candidate: CoordinateResult): void {
+  if (top <= 0) return;
+  if (kept.length === top && !isWorse(candidate, kept[kept.length - 1])) return;
+  let position = kept.length;
+  while (position > 0 && isWorse(candidate, kept[position - 1])) position--;
+  kept.splice(position, 0, candidate);
+  if (kept.length > top) kept.pop();
+}
+
+function isWorse(a: CoordinateResult, b: CoordinateResult): boolean {
+  if (a.relativeError !== b.relativeError) return a.relativeError > b.relativeError;
+  if (a.absError !== b.absError) return a.absError > b.absError;
+  return a.flatIndex < b.flatIndex;
+}

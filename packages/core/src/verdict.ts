@@ -1,0 +1,37 @@
+import type { Precision } from "./precision.js";
+
+export type Verdict = "pass" | "warn" | "fail";
+
+/** A relative difference ≤ pass passes, ≤ warn warns, anything larger fails. */
+export interface Thresholds {
+  readonly pass: number;
+  readonly warn: number;
+}
+
+/**
+ * Thresholds by the precision of the user's gradient dθ. The numerical side is always
+ * computed in float64 without cancellation, so what limits agreement is the rounding
+ * in the user's own backprop:
+ * - F64: correct backprop agrees to ~1e-9 or better; 1e-7 is great, above 1e-4 is a bug.
+ * - F32: float32 backprop typically lands near 1e-6; above 1e-3 is a bug.
+ * - F16 / BF16: only gross errors are detectable.
+ */
+export const THRESHOLDS: Readonly<Record<Precision, Thresholds>> = {
+  F64: { pass: 1e-7, warn: 1e-4 },
+  F32: { pass: 1e-4, warn: 1e-3 },
+  F16: { pass: 1e-2, warn: 3e-2 },
+  BF16: { pass: 3e-2, warn: 1e-1 },
+};
+
+const SEVERITY: Readonly<Record<Verdict, number>> = { pass: 0, warn: 1, fail: 2 };
+
+export function verdictOf(relativeDifference: number, thresholds: Thresholds): Verdict {
+  if (!(relativeDifference <= thresholds.warn)) return "fail"; // NaN fails too
+  return relativeDifference <= thresholds.pass ? "pass" : "warn";
+}
+
+export function worstVerdict(verdicts: Iterable<Verdict>): Verdict {
+  let worst: Verdict = "pass";
+  for (const verdict of verdicts) if (SEVERITY[verdict] > SEVERITY[worst]) worst = verdict;
+  return worst;
+}

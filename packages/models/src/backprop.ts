@@ -1,0 +1,85 @@
+import { activationDerivative } from "./activations.js";
+import { forward } from "./forward.js";
+import { headFor } from "./heads.js";
+import type { Batch, Network } from "./network.js";
+import type { HiddenActivation } from "./spec.js";
+
+export interface BackpropOptions {
+  /**
+   * Applied to every stored intermediate: identity for float64, Math.fround to reproduce
+   * a float32 implementation's rounding.
+   */
+  readonly round?: (value: number) => number;
+  /** Replaces act'(z) in one hidden layer (1-based); used to reproduce a wrong derivative. */
+  readonly derivativeOverride?: { readonly layer: number; readonly derivative: (z: number, a: number) => number };
+}
+
+export interface Gradients {
+  /** dW_l row-major [n_l, n_{l−1}], index 0 is layer 1 */
+  readonly weights: Float64Array[];
+  readonly biases: Float64Array[];
+}
+
+/** Reference backpropagation of J = (1/m)·Σ loss_i + λ/(2m)·Σ‖W_l‖². */
+export function backprop(network: Network, batch: Batch, options: BackpropOptions = {}): Gradients {
+  const round = options.round ?? ((value: number) => value);
+  const { sizes } = network;
+  const m = batch.size;
+  const layers = network.weights.length;
+  const pass = forward(network, batch);
+  const head = headFor(network.spec);
+
+  // dZ_L = ∂loss/∂z / m
+  const nOut = sizes[layers];
+  let dz = new Float64Array(m * nOut);
+  const row = new Float64Array(nOut);
+  for (let i = 0; i < m; i++) {
+    head.lossGradient(pass.preActivations[layers - 1], batch.targets, i * nOut, nOut, row);
+    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = round(row[k] / m);
+  }
+
+  const weights: Float64Array[] = new Array(layers);
+  const biases: Float64Array[] = new Array(layers);
+  const lambdaOverM = network.spec.l2 / m;
+  for (let l = layers; l >= 1; l--) {
+    const nIn = sizes[l - 1];
+    const n = sizes[l];
+    const inputs = pass.activations[l - 1];
+    const w = network.weights[l - 1];
+    const dW = new Float64Array(n * nIn);
+    const db = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let biasSum = 0;
+      for (let i = 0; i < m; i++) biasSum += dz[i * n + j];
+      db[j] = round(biasSum);
+      for (let k = 0; k < nIn; k++) {
+        let sum = 0;
+        for (let i = 0; i < m; i++) sum += dz[i * n + j] * inputs[i * nIn + k];
+        dW[j * nIn + k] = round(sum + lambdaOverM * w[j * nIn + k]);
+      }
+    }
+    weights[l - 1] = dW;
+    biases[l - 1] = db;
+    if (l === 1) break;
+
+    // dZ_{l−1} = (dZ_l·W_l) ∘ act'(Z_{l−1})
+    const activation = network.activations[l - 2] as HiddenActivation;
+    const override = options.derivativeOverride?.layer === l - 1 ? options.derivativeOverride.derivative : undefined;
+    const z = pass.preActivations[l - 2];
+    const a = pass.activations[l - 1];
+    const previous = new Float64Array(m * nIn);
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < nIn; k++) {
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += dz[i * n + j] * w[j * nIn + k];
+        const index = i * nIn + k;
+        const derivative = override
+          ? override(z[index], a[index])
+          : activationDerivative(activation, z[index], a[index]);
+        previous[index] = round(round(sum) * derivative);
+      }
+    }
+    dz = previous;
+  }
+  return { weights, biases };
+}

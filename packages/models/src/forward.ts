@@ -1,0 +1,66 @@
+import { activate } from "./activations.js";
+import { headFor } from "./heads.js";
+import { regularizationCost, type Batch, type Network } from "./network.js";
+import type { HiddenActivation } from "./spec.js";
+
+/** Everything the plain forward pass computes; rows are examples (row-major [m, n_l]). */
+export interface ForwardPass {
+  /** Z[l−1] = A_{l−1}·W_lᵀ + b_l for l = 1..L */
+  readonly preActivations: Float64Array[];
+  /** A[l] for l = 0..L−1 (A[0] = X); the output layer's activation lives inside the head. */
+  readonly activations: Float64Array[];
+  /** loss_i per example */
+  readonly losses: Float64Array;
+  readonly dataCost: number;
+  readonly regularization: number;
+  /** J = (1/m)·Σ loss_i + λ/(2m)·Σ‖W_l‖² */
+  readonly cost: number;
+}
+
+/** Z = A·Wᵀ + b for a row-major A [m, nIn] and W [nOut, nIn]. */
+export function affine(
+  inputs: Float64Array,
+  weights: Float64Array,
+  bias: Float64Array,
+  m: number,
+  nIn: number,
+  nOut: number,
+): Float64Array {
+  const out = new Float64Array(m * nOut);
+  for (let i = 0; i < m; i++) {
+    const row = i * nIn;
+    for (let j = 0; j < nOut; j++) {
+      const w = j * nIn;
+      let sum = bias[j];
+      for (let k = 0; k < nIn; k++) sum += inputs[row + k] * weights[w + k];
+      out[i * nOut + j] = sum;
+    }
+  }
+  return out;
+}
+
+/** The whole network on the whole batch: the reference every faster path is tested against. */
+export function forward(network: Network, batch: Batch): ForwardPass {
+  const { sizes } = network;
+  const m = batch.size;
+  const layers = network.weights.length;
+  const preActivations: Float64Array[] = [];
+  const activations: Float64Array[] = [batch.inputs];
+  for (let l = 1; l <= layers; l++) {
+    const z = affine(activations[l - 1], network.weights[l - 1], network.biases[l - 1], m, sizes[l - 1], sizes[l]);
+    preActivations.push(z);
+    if (l < layers) {
+      const activation = network.activations[l - 1] as HiddenActivation;
+      activations.push(z.map((value) => activate(activation, value)));
+    }
+  }
+  const head = headFor(network.spec);
+  const outputs = preActivations[layers - 1];
+  const n = sizes[layers];
+  const losses = new Float64Array(m);
+  let lossSum = 0;
+  for (let i = 0; i < m; i++) lossSum += losses[i] = head.loss(outputs, batch.targets, i * n, n);
+  const dataCost = lossSum / m;
+  const regularization = regularizationCost(network, m);
+  return { preActivations, activations, losses, dataCost, regularization, cost: dataCost + regularization };
+}

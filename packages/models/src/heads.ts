@@ -1,0 +1,137 @@
+import { sigmoid, softplus } from "./activations.js";
+import { expm1Small, log1pSmall } from "./small-argument-math.js";
+import type { ModelSpec } from "./spec.js";
+
+/**
+ * The output layer's activation and the loss together ("head"): softmax and sigmoid with
+ * cross-entropy are only numerically stable when fused with their loss.
+ * Rows are addressed by offset into row-major [m, nL] arrays.
+ */
+export interface Head {
+  /** loss_i for one example, from the output pre-activation z and the target y. */
+  loss(z: Float64Array, y: Float64Array, offset: number, n: number): number;
+  /** ∂loss_i/∂z written into out[0..n). */
+  lossGradient(z: Float64Array, y: Float64Array, offset: number, n: number, out: Float64Array): void;
+  /** Per-example values (row-major [m, nL]) that make loss changes cheap and cancellation-free. */
+  cache(z: Float64Array, y: Float64Array, m: number, n: number): Float64Array;
+  /** loss_i(z + dz) − loss_i(z) for a change dz[0..n). */
+  lossDelta(cache: Float64Array, y: Float64Array, offset: number, n: number, dz: Float64Array): number;
+  /** loss_i(z + d·e_unit) − loss_i(z). */
+  unitLossDelta(cache: Float64Array, y: Float64Array, offset: number, n: number, unit: number, d: number): number;
+}
+
+function rowSum(values: Float64Array, offset: number, n: number): number {
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += values[offset + k];
+  return sum;
+}
+
+/** loss = −Σ y_k log softmax(z)_k = (Σ y)·logsumexp(z) − y·z. Cache: softmax(z). */
+const softmaxCrossEntropy: Head = {
+  loss(z, y, offset, n) {
+    let max = -Infinity;
+    for (let k = 0; k < n; k++) max = Math.max(max, z[offset + k]);
+    let sum = 0;
+    let targetDot = 0;
+    for (let k = 0; k < n; k++) {
+      sum += Math.exp(z[offset + k] - max);
+      targetDot += y[offset + k] * z[offset + k];
+    }
+    return rowSum(y, offset, n) * (max + Math.log(sum)) - targetDot;
+  },
+  lossGradient(z, y, offset, n, out) {
+    const probabilities = softmaxRow(z, offset, n);
+    const targetSum = rowSum(y, offset, n);
+    for (let k = 0; k < n; k++) out[k] = targetSum * probabilities[k] - y[offset + k];
+  },
+  cache(z, _y, m, n) {
+    const probabilities = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) probabilities.set(softmaxRow(z, i * n, n), i * n);
+    return probabilities;
+  },
+  // logsumexp(z + dz) − logsumexp(z) = log1p(Σ_k p_k·expm1(dz_k))
+  lossDelta(p, y, offset, n, dz) {
+    let shift = 0;
+    let targetSum = 0;
+    let targetDot = 0;
+    for (let k = 0; k < n; k++) {
+      const d = dz[k];
+      shift += p[offset + k] * expm1Small(d);
+      targetSum += y[offset + k];
+      targetDot += y[offset + k] * d;
+    }
+    return targetSum * log1pSmall(shift) - targetDot;
+  },
+  unitLossDelta(p, y, offset, n, unit, d) {
+    return rowSum(y, offset, n) * log1pSmall(p[offset + unit] * expm1Small(d)) - y[offset + unit] * d;
+  },
+};
+
+function softmaxRow(z: Float64Array, offset: number, n: number): Float64Array {
+  let max = -Infinity;
+  for (let k = 0; k < n; k++) max = Math.max(max, z[offset + k]);
+  const row = new Float64Array(n);
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += row[k] = Math.exp(z[offset + k] - max);
+  for (let k = 0; k < n; k++) row[k] /= sum;
+  return row;
+}
+
+/**
+ * loss = −Σ [y log σ(z) + (1 − y) log(1 − σ(z))] = Σ softplus(z) − y·z. Cache: σ(z).
+ * softplus(z + d) − softplus(z) = log1p(σ(z)·expm1(d)).
+ */
+const sigmoidCrossEntropy: Head = {
+  loss(z, y, offset, n) {
+    let loss = 0;
+    for (let k = 0; k < n; k++) loss += softplus(z[offset + k]) - y[offset + k] * z[offset + k];
+    return loss;
+  },
+  lossGradient(z, y, offset, n, out) {
+    for (let k = 0; k < n; k++) out[k] = sigmoid(z[offset + k]) - y[offset + k];
+  },
+  cache(z, _y, m, n) {
+    return z.slice(0, m * n).map(sigmoid);
+  },
+  lossDelta(s, y, offset, n, dz) {
+    let delta = 0;
+    for (let k = 0; k < n; k++) {
+      const d = dz[k];
+      delta += log1pSmall(s[offset + k] * expm1Small(d)) - y[offset + k] * d;
+    }
+    return delta;
+  },
+  unitLossDelta(s, y, offset, _n, unit, d) {
+    return log1pSmall(s[offset + unit] * expm1Small(d)) - y[offset + unit] * d;
+  },
+};
+
+/** loss = (1/n)·Σ (z − y)² with a linear output. Cache: the residual z − y. */
+const linearMeanSquaredError: Head = {
+  loss(z, y, offset, n) {
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += (z[offset + k] - y[offset + k]) ** 2;
+    return sum / n;
+  },
+  lossGradient(z, y, offset, n, out) {
+    for (let k = 0; k < n; k++) out[k] = (2 * (z[offset + k] - y[offset + k])) / n;
+  },
+  cache(z, y, m, n) {
+    return z.slice(0, m * n).map((value, index) => value - y[index]);
+  },
+  // (r + d)² − r² = d·(2r + d)
+  lossDelta(r, _y, offset, n, dz) {
+    let delta = 0;
+    for (let k = 0; k < n; k++) delta += dz[k] * (2 * r[offset + k] + dz[k]);
+    return delta / n;
+  },
+  unitLossDelta(r, _y, offset, n, unit, d) {
+    return (d * (2 * r[offset + unit] + d)) / n;
+  },
+};
+
+export function headFor(spec: ModelSpec): Head {
+  const output = spec.layers[spec.layers.length - 1].activation;
+  if (spec.loss === "mse") return linearMeanSquaredError;
+  return output === "softmax" ? softmaxCrossEntropy : sigmoidCrossEntropy;
+}
