@@ -37,7 +37,7 @@ function roundHalfEven(v: number): number {
   const frac = v - floor; // exact: v < 2^12 here
   if (frac > 0.5) return floor + 1;
   if (frac < 0.5) return floor;
-  return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 function makeFormat(expBits: number, mantBits: number): SmallFloatFormat {

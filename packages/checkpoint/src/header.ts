@@ -154,15 +154,15 @@ function checkOverlaps(tensors: readonly TensorInfo[], fail: Fail): void {
   const sorted = tensors
     .filter((t) => t.dataOffsets[1] > t.dataOffsets[0])
     .sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
-  let furthest: TensorInfo | undefined; // the range seen so far that reaches furthest
-  for (const t of sorted) {
-    if (furthest && t.dataOffsets[0] < furthest.dataOffsets[1]) {
-      const [a, b] = [furthest, t];
+  // Sorted by begin, any overlap shows up between neighbours: a range starting inside an
+  // earlier one also starts inside (or right at the end of) every range in between.
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (b.dataOffsets[0] < a.dataOffsets[1]) {
       fail(
         `tensors ${quote(a.name)} [${a.dataOffsets.join(", ")}] and ${quote(b.name)} [${b.dataOffsets.join(", ")}] have overlapping data_offsets`,
       );
     }
-    if (!furthest || t.dataOffsets[1] > furthest.dataOffsets[1]) furthest = t;
   }
 }
 

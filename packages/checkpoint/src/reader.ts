@@ -114,7 +114,7 @@ async function readHeader(handle: FileHandle, path: string): Promise<Safetensors
   const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (length === 0n) throw new CheckpointError(`${path}: header length is 0, expected a JSON header`);
   if (length > BigInt(MAX_HEADER_BYTES)) {
-    throw new CheckpointError(`${path}: header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+    throw new CheckpointError(`${path}: header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit (is this a safetensors file?)`);
   }
   const headerLength = Number(length);
   if (headerLength > fileSize - 8) {

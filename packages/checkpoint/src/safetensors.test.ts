@@ -307,7 +307,7 @@ describe("malformed files", () => {
 
   it("huge header length", async () => {
     const e = await openError(concat(u64le(9999999999n), new Uint8Array(16)));
-    expect(e.message).toMatch(/: header length 9999999999 exceeds the 100000000-byte limit$/);
+    expect(e.message).toMatch(/: header length 9999999999 exceeds the 100000000-byte limit \(is this a safetensors file\?\)$/);
     const max = await openError(concat(u64le(2n ** 64n - 1n), new Uint8Array(16)));
     expect(max.message).toContain(`header length 18446744073709551615 exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   });
@@ -504,6 +504,7 @@ describe("SafetensorsFile", () => {
 describe("writeSafetensors", () => {
   const invalid: [string, TensorToWrite[], RegExp][] = [
     ["data shorter than the shape", [{ name: "W", dtype: "F32", shape: [5, 4], data: new Float64Array(19) }], /tensor "W": data has 19 values but shape \[5,4\] needs 20/],
+    ["data longer than the shape", [{ name: "W", dtype: "BF16", shape: [5, 4], data: new Array<number>(21).fill(0) }], /tensor "W": data has 21 values but shape \[5,4\] needs 20/],
     ["duplicate names", [{ name: "a", dtype: "F32", shape: [], data: [1] }, { name: "a", dtype: "F32", shape: [], data: [2] }], /tensor "a": duplicate tensor name/],
     ["non-float dtype", [{ name: "i", dtype: "I32" as FloatDtype, shape: [1], data: [1] }], /tensor "i": cannot write dtype "I32"/],
     ["negative shape", [{ name: "n", dtype: "F64", shape: [-1], data: [] }], /tensor "n": shape\[0\] is -1/],

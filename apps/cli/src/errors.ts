@@ -1,0 +1,20 @@
+import { CheckpointError } from "@gradcheck/checkpoint";
+import { NondeterministicCostError } from "@gradcheck/engine";
+import { CheckpointMismatchError, ModelSpecError } from "@gradcheck/models";
+
+/** Bad input the user can fix: reported in one line, exit code 2. */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+export const EXIT = { ok: 0, fail: 1, badInput: 2, internal: 3 } as const;
+
+export function isInputError(error: unknown): error is Error {
+  return (
+    error instanceof InputError ||
+    error instanceof CheckpointError ||
+    error instanceof CheckpointMismatchError ||
+    error instanceof ModelSpecError ||
+    error instanceof NondeterministicCostError
+  );
+}

@@ -1,0 +1,67 @@
+import { CheckpointError, firstNonFinite, formatIndex, openSafetensors } from "@gradcheck/checkpoint";
+import { flatten, lowestPrecision, type Precision } from "@gradcheck/core";
+import type { Warning } from "@gradcheck/contracts";
+import type { CheckInput } from "@gradcheck/engine";
+import {
+  gradientName,
+  INPUTS_NAME,
+  matchCheckpointToModel,
+  parameterLayout,
+  parseModelSpec,
+  TARGETS_NAME,
+} from "@gradcheck/models";
+import { readJsonFile } from "./files.js";
+
+/** Reads a model spec file and a checkpoint, validates one against the other, and builds the check input. */
+export async function loadCheckInput(checkpointPath: string, modelPath: string): Promise<CheckInput> {
+  const spec = parseModelSpec(await readJsonFile(modelPath), modelPath);
+  const file = await openSafetensors(checkpointPath);
+  try {
+    const shapes = new Map(file.header.tensors.map((tensor) => [tensor.name, tensor.shape]));
+    const contents = matchCheckpointToModel(spec, shapes, checkpointPath);
+    const layout = parameterLayout(spec);
+    const read = async (name: string) => {
+      const values = await file.readFloat64(name);
+      const bad = firstNonFinite(values);
+      if (bad !== -1) {
+        throw new CheckpointError(
+          `${checkpointPath}: tensor "${name}" has ${values[bad]} at ${formatIndex(file.info(name).shape, bad)}; every value must be finite`,
+        );
+      }
+      return values;
+    };
+    const parameters = new Map<string, Float64Array>();
+    const gradients = new Map<string, Float64Array>();
+    for (const slot of layout.tensors) {
+      parameters.set(slot.name, await read(slot.name));
+      gradients.set(slot.name, await read(gradientName(slot.name)));
+    }
+    const inputs = await read(INPUTS_NAME);
+    const targets = await read(TARGETS_NAME);
+    const precision = lowestPrecision(
+      layout.tensors.flatMap((slot) => [slot.name, gradientName(slot.name)]).map((name) => file.info(name).dtype as Precision),
+    );
+    const loadWarnings: Warning[] = contents.unused.length
+      ? [{ code: "unused-tensors", message: `The checkpoint holds tensors the model does not use: ${contents.unused.join(", ")}.` }]
+      : [];
+    return {
+      spec,
+      theta: flatten(layout, parameters),
+      analytic: flatten(layout, gradients),
+      batch: { inputs, targets, size: contents.batchSize },
+      precision,
+      step: parseStep(file.header.metadata.step, checkpointPath),
+      loadWarnings,
+    };
+  } finally {
+    await file.close();
+  }
+}
+
+function parseStep(value: string | undefined, label: string): number | null {
+  if (value === undefined) return null;
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
+    throw new CheckpointError(`${label}: __metadata__.step "${value}" is not a non-negative integer`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,111 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_EPS, DEFAULT_TOP } from "@gradcheck/engine";
+import { checkCommand } from "./commands/check.js";
+import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
+import { readConfig } from "./config.js";
+import { EXIT, isInputError } from "./errors.js";
+import { processOutput, type Output } from "./io.js";
+
+const HELP_FOOTER = `
+Files
+  MODEL.json        {"name", "inputSize", "layers": [{"units", "activation"}], "loss", "l2", "keepProb"}
+                    hidden activations relu | tanh | sigmoid | linear; output softmax or sigmoid with
+                    loss "cross-entropy", linear with "mse"; l2 (λ) defaults to 0, keepProb to 1.
+  CHECKPOINT        safetensors with W1..WL [n_l, n_l-1], b1..bL, the gradients dW1..dWL, db1..dbL,
+                    the probe batch X [m, n_0] and Y [m, n_L]; F64, F32, F16 or BF16; optional
+                    "step" in __metadata__.
+
+Exit codes
+  0  pass or warn    1  fail    2  bad input or usage    3  internal error
+
+Examples
+  $ gradcheck demo
+  $ gradcheck check checkpoint.safetensors --model model.json
+  $ gradcheck check checkpoint.safetensors --model model.json --json > report.json`;
+
+function positiveNumber(name: string, max: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (value.trim() === "" || !Number.isFinite(parsed) || parsed <= 0 || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be a number in (0, ${max}], got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+function integerIn(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value.trim()) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+export function buildProgram(output: Output, setExitCode: (code: number) => void): Command {
+  const program = new Command("gradcheck")
+    .description("Verify backpropagation: compare a checkpoint's gradient dθ with central differences of the cost.")
+    .version("0.1.0", "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      writeOut: (text) => output.out(text.trimEnd()),
+      writeErr: (text) => output.err(text.trimEnd()),
+      outputError: (text, write) => write(`gradcheck: ${text}`),
+    })
+    .exitOverride()
+    .addHelpText("after", HELP_FOOTER);
+
+  program
+    .command("check")
+    .description("check a checkpoint's gradients on this machine")
+    .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
+    .requiredOption("-m, --model <file>", "model spec (JSON)")
+    .addOption(
+      new Option("--eps <h>", "finite-difference step h").argParser(positiveNumber("--eps", 0.1)).default(DEFAULT_EPS),
+    )
+    .addOption(
+      new Option("--threads <n>", "worker threads (default: one per core, fewer for small models)").argParser(
+        integerIn("--threads", 1, 256),
+      ),
+    )
+    .addOption(
+      new Option("--top <k>", "worst coordinates listed per tensor").argParser(integerIn("--top", 0, 1000)).default(DEFAULT_TOP),
+    )
+    .option("--json", "print only the JSON report on stdout", false)
+    .action(async (checkpoint: string, options) => setExitCode(await checkCommand(checkpoint, options, output)));
+
+  program
+    .command("demo")
+    .description("write a correct and a buggy model, check both, and explain the output")
+    .option("--out <dir>", "where to write the demo files", DEFAULT_DEMO_DIR)
+    .action(async (options) => setExitCode(await demoCommand(options, output)));
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(output, (code) => (exitCode = code));
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return EXIT.badInput;
+    }
+    await program.parseAsync([...argv]);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (isInputError(error)) {
+      output.err(`gradcheck: error: ${error.message}`);
+      return EXIT.badInput;
+    }
+    output.err(`gradcheck: internal error: ${error instanceof Error ? error.message : String(error)}`);
+    if (readConfig().debug && error instanceof Error && error.stack) output.err(error.stack);
+    else output.err("(set GRADCHECK_DEBUG=1 to see where it happened)");
+    return EXIT.internal;
+  }
+}

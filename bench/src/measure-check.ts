@@ -1,0 +1,24 @@
+import { loadCheckInput } from "@gradcheck/cli";
+import { DEFAULT_EPS, DEFAULT_TOP, runLocalCheck } from "@gradcheck/engine";
+
+/**
+ * Child process of the benchmark: one full check from files, in a fresh process, so that
+ * its peak memory (threads included) is the check's alone. Prints one JSON line.
+ */
+const [checkpointPath, modelPath, threadsArgument] = process.argv.slice(2);
+const started = performance.now();
+const input = await loadCheckInput(checkpointPath, modelPath);
+const loaded = performance.now();
+const threads = threadsArgument === "auto" ? undefined : Number(threadsArgument);
+const report = await runLocalCheck(input, { eps: DEFAULT_EPS, top: DEFAULT_TOP, threads });
+const finished = performance.now();
+console.log(
+  JSON.stringify({
+    verdict: report.verdict,
+    coordinates: report.coordinates.total,
+    loadMs: loaded - started,
+    checkMs: finished - loaded,
+    totalMs: finished - started,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  }),
+);

@@ -1,0 +1,51 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { mergeShardResults } from "./aggregate.js";
+import { localShardSize, planShards } from "./plan.js";
+
+describe("planShards", () => {
+  it("covers [0, total) exactly once, in order, with shards of at most the given size", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 1, max: 5_000 }), (total, size) => {
+        const shards = planShards(total, size);
+        let next = 0;
+        const wellFormed = shards.every((shard, index) => {
+          const ok = shard.index === index && shard.start === next && shard.end > shard.start && shard.end - shard.start <= size;
+          next = shard.end;
+          return ok;
+        });
+        return wellFormed && next === total;
+      }),
+    );
+  });
+
+  it("rejects a shard size that is not a positive integer", () => {
+    expect(() => planShards(10, 0)).toThrow(/positive integer/);
+    expect(() => planShards(10, 1.5)).toThrow(/positive integer/);
+  });
+
+  it("gives each thread several shards on large models", () => {
+    expect(Math.ceil(109_386 / localShardSize(109_386, 2))).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe("mergeShardResults", () => {
+  const result = (index: number, start: number, end: number) => ({
+    shard: { index, start, end },
+    numeric: new Float64Array(end - start).fill(index + 1),
+    status: new Uint8Array(end - start).fill(1),
+  });
+
+  it("places each shard at its indices, whatever order they arrive in", () => {
+    const merged = mergeShardResults(6, [result(1, 3, 6), result(0, 0, 3)]);
+    expect([...merged.numeric]).toEqual([1, 1, 1, 2, 2, 2]);
+  });
+
+  it("refuses a coordinate counted twice", () => {
+    expect(() => mergeShardResults(6, [result(0, 0, 3), result(1, 3, 6), result(2, 2, 4)])).toThrow(/computed twice/);
+  });
+
+  it("refuses a gap", () => {
+    expect(() => mergeShardResults(6, [result(0, 0, 3)])).toThrow(/coordinate 3 was not computed/);
+  });
+});

@@ -1,0 +1,51 @@
+import { createRandom, flatten } from "@gradcheck/core";
+import {
+  backprop,
+  networkFromTheta,
+  parameterLayout,
+  parseModelSpec,
+  randomBatch,
+  randomTheta,
+  type Gradients,
+  type ModelSpec,
+} from "@gradcheck/models";
+import type { CheckInput } from "../check-input.js";
+
+export function flattenGradients(spec: ModelSpec, gradients: Gradients): Float64Array {
+  const layout = parameterLayout(spec);
+  return flatten(
+    layout,
+    new Map(layout.tensors.map((slot, index) => [slot.name, index % 2 ? gradients.biases[index >> 1] : gradients.weights[index >> 1]])),
+  );
+}
+
+export interface Fixture {
+  readonly input: CheckInput;
+  readonly network: ReturnType<typeof networkFromTheta>;
+}
+
+/** A random model and batch with the correct reference gradient. */
+export function fixture(specInput: unknown, seed = 1, batchSize = 12): Fixture {
+  const spec = parseModelSpec(specInput, "fixture");
+  const random = createRandom(seed);
+  const theta = randomTheta(spec, random);
+  const batch = randomBatch(spec, batchSize, random);
+  const network = networkFromTheta(spec, theta);
+  return {
+    network,
+    input: { spec, theta, analytic: flattenGradients(spec, backprop(network, batch)), batch, precision: "F64", step: 0 },
+  };
+}
+
+/** 5-8-8-3 with tanh, relu, softmax; layer 2 is square so a transposed dW2 is possible. */
+export const BUG_TABLE_SPEC = {
+  name: "bug-table",
+  inputSize: 5,
+  layers: [
+    { units: 8, activation: "tanh" },
+    { units: 8, activation: "relu" },
+    { units: 3, activation: "softmax" },
+  ],
+  loss: "cross-entropy",
+  l2: 0.3,
+};

@@ -1,0 +1,32 @@
+import { CpuBackend } from "@gradcheck/compute";
+import type { ModelSpec } from "@gradcheck/models";
+
+/** What a worker thread (or a cluster worker) needs to rebuild the backend by itself. */
+export interface ShardJob {
+  readonly spec: ModelSpec;
+  readonly theta: Float64Array;
+  readonly inputs: Float64Array;
+  readonly targets: Float64Array;
+  readonly batchSize: number;
+  readonly eps: number;
+}
+
+export function backendFor(job: ShardJob): CpuBackend {
+  return new CpuBackend(job.spec, job.theta, {
+    inputs: job.inputs,
+    targets: job.targets,
+    size: job.batchSize,
+  });
+}
+
+/** Messages between the pool and its threads. */
+export type ToThread = { readonly type: "shard"; readonly shard: { index: number; start: number; end: number } };
+export type FromThread =
+  | { readonly type: "progress"; readonly shardIndex: number; readonly done: number }
+  | {
+      readonly type: "result";
+      readonly shard: { index: number; start: number; end: number };
+      readonly numeric: Float64Array;
+      readonly status: Uint8Array;
+    }
+  | { readonly type: "error"; readonly message: string };

@@ -1,0 +1,21 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { runShard } from "./shard.js";
+import { backendFor, type FromThread, type ShardJob, type ToThread } from "./thread-job.js";
+
+// One backend per thread, built once from the job; shards then arrive one at a time.
+const job = workerData as ShardJob;
+const backend = backendFor(job);
+const port = parentPort!;
+
+port.on("message", (message: ToThread) => {
+  try {
+    const { shard } = message;
+    const result = runShard(backend, shard, job.eps, (done) =>
+      port.postMessage({ type: "progress", shardIndex: shard.index, done } satisfies FromThread),
+    );
+    const reply: FromThread = { type: "result", shard, numeric: result.numeric, status: result.status };
+    port.postMessage(reply, [result.numeric.buffer as ArrayBuffer, result.status.buffer as ArrayBuffer]);
+  } catch (error) {
+    port.postMessage({ type: "error", message: error instanceof Error ? error.message : String(error) } satisfies FromThread);
+  }
+});
