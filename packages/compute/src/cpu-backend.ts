@@ -1,5 +1,5 @@
 import { CoordinateStatus, realizedSteps } from "@gradcheck/core";
-import { PerturbedCostEvaluator, type Batch, type CostChanges, type ModelSpec } from "@gradcheck/models";
+import { PerturbedCostEvaluator, type Batch, type CostChanges, type ModelSpec } from "@gradcheck/models/evaluator";
 import type { CentralDifferences, PerturbedCostBackend } from "./backend.js";
 
 const PROGRESS_EVERY = 1024;

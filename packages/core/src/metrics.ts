@@ -6,33 +6,39 @@ export const CoordinateStatus = { unchecked: 0, checked: 1, kink: 2 } as const;
 export type CoordinateStatus = (typeof CoordinateStatus)[keyof typeof CoordinateStatus];
 
 /**
- * Per-coordinate errors are |n − a| / max(|n| + |a|, floor). The floor is this fraction of
- * the largest |n| + |a| in θ, so coordinates whose gradient is ~0 cannot dominate the
- * ranking with pure rounding noise.
+ * Per-coordinate errors are |n − a| / max(|n| + |a|, floor). The floor is the larger of the
+ * noise floor and this fraction of the largest |n| + |a| in θ, so coordinates whose gradient
+ * is ~0 cannot dominate the ranking with pure rounding noise.
  */
 export const COORDINATE_FLOOR_FRACTION = 1e-6;
 const ABSOLUTE_FLOOR = 1e-300;
 
-/** ‖n − a‖₂ / (‖n‖₂ + ‖a‖₂) over the coordinates in [start, end) that `include` accepts; 0 when both are 0. */
+/**
+ * ‖n − a‖₂ / max(‖n‖₂ + ‖a‖₂, √k·noiseFloor) over the k coordinates in [start, end) that
+ * `include` accepts; 0 when both are 0. With noiseFloor 0 this is the classic formula.
+ */
 export function relativeDifference(
   numeric: ArrayLike<number>,
   analytic: ArrayLike<number>,
   include: (index: number) => boolean = () => true,
   start = 0,
   end = numeric.length,
+  noiseFloor = 0,
 ): number {
   let difference = 0;
   let numericNorm = 0;
   let analyticNorm = 0;
+  let count = 0;
   for (let i = start; i < end; i++) {
     if (!include(i)) continue;
+    count++;
     const n = numeric[i];
     const a = analytic[i];
     difference += (n - a) * (n - a);
     numericNorm += n * n;
     analyticNorm += a * a;
   }
-  const denominator = Math.sqrt(numericNorm) + Math.sqrt(analyticNorm);
+  const denominator = Math.max(Math.sqrt(numericNorm) + Math.sqrt(analyticNorm), Math.sqrt(count) * noiseFloor);
   return denominator === 0 ? 0 : Math.sqrt(difference) / denominator;
 }
 
@@ -70,6 +76,8 @@ export interface CompareOptions {
   readonly thresholds: Thresholds;
   /** How many worst coordinates to keep per tensor. */
   readonly top: number;
+  /** Smallest resolvable gradient per coordinate (see gradientNoiseFloor); 0 for none. */
+  readonly noiseFloor?: number;
 }
 
 /**
@@ -88,7 +96,8 @@ export function compareGradients(
   for (let i = 0; i < layout.total; i++) {
     if (isChecked(i)) largest = Math.max(largest, Math.abs(numeric[i]) + Math.abs(analytic[i]));
   }
-  const floor = Math.max(ABSOLUTE_FLOOR, COORDINATE_FLOOR_FRACTION * largest);
+  const noiseFloor = options.noiseFloor ?? 0;
+  const floor = Math.max(ABSOLUTE_FLOOR, COORDINATE_FLOOR_FRACTION * largest, noiseFloor);
 
   const tensors = layout.tensors.map((slot): TensorComparison => {
     const end = slot.offset + slot.size;
@@ -112,7 +121,7 @@ export function compareGradients(
         relativeError,
       });
     }
-    const tensorDifference = relativeDifference(numeric, analytic, isChecked, slot.offset, end);
+    const tensorDifference = relativeDifference(numeric, analytic, isChecked, slot.offset, end, noiseFloor);
     return {
       name: slot.name,
       shape: slot.shape,
@@ -126,7 +135,7 @@ export function compareGradients(
     };
   });
 
-  const overall = relativeDifference(numeric, analytic, isChecked);
+  const overall = relativeDifference(numeric, analytic, isChecked, 0, layout.total, noiseFloor);
   return {
     relativeDifference: overall,
     verdict: worstVerdict([verdictOf(overall, options.thresholds), ...tensors.map((t) => t.verdict)]),

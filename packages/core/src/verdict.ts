@@ -1,4 +1,4 @@
-import type { Precision } from "./precision.js";
+import { UNIT_ROUNDOFF, type Precision } from "./precision.js";
 
 export type Verdict = "pass" | "warn" | "fail";
 
@@ -34,4 +34,15 @@ export function worstVerdict(verdicts: Iterable<Verdict>): Verdict {
   let worst: Verdict = "pass";
   for (const verdict of verdicts) if (SEVERITY[verdict] > SEVERITY[worst]) worst = verdict;
   return worst;
+}
+
+/**
+ * The smallest gradient a check at this precision can resolve, per coordinate: a gradient
+ * of size g known to within u·max(1, |J|) has a relative error of u·max(1, |J|)/g, which
+ * reaches the pass threshold at g = u·max(1, |J|)/pass. Relative differences use this as a
+ * floor under their denominator, so that a gradient that is zero up to rounding on both
+ * sides (a constant cost, a saturated unit) is not reported as 100% wrong.
+ */
+export function gradientNoiseFloor(precision: Precision, cost: number): number {
+  return (UNIT_ROUNDOFF[precision] / THRESHOLDS[precision].pass) * Math.max(1, Math.abs(cost));
 }

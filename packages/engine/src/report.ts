@@ -1,14 +1,21 @@
-import { compareGradients, THRESHOLDS, UNIT_ROUNDOFF, worstVerdict, type Layout } from "@gradcheck/core";
+import { compareGradients, gradientNoiseFloor, THRESHOLDS, UNIT_ROUNDOFF, worstVerdict, type Layout } from "@gradcheck/core";
 import type { Report, Warning } from "@gradcheck/contracts";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import type { MergedResults } from "./aggregate.js";
 
 /** Turns merged shard results into the report: metrics, verdicts and warnings. */
-export function buildReport(layout: Layout, input: CheckInput, options: CheckOptions, results: MergedResults): Report {
+export function buildReport(
+  layout: Layout,
+  input: CheckInput,
+  options: CheckOptions,
+  results: MergedResults,
+  cost: number,
+): Report {
   const thresholds = THRESHOLDS[input.precision];
   const comparison = compareGradients(layout, results.numeric, input.analytic, results.status, {
     thresholds,
     top: options.top,
+    noiseFloor: gradientNoiseFloor(input.precision, cost),
   });
   const warnings: Warning[] = [...(input.loadWarnings ?? [])];
   if (input.spec.keepProb < 1) {

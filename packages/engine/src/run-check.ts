@@ -54,5 +54,5 @@ export async function runLocalCheck(input: CheckInput, options: LocalRunOptions)
   } else {
     results = await runShardsOnThreads(job, shards, threads, onProgress);
   }
-  return buildReport(layout, input, options, mergeShardResults(total, results));
+  return buildReport(layout, input, options, mergeShardResults(total, results), backend.cost);
 }

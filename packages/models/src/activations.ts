@@ -1,4 +1,4 @@
-import type { HiddenActivation } from "./spec.js";
+import type { HiddenActivation } from "./architecture.js";
 
 /** σ(z), computed without overflow for either sign. */
 export function sigmoid(z: number): number {

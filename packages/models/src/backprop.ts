@@ -2,7 +2,7 @@ import { activationDerivative } from "./activations.js";
 import { forward } from "./forward.js";
 import { headFor } from "./heads.js";
 import type { Batch, Network } from "./network.js";
-import type { HiddenActivation } from "./spec.js";
+import type { HiddenActivation } from "./architecture.js";
 
 export interface BackpropOptions {
   /**

@@ -2,7 +2,7 @@ import { unflatten } from "@gradcheck/core";
 import type { Gradients } from "./backprop.js";
 import type { Batch } from "./network.js";
 import { biasName, gradientName, parameterLayout, weightName } from "./parameters.js";
-import { layerSizes, type ModelSpec } from "./spec.js";
+import { layerSizes, type ModelSpec } from "./architecture.js";
 
 /** The probe batch's names in a checkpoint. */
 export const INPUTS_NAME = "X";

@@ -1,7 +1,7 @@
 import { activate } from "./activations.js";
 import { headFor } from "./heads.js";
 import { regularizationCost, type Batch, type Network } from "./network.js";
-import type { HiddenActivation } from "./spec.js";
+import type { HiddenActivation } from "./architecture.js";
 
 /** Everything the plain forward pass computes; rows are examples (row-major [m, n_l]). */
 export interface ForwardPass {

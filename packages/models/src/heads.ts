@@ -1,6 +1,6 @@
 import { sigmoid, softplus } from "./activations.js";
 import { expm1Small, log1pSmall } from "./small-argument-math.js";
-import type { ModelSpec } from "./spec.js";
+import type { ModelSpec } from "./architecture.js";
 
 /**
  * The output layer's activation and the loss together ("head"): softmax and sigmoid with

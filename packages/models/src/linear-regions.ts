@@ -1,4 +1,4 @@
-import type { HiddenActivation } from "./spec.js";
+import type { HiddenActivation } from "./architecture.js";
 
 /**
  * When every hidden layer above layer l is ReLU or linear, a change d of A_l[i,j] moves the

@@ -1,5 +1,5 @@
 import { parameterLayout } from "./parameters.js";
-import { layerSizes, type Activation, type ModelSpec } from "./spec.js";
+import { layerSizes, type Activation, type ModelSpec } from "./architecture.js";
 
 /** A model's parameters as per-layer views into θ. Index 0 is layer 1. */
 export interface Network {

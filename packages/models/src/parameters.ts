@@ -1,5 +1,5 @@
 import { createLayout, type Layout, type TensorShape } from "@gradcheck/core";
-import { layerSizes, type ModelSpec } from "./spec.js";
+import { layerSizes, type ModelSpec } from "./architecture.js";
 
 /** θ is W1, b1, W2, b2, ... with W_l of shape [n_l, n_{l−1}] (PyTorch nn.Linear layout). */
 export function parameterShapes(spec: ModelSpec): TensorShape[] {

@@ -5,7 +5,7 @@ import { headFor, type Head } from "./heads.js";
 import { buildLinearRegions, hasLinearRegions, type LinearRegions } from "./linear-regions.js";
 import { networkFromTheta, type Batch } from "./network.js";
 import { parameterLayout } from "./parameters.js";
-import type { HiddenActivation, ModelSpec } from "./spec.js";
+import type { HiddenActivation, ModelSpec } from "./architecture.js";
 
 /** J(θ + s·e_i) − J(θ) for two signed steps s at once, and whether either crossed a ReLU kink. */
 export interface CostChanges {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { layerSizes, ModelSpecError, parseModelSpec } from "./spec.js";
+import { layerSizes } from "./architecture.js";
+import { ModelSpecError, parseModelSpec } from "./spec.js";
 
 const example = {
   name: "mnist-mlp",

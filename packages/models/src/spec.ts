@@ -1,13 +1,19 @@
 import { z } from "zod";
 
-export const HIDDEN_ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"] as const;
-export const OUTPUT_ACTIVATIONS = ["softmax", "sigmoid", "linear"] as const;
-export const LOSSES = ["cross-entropy", "mse"] as const;
+import { HIDDEN_ACTIVATIONS, LOSSES, type Loss, type ModelSpec, type OutputActivation } from "./architecture.js";
 
-export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
-export type OutputActivation = (typeof OUTPUT_ACTIVATIONS)[number];
-export type Activation = HiddenActivation | OutputActivation;
-export type Loss = (typeof LOSSES)[number];
+export {
+  HIDDEN_ACTIVATIONS,
+  LOSSES,
+  OUTPUT_ACTIVATIONS,
+  layerSizes,
+  type Activation,
+  type HiddenActivation,
+  type LayerSpec,
+  type Loss,
+  type ModelSpec,
+  type OutputActivation,
+} from "./architecture.js";
 
 /** Output activations each loss accepts. */
 const OUTPUTS_FOR_LOSS: Readonly<Record<Loss, readonly OutputActivation[]>> = {
@@ -29,8 +35,10 @@ const modelSpecSchema = z.strictObject({
   keepProb: z.number().gt(0).lte(1).default(1),
 });
 
-export type LayerSpec = z.infer<typeof layerSchema>;
-export type ModelSpec = z.infer<typeof modelSpecSchema>;
+// The schema must produce exactly the ModelSpec the rest of the code is written against.
+type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesModelSpec: Equal<z.infer<typeof modelSpecSchema>, ModelSpec> = true;
+void schemaMatchesModelSpec;
 
 export class ModelSpecError extends Error {
   override name = "ModelSpecError";
@@ -67,9 +75,4 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return path
     .map((key, position) => (typeof key === "number" ? `[${key}]` : `${position === 0 ? "" : "."}${String(key)}`))
     .join("");
-}
-
-/** Units per layer including the input: [n0, n1, ..., nL]. */
-export function layerSizes(spec: ModelSpec): number[] {
-  return [spec.inputSize, ...spec.layers.map((layer) => layer.units)];
 }

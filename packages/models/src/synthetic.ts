@@ -1,7 +1,7 @@
 import { gaussian, type Random } from "@gradcheck/core";
 import type { Batch } from "./network.js";
 import { parameterLayout } from "./parameters.js";
-import { layerSizes, type ModelSpec } from "./spec.js";
+import { layerSizes, type ModelSpec } from "./architecture.js";
 
 /** Random θ: W_l ~ N(0, 2/n_{l−1}) (He initialisation), b_l ~ N(0, 0.1²). */
 export function randomTheta(spec: ModelSpec, random: Random): Float64Array {

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { createRandom } from "@gradcheck/core";
 import type { Batch } from "../network.js";
-import { parseModelSpec, HIDDEN_ACTIVATIONS, type HiddenActivation, type Loss, type ModelSpec } from "../spec.js";
+import { HIDDEN_ACTIVATIONS, type HiddenActivation, type Loss, type ModelSpec } from "../architecture.js";
+import { parseModelSpec } from "../spec.js";
 import { randomBatch, randomTheta } from "../synthetic.js";
 
 /** The output layer and loss together. */

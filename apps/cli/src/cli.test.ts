@@ -1,0 +1,240 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { encodeSafetensors, type TensorToWrite } from "@gradcheck/checkpoint";
+import { createRandom } from "@gradcheck/core";
+import { reportSchema } from "@gradcheck/contracts";
+import {
+  backprop,
+  checkpointTensors,
+  faultyGradients,
+  networkFromTheta,
+  parseModelSpec,
+  randomBatch,
+  randomTheta,
+} from "@gradcheck/models";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeCheckpointFile } from "./checkpoint-file.js";
+import { main } from "./program.js";
+
+const SPEC = {
+  name: "cli-test",
+  inputSize: 4,
+  layers: [
+    { units: 6, activation: "tanh" },
+    { units: 5, activation: "relu" },
+    { units: 3, activation: "softmax" },
+  ],
+  loss: "cross-entropy",
+  l2: 0.2,
+};
+const spec = parseModelSpec(SPEC);
+const random = createRandom(42);
+const theta = randomTheta(spec, random);
+const batch = randomBatch(spec, 8, random);
+const network = networkFromTheta(spec, theta);
+
+let directory: string;
+let modelPath: string;
+let correctPath: string;
+
+async function cli(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(["node", "gradcheck", ...args], { out: (text) => out.push(text), err: (text) => err.push(text) });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+/** The valid checkpoint's tensors, as float64, for building broken variants. */
+function validTensors(): TensorToWrite[] {
+  return checkpointTensors(spec, theta, backprop(network, batch), batch).map((tensor) => ({ ...tensor, dtype: "F64" as const }));
+}
+
+/** Raw safetensors bytes from a header object and a data section, for headers the writer would refuse. */
+function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const bytes = new Uint8Array(8 + json.length + data.length);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+  bytes.set(json, 8);
+  bytes.set(data, 8 + json.length);
+  return bytes;
+}
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "gradcheck-cli-test-"));
+  modelPath = join(directory, "model.json");
+  correctPath = join(directory, "correct.safetensors");
+  await writeFile(modelPath, JSON.stringify(SPEC));
+  await writeCheckpointFile(correctPath, spec, theta, backprop(network, batch), batch, { step: 10 });
+});
+
+afterAll(async () => {
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe("gradcheck check", () => {
+  it("passes a correct checkpoint with exit 0 and a human report", async () => {
+    const result = await cli("check", correctPath, "--model", modelPath);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("PASS");
+    expect(result.stdout).toContain("step 10");
+    for (const name of ["W1", "b1", "W2", "b2", "W3", "b3"]) expect(result.stdout).toContain(name);
+  });
+
+  it("prints only the JSON report with --json", async () => {
+    const result = await cli("check", correctPath, "--model", modelPath, "--json", "--top", "2");
+    expect(result.code).toBe(0);
+    const report = reportSchema.parse(JSON.parse(result.stdout));
+    expect(report.step).toBe(10);
+    expect(report.tensors[0].worst).toHaveLength(2);
+  });
+
+  it("fails a buggy checkpoint with exit 1 and names the worst coordinate", async () => {
+    const path = join(directory, "wrong-coordinate.safetensors");
+    const gradients = faultyGradients({ kind: "wrong-coordinate", layer: 1, row: 4, column: 2 }, network, batch);
+    await writeCheckpointFile(path, spec, theta, gradients, batch, { step: 10 });
+    const result = await cli("check", path, "--model", modelPath);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("FAIL");
+    expect(result.stdout).toContain("W1[4,2]");
+  });
+
+  describe("float32 checkpoints", () => {
+    // θ rounded to float32 and dθ computed with float32 rounding, as a float32 framework would.
+    const theta32 = theta.map(Math.fround);
+    const network32 = networkFromTheta(spec, theta32);
+    const gradients32 = backprop(network32, batch, { round: Math.fround });
+
+    it("pass when the gradient is right, with a low-precision warning", async () => {
+      const path = join(directory, "f32.safetensors");
+      await writeCheckpointFile(path, spec, theta32, gradients32, batch, { dtype: "F32", step: 0 });
+      const result = await cli("check", path, "--model", modelPath, "--json");
+      const report = reportSchema.parse(JSON.parse(result.stdout));
+      expect(report.precision).toBe("F32");
+      expect(report.verdict).toBe("pass");
+      expect(report.warnings.map((warning) => warning.code)).toContain("low-precision");
+    });
+
+    it("fail on a 2% error in one tensor, and only there", async () => {
+      const path = join(directory, "f32-bug.safetensors");
+      const scaled = { ...gradients32, weights: gradients32.weights.map((dW, index) => (index === 1 ? dW.map((v) => v * 1.02) : dW)) };
+      await writeCheckpointFile(path, spec, theta32, scaled, batch, { dtype: "F32", step: 0 });
+      const result = await cli("check", path, "--model", modelPath, "--json");
+      expect(result.code).toBe(1);
+      const report = reportSchema.parse(JSON.parse(result.stdout));
+      expect(report.tensors.filter((tensor) => tensor.verdict !== "pass").map((tensor) => tensor.name)).toEqual(["W2"]);
+    });
+  });
+});
+
+describe("bad input: exit 2, one line naming the problem, nothing on stdout", () => {
+  const valid = () => validTensors();
+  const cases: [string, () => Promise<Uint8Array | string>, RegExp][] = [
+    ["a truncated file", async () => encodeSafetensors(valid()).slice(0, -40), /truncated/],
+    ["a file that is not safetensors", async () => JSON.stringify(SPEC), /safetensors/],
+    ["an oversized header length", async () => {
+      const bytes = new Uint8Array(64);
+      new DataView(bytes.buffer).setBigUint64(0, 2n ** 40n, true);
+      return bytes;
+    }, /header length/],
+    ["a header that is not JSON", async () => {
+      const text = new TextEncoder().encode("{not json}");
+      const bytes = new Uint8Array(8 + text.length);
+      new DataView(bytes.buffer).setBigUint64(0, BigInt(text.length), true);
+      bytes.set(text, 8);
+      return bytes;
+    }, /JSON/],
+    ["offsets outside the file", async () => rawFile({ W1: { dtype: "F64", shape: [2], data_offsets: [0, 16] } }, new Uint8Array(8)), /W1/],
+    ["overlapping tensors", async () =>
+      rawFile({ W1: { dtype: "F64", shape: [2], data_offsets: [0, 16] }, b1: { dtype: "F64", shape: [2], data_offsets: [8, 24] } }, new Uint8Array(24)), /overlap/],
+    ["a size that does not match dtype × shape", async () => rawFile({ W1: { dtype: "F32", shape: [3], data_offsets: [0, 16] } }, new Uint8Array(16)), /W1/],
+    ["a missing tensor", async () => encodeSafetensors(valid().filter((tensor) => tensor.name !== "dW2")), /"dW2" is missing/],
+    ["a wrong shape", async () => encodeSafetensors(valid().map((tensor) => (tensor.name === "W1" ? { ...tensor, shape: [4, 6] } : tensor))), /"W1" has shape \[4,6\]/],
+    ["a different m in X and Y", async () =>
+      encodeSafetensors(valid().map((tensor) => (tensor.name === "Y" ? { ...tensor, shape: [7, 3], data: tensor.data.slice(0, 21) } : tensor))), /"Y" has 7 rows but X has 8/],
+    ["NaN in θ", async () => encodeSafetensors(valid().map((tensor) => (tensor.name === "W2" ? { ...tensor, data: Float64Array.from(tensor.data, (v, i) => (i === 7 ? NaN : v)) } : tensor))), /"W2" has NaN at \[1,1\]/],
+    ["Inf in dθ", async () => encodeSafetensors(valid().map((tensor) => (tensor.name === "db3" ? { ...tensor, data: Float64Array.from(tensor.data, (v, i) => (i === 1 ? Infinity : v)) } : tensor))), /"db3" has Infinity at \[1\]/],
+    ["a step that is not a number", async () => encodeSafetensors(valid(), { step: "ten" }), /step/],
+  ];
+
+  it.each(cases)("%s", async (_, build, message) => {
+    const path = join(directory, "bad.safetensors");
+    const contents = await build();
+    await writeFile(path, contents);
+    const result = await cli("check", path, "--model", modelPath);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain(path);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it.each([
+    ["not JSON", "{", /not valid JSON/],
+    ["an unknown activation", JSON.stringify({ ...SPEC, layers: [{ units: 6, activation: "gelu" }, ...SPEC.layers.slice(1)] }), /layers\[0\]\.activation/],
+    ["softmax with mse", JSON.stringify({ ...SPEC, loss: "mse" }), /layers\[2\]\.activation.*mse/],
+    ["an unknown field", JSON.stringify({ ...SPEC, dropout: 0.5 }), /dropout/],
+  ])("a model spec that is %s", async (_, contents, message) => {
+    const path = join(directory, "bad-model.json");
+    await writeFile(path, contents);
+    const result = await cli("check", correctPath, "--model", path);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(path);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it("a model that does not fit the checkpoint", async () => {
+    const path = join(directory, "other-model.json");
+    await writeFile(path, JSON.stringify({ ...SPEC, inputSize: 5 }));
+    const result = await cli("check", correctPath, "--model", path);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/"W1" has shape \[6,4\] but model "cli-test" expects \[6,5\]/);
+  });
+
+  it.each([
+    [["check", "x.safetensors"], /--model/],
+    [["check", "x.safetensors", "-m", "m.json", "--eps", "0"], /--eps/],
+    [["check", "x.safetensors", "-m", "m.json", "--threads", "two"], /--threads/],
+    [["check", "x.safetensors", "-m", "m.json", "--top", "-1"], /--top/],
+    [["frobnicate"], /unknown command/],
+    [["check", "missing.safetensors", "-m", "missing.json"], /missing.json: file not found/],
+  ])("usage %j", async (args, message) => {
+    const result = await cli(...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
+
+describe("the installed binary", () => {
+  const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+  const run = promisify(execFile);
+
+  it("prints help with exit 0", async () => {
+    const { stdout } = await run(process.execPath, [bin, "--help"]);
+    expect(stdout).toContain("check");
+    expect(stdout).toContain("Exit codes");
+  });
+
+  it("exits 2 with one line and no stack trace on a bad file", async () => {
+    const path = join(directory, "garbage.safetensors");
+    await writeFile(path, "garbage");
+    const error = await run(process.execPath, [bin, "check", path, "--model", modelPath]).catch((e) => e);
+    expect(error.code).toBe(2);
+    expect(error.stderr.trim().split("\n")).toHaveLength(1);
+    expect(error.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("gradcheck demo", () => {
+  it("writes the demo files, shows a pass and a fail, and exits 0", async () => {
+    const out = join(directory, "demo");
+    const result = await cli("demo", "--out", out);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("PASS");
+    expect(result.stdout).toContain("FAIL");
+    expect((await readdir(out)).sort()).toEqual(["correct.safetensors", "forgotten-l2.safetensors", "model.json"]);
+  });
+});

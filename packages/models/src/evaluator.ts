@@ -1,0 +1,4 @@
+// Entry point for worker threads: the incremental evaluator without the spec validation (and its zod import).
+export * from "./architecture.js";
+export * from "./perturbed-costs.js";
+export type { Batch } from "./network.js";

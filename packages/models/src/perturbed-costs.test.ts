@@ -1,0 +1,225 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import type { HiddenActivation } from "./architecture.js";
+import { forward, type ForwardPass } from "./forward.js";
+import { networkFromTheta, type Batch } from "./network.js";
+import { PerturbedCostEvaluator, type CostChanges } from "./perturbed-costs.js";
+import { parseModelSpec } from "./spec.js";
+import { HEADS, headLabel, makeCase, makeSpec, modelCase, reluMargin, type ModelCase } from "./test-support/models.js";
+
+const STEPS = [1e-3, -1e-6, 0.5];
+
+function passAt(model: ModelCase, theta: Float64Array): ForwardPass {
+  return forward(networkFromTheta(model.spec, theta), model.batch);
+}
+
+function expectRelativelyClose(actual: number, expected: number, tolerance: number): void {
+  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tolerance * Math.max(Math.abs(actual), Math.abs(expected)));
+}
+
+/** θ + s·e_i, and the step that was actually taken after rounding θ_i + s. */
+function moved(theta: Float64Array, index: number, step: number): { theta: Float64Array; step: number } {
+  const next = theta.slice();
+  next[index] += step;
+  return { theta: next, step: next[index] - theta[index] };
+}
+
+/** Does any hidden ReLU pre-activation lie on the other side of 0 in `after`? */
+function reluSignsChanged(model: ModelCase, before: ForwardPass, after: ForwardPass): boolean {
+  return model.spec.layers.some((layer, l) => {
+    if (l === model.spec.layers.length - 1 || layer.activation !== "relu") return false;
+    return before.preActivations[l].some((z, k) => z > 0 !== after.preActivations[l][k] > 0);
+  });
+}
+
+/** Every coordinate, every step: the incremental cost equals a full forward pass at θ + s·e_i. */
+function checkAllCoordinates(model: ModelCase): void {
+  const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
+  const plain = passAt(model, model.theta);
+  expect(evaluator.cost).toBe(plain.cost);
+  expect(evaluator.layout.total).toBe(model.theta.length);
+  for (let i = 0; i < model.theta.length; i++) {
+    for (const s of STEPS) {
+      const probe = moved(model.theta, i, s);
+      expectRelativelyClose(evaluator.perturbedCost(i, probe.step), passAt(model, probe.theta).cost, 1e-12);
+    }
+  }
+}
+
+const layered = (activations: HiddenActivation[], units = 3) => activations.map((activation) => ({ units, activation }));
+
+/** Stacks that use the linear-region shortcut (ReLU/linear above a layer) and stacks that cannot. */
+const STACKS: HiddenActivation[][] = [
+  ["tanh", "relu"],
+  ["relu", "tanh"],
+  ["tanh", "relu", "relu"],
+  ["relu", "relu", "sigmoid"],
+  ["sigmoid", "linear", "relu"],
+  ["relu", "linear", "relu"],
+  ["relu", "tanh", "relu"],
+];
+
+describe("PerturbedCostEvaluator", () => {
+  it("perturbedCost equals the forward cost at θ + s·e_i for every coordinate of random models (property)", () => {
+    fc.assert(
+      fc.property(modelCase({ maxHidden: 3, maxUnits: 3 }), (model) => checkAllCoordinates(model)),
+      { numRuns: 80 },
+    );
+  });
+
+  describe.each(STACKS.map((stack) => [stack.join(" → "), stack] as const))("hidden %s", (_label, stack) => {
+    it.each(HEADS.map((head) => [headLabel(head), head] as const))("head %s, λ = 0.1, m = 5", (_head, head) => {
+      for (const seed of [1, 2, 3]) {
+        checkAllCoordinates(makeCase(makeSpec({ inputSize: 3, hidden: layered(stack), head, outputs: 3, l2: 0.1 }), 5, seed));
+      }
+    });
+  });
+
+  it("costChanges gives both changes, consistent with perturbedCost (property)", () => {
+    fc.assert(
+      fc.property(
+        modelCase({ maxHidden: 3, maxUnits: 3 }),
+        fc.constantFrom(...STEPS, -0.5, 2e-4),
+        fc.constantFrom(...STEPS, -1e-3, 1e-6),
+        fc.nat(),
+        (model, a, b, pick) => {
+          const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
+          const i = pick % model.theta.length;
+          const out: CostChanges = { first: Number.NaN, second: Number.NaN, kink: true };
+          const result = evaluator.costChanges(i, a, b, out);
+          expect(result).toBe(out);
+          const alone = (s: number) => evaluator.costChanges(i, s, 0, { first: 0, second: 0, kink: false });
+          const changeA = alone(a);
+          const changeB = alone(b);
+          // Each change is accurate to a few ulp of the cost; a path taken for one step or both differs only by rounding.
+          const slack = 1e-14 * Math.abs(evaluator.cost);
+          expect(Math.abs(out.first - changeA.first)).toBeLessThanOrEqual(1e-10 * Math.abs(changeA.first) + slack);
+          expect(Math.abs(out.second - changeB.first)).toBeLessThanOrEqual(1e-10 * Math.abs(changeB.first) + slack);
+          expectRelativelyClose(evaluator.cost + out.first, evaluator.perturbedCost(i, a), 1e-13);
+          expectRelativelyClose(evaluator.cost + out.second, evaluator.perturbedCost(i, b), 1e-13);
+          expect(out.kink).toBe(changeA.kink || changeB.kink);
+          // A zero step changes nothing.
+          expect(alone(0)).toEqual({ first: 0, second: 0, kink: false });
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("flags a kink exactly when a ReLU pre-activation changes sign (property)", () => {
+    fc.assert(
+      fc.property(
+        modelCase({ activations: ["relu", "tanh", "relu", "linear"], minHidden: 1, maxHidden: 3, maxUnits: 3 }),
+        fc.constantFrom(0.5, -0.5, 0.1, -0.05, 1e-3),
+        (model, s) => {
+          const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
+          const before = passAt(model, model.theta);
+          const out: CostChanges = { first: 0, second: 0, kink: false };
+          for (let i = 0; i < model.theta.length; i++) {
+            const probe = moved(model.theta, i, s);
+            const after = passAt(model, probe.theta);
+            // Rounding decides crossings that end within a hair of 0; leave those out.
+            if (reluMargin(model.spec, after.preActivations) < 1e-9) continue;
+            evaluator.costChanges(i, probe.step, 0, out);
+            expect(out.kink).toBe(reluSignsChanged(model, before, after));
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("reports no kink for steps far too small to cross, on a model whose pre-activations are far from 0 (property)", () => {
+    fc.assert(
+      fc.property(modelCase({ activations: ["relu", "tanh"], minHidden: 1, maxHidden: 3, maxUnits: 3 }), (model) => {
+        fc.pre(reluMargin(model.spec, passAt(model, model.theta).preActivations) > 1e-3);
+        const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
+        const out: CostChanges = { first: 0, second: 0, kink: true };
+        for (let i = 0; i < model.theta.length; i++) {
+          evaluator.costChanges(i, 1e-9, -1e-9, out);
+          expect(out.kink).toBe(false);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  describe("a constructed kink", () => {
+    // One input x = 1; W1 = 0 and b1 = 1e-4 put the ReLU pre-activation at exactly 1e-4.
+    const spec = parseModelSpec({
+      name: "kink",
+      inputSize: 1,
+      layers: [
+        { units: 1, activation: "relu" },
+        { units: 1, activation: "linear" },
+      ],
+      loss: "mse",
+    });
+    const theta = Float64Array.of(0, 1e-4, 2, 0.5); // W1, b1, W2, b2
+    const batch: Batch = { inputs: Float64Array.of(1), targets: Float64Array.of(1), size: 1 };
+    const evaluator = new PerturbedCostEvaluator(spec, theta, batch);
+    const model: ModelCase = { spec, theta, batch };
+
+    it("sits where intended", () => {
+      expect(evaluator.pass.preActivations[0][0]).toBe(1e-4);
+    });
+
+    it("is flagged when a step of the bias or the weight crosses it", () => {
+      const out: CostChanges = { first: 0, second: 0, kink: false };
+      for (const index of [0, 1]) {
+        expect(evaluator.costChanges(index, -1e-3, 0, out).kink).toBe(true);
+        expect(evaluator.costChanges(index, 1e-3, -1e-3, out).kink).toBe(true);
+        expect(evaluator.costChanges(index, 1e-3, 0, out).kink).toBe(false);
+        expect(evaluator.costChanges(index, 1e-5, -1e-5, out).kink).toBe(false);
+      }
+      // Steps of the layer above never cross a kink below.
+      expect(evaluator.costChanges(2, -1e-3, 1e-3, out).kink).toBe(false);
+      expect(evaluator.costChanges(3, -1e-3, 1e-3, out).kink).toBe(false);
+    });
+
+    it("still gives the exact cost across the kink", () => {
+      for (const index of [0, 1]) {
+        const probe = moved(theta, index, -1e-3);
+        expectRelativelyClose(evaluator.perturbedCost(index, probe.step), passAt(model, probe.theta).cost, 1e-12);
+      }
+    });
+  });
+
+  describe("a kink above a tanh layer, reached through the linear-region shortcut", () => {
+    // x = 0 gives Z1 = b1 = 0, A1 = 0, and Z2 = W2·0 + b2 = 1e-4 exactly.
+    const spec = parseModelSpec({
+      name: "kink-above",
+      inputSize: 1,
+      layers: [
+        { units: 1, activation: "tanh" },
+        { units: 1, activation: "relu" },
+        { units: 1, activation: "linear" },
+      ],
+      loss: "mse",
+      l2: 0.1,
+    });
+    const theta = Float64Array.of(0.7, 0, 1, 1e-4, -1.5, 0.2); // W1, b1, W2, b2, W3, b3
+    const batch: Batch = { inputs: Float64Array.of(0), targets: Float64Array.of(0.3), size: 1 };
+    const evaluator = new PerturbedCostEvaluator(spec, theta, batch);
+    const model: ModelCase = { spec, theta, batch };
+
+    it("is flagged only for steps of b1 that push Z2 below 0", () => {
+      expect(evaluator.pass.preActivations[1][0]).toBe(1e-4);
+      const out: CostChanges = { first: 0, second: 0, kink: false };
+      expect(evaluator.costChanges(1, -1e-3, 0, out).kink).toBe(true); // outside the region: general path
+      expect(evaluator.costChanges(1, 1e-3, 0, out).kink).toBe(false); // inside the region: shortcut
+      expect(evaluator.costChanges(1, -1e-5, 1e-5, out).kink).toBe(false);
+      expect(evaluator.costChanges(0, -1e-3, 1e-3, out).kink).toBe(false); // x = 0: W1 changes nothing
+      expect(evaluator.costChanges(3, -1e-3, 0, out).kink).toBe(true);
+    });
+
+    it("gives exact costs on both paths", () => {
+      for (let index = 0; index < theta.length; index++) {
+        for (const s of [-1e-3, 1e-3, -1e-5, 0.5, -0.5]) {
+          const probe = moved(theta, index, s);
+          expectRelativelyClose(evaluator.perturbedCost(index, probe.step), passAt(model, probe.theta).cost, 1e-12);
+        }
+      }
+    });
+  });
+});
