@@ -116,6 +116,7 @@ describe("gradcheck check", () => {
       expect(report.precision).toBe("F32");
       expect(report.verdict).toBe("pass");
       expect(report.warnings.map((warning) => warning.code)).toContain("low-precision");
+      expect(report.diagnosis).toEqual([]);
     });
 
     it("fail on a 2% error in one tensor, and only there", async () => {
@@ -126,6 +127,8 @@ describe("gradcheck check", () => {
       expect(result.code).toBe(1);
       const report = reportSchema.parse(JSON.parse(result.stdout));
       expect(report.tensors.filter((tensor) => tensor.verdict !== "pass").map((tensor) => tensor.name)).toEqual(["W2"]);
+      expect(report.diagnosis.map((finding) => [finding.code, finding.tensors])).toEqual([["scale", ["W2"]]]);
+      expect((report.diagnosis[0].evidence.factors as number[])[0]).toBeCloseTo(1.02, 4);
     });
   });
 });
@@ -154,7 +157,7 @@ describe("bad input: exit 2, one line naming the problem, nothing on stdout", ()
     ["a missing tensor", async () => encodeSafetensors(valid().filter((tensor) => tensor.name !== "dW2")), /"dW2" is missing/],
     ["a wrong shape", async () => encodeSafetensors(valid().map((tensor) => (tensor.name === "W1" ? { ...tensor, shape: [4, 6] } : tensor))), /"W1" has shape \[4,6\]/],
     ["a different m in X and Y", async () =>
-      encodeSafetensors(valid().map((tensor) => (tensor.name === "Y" ? { ...tensor, shape: [7, 3], data: tensor.data.slice(0, 21) } : tensor))), /"Y" has 7 rows but X has 8/],
+      encodeSafetensors(valid().map((tensor) => (tensor.name === "Y" ? { ...tensor, shape: [7, 3], data: Array.from(tensor.data).slice(0, 21) } : tensor))), /"Y" has 7 rows but X has 8/],
     ["NaN in θ", async () => encodeSafetensors(valid().map((tensor) => (tensor.name === "W2" ? { ...tensor, data: Float64Array.from(tensor.data, (v, i) => (i === 7 ? NaN : v)) } : tensor))), /"W2" has NaN at \[1,1\]/],
     ["Inf in dθ", async () => encodeSafetensors(valid().map((tensor) => (tensor.name === "db3" ? { ...tensor, data: Float64Array.from(tensor.data, (v, i) => (i === 1 ? Infinity : v)) } : tensor))), /"db3" has Infinity at \[1\]/],
     ["a step that is not a number", async () => encodeSafetensors(valid(), { step: "ten" }), /step/],

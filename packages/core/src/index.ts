@@ -4,3 +4,4 @@ export * from "./metrics.js";
 export * from "./precision.js";
 export * from "./random.js";
 export * from "./verdict.js";
+export * from "./diagnosis.js";

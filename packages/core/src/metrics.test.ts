@@ -8,7 +8,7 @@ import {
   relativeDifference,
   type CompareOptions,
 } from "./metrics.js";
-import { THRESHOLDS } from "./verdict.js";
+import { THRESHOLDS, gradientNoiseFloor } from "./verdict.js";
 
 // Magnitudes stay within [1e-100, 1e3] (or 0): relativeDifference squares the entries, and
 // below ~1e-162 the squares underflow (see the report: that case is a known limitation).
@@ -119,6 +119,19 @@ describe("relativeDifference", () => {
     );
   });
 
+  it("puts √k·noiseFloor under the denominator, k = the coordinates counted", () => {
+    // Two coordinates, both ~1e-20 and disagreeing completely: noise far below a floor of 1e-10.
+    const n = [1e-20, 0];
+    const a = [0, 1e-20];
+    expect(relativeDifference(n, a)).toBeCloseTo(Math.SQRT1_2, 15);
+    expect(relativeDifference(n, a, () => true, 0, 2, 1e-10)).toBeCloseTo(1e-10, 24);
+    // Only the included coordinates count towards k.
+    expect(relativeDifference([1e-20, 5, 0], [0, 5, 1e-20], (i) => i !== 1, 0, 3, 1e-10)).toBeCloseTo(1e-10, 24);
+    // Above the floor nothing changes.
+    expect(relativeDifference([3, 4], [3, 3], () => true, 0, 2, 1e-10)).toBe(relativeDifference([3, 4], [3, 3]));
+    expect(relativeDifference([0, 0], [0, 0], () => true, 0, 2, 1e-10)).toBe(0);
+  });
+
   it("defaults: start 0, end = numeric.length", () => {
     expect(relativeDifference([1, 1], [1, 1, 5])).toBe(0);
     expect(relativeDifference([1, 2, 3], [1, 2, 0], () => true, 2)).toBe(1);
@@ -178,6 +191,59 @@ describe("compareGradients", () => {
     const diluted = compareGradients(layout, numeric, onlyB1, status, options);
     expect(diluted.tensors.map((t) => t.verdict)).toEqual(["pass", "warn", "pass"]);
     expect(diluted.verdict).toBe("warn");
+  });
+
+  it("fails overall when one small tensor fails, even though the overall difference passes", () => {
+    const layout = createLayout([
+      { name: "big", shape: [4] },
+      { name: "small", shape: [2] },
+    ]);
+    const numeric = Float64Array.of(1e3, -2e3, 1.5e3, 3e3, 1e-4, -2e-4);
+    const analytic = numeric.slice();
+    analytic[4] *= 1.5; // small: relative difference ~0.2
+    const status = new Uint8Array(6).fill(CoordinateStatus.checked);
+    const result = compareGradients(layout, numeric, analytic, status, options);
+    expect(result.relativeDifference).toBeLessThan(THRESHOLDS.F64.pass);
+    expect(result.tensors.map((t) => t.verdict)).toEqual(["pass", "fail"]);
+    expect(result.verdict).toBe("fail");
+  });
+
+  it("with a noise floor, gradients that are zero up to rounding are not reported as wrong", () => {
+    const layout = createLayout([
+      { name: "W", shape: [3] },
+      { name: "b", shape: [2] },
+    ]);
+    // b is ~0 on both sides, with disagreeing rounding noise; W is right.
+    const numeric = Float64Array.of(0.5, -1, 2, 3e-17, -1e-17);
+    const analytic = Float64Array.of(0.5, -1, 2, -2e-17, 0);
+    const status = new Uint8Array(5).fill(CoordinateStatus.checked);
+    const without = compareGradients(layout, numeric, analytic, status, options);
+    expect(without.tensors[1].verdict).toBe("fail");
+    const floor = gradientNoiseFloor("F64", 0.7); // ≈ 1.1e-9
+    const withFloor = compareGradients(layout, numeric, analytic, status, { ...options, noiseFloor: floor });
+    expect(withFloor.tensors.map((t) => t.verdict)).toEqual(["pass", "pass"]);
+    expect(withFloor.verdict).toBe("pass");
+    expect(withFloor.tensors[1].relativeDifference).toBeCloseTo(Math.hypot(5e-17, 1e-17) / (Math.SQRT2 * floor), 15);
+    expect(withFloor.tensors[1].relativeDifference).toBe(relativeDifference(numeric, analytic, () => true, 3, 5, floor));
+    // The per-coordinate floor is the larger of 1e-6·max(|n| + |a|) and the noise floor.
+    const worst = withFloor.tensors[1].worst[0];
+    expect(worst.flatIndex).toBe(3);
+    expect(worst.relativeError).toBe(5e-17 / (COORDINATE_FLOOR_FRACTION * 4));
+    const coarse = compareGradients(layout, numeric, analytic, status, { ...options, noiseFloor: 1e-3 });
+    expect(coarse.tensors[1].worst[0].relativeError).toBe(5e-17 / 1e-3);
+  });
+
+  it("with a noise floor, a cost that is constant up to rounding passes overall", () => {
+    const layout = createLayout([{ name: "W", shape: [2] }]);
+    const numeric = Float64Array.of(3e-17, -1e-17);
+    const analytic = Float64Array.of(-2e-17, 0);
+    const status = new Uint8Array(2).fill(CoordinateStatus.checked);
+    expect(compareGradients(layout, numeric, analytic, status, options).verdict).toBe("fail");
+    const floor = gradientNoiseFloor("F64", 1);
+    const result = compareGradients(layout, numeric, analytic, status, { ...options, noiseFloor: floor });
+    expect(result.relativeDifference).toBe(relativeDifference(numeric, analytic, () => true, 0, 2, floor));
+    expect(result.relativeDifference).toBeLessThan(THRESHOLDS.F64.pass);
+    expect(result.verdict).toBe("pass");
   });
 
   it("leaves kinks and unchecked coordinates out of every figure", () => {
@@ -339,5 +405,16 @@ describe("compareGradients", () => {
     const result = compareGradients(layout, numeric, analytic, status, options);
     expect(result.tensors[1].verdict).toBe("fail");
     expect(result.verdict).toBe("fail");
+  });
+});
+
+describe("relativeDifference far from 1", () => {
+  it("does not underflow for tiny gradients", () => {
+    expect(relativeDifference([1e-170], [-1e-170])).toBe(1);
+    expect(relativeDifference([1e-200, 2e-200], [1e-200, 2e-200])).toBe(0);
+  });
+
+  it("does not overflow for huge gradients", () => {
+    expect(relativeDifference([1e160], [1.00001e160])).toBeCloseTo(0.00001 / 2.00001, 12);
   });
 });

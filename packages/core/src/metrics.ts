@@ -25,21 +25,31 @@ export function relativeDifference(
   end = numeric.length,
   noiseFloor = 0,
 ): number {
-  let difference = 0;
-  let numericNorm = 0;
-  let analyticNorm = 0;
+  // Norms are summed after dividing by the largest magnitude, so they neither underflow
+  // nor overflow for gradients far from 1.
+  let scale = 0;
   let count = 0;
   for (let i = start; i < end; i++) {
     if (!include(i)) continue;
     count++;
-    const n = numeric[i];
-    const a = analytic[i];
-    difference += (n - a) * (n - a);
-    numericNorm += n * n;
-    analyticNorm += a * a;
+    scale = Math.max(scale, Math.abs(numeric[i]), Math.abs(analytic[i]));
   }
-  const denominator = Math.max(Math.sqrt(numericNorm) + Math.sqrt(analyticNorm), Math.sqrt(count) * noiseFloor);
-  return denominator === 0 ? 0 : Math.sqrt(difference) / denominator;
+  if (!Number.isFinite(scale)) return NaN;
+  let difference = 0;
+  let numericNorm = 0;
+  let analyticNorm = 0;
+  if (scale > 0) {
+    for (let i = start; i < end; i++) {
+      if (!include(i)) continue;
+      const n = numeric[i] / scale;
+      const a = analytic[i] / scale;
+      difference += (n - a) * (n - a);
+      numericNorm += n * n;
+      analyticNorm += a * a;
+    }
+  }
+  const denominator = Math.max(scale * (Math.sqrt(numericNorm) + Math.sqrt(analyticNorm)), Math.sqrt(count) * noiseFloor);
+  return denominator === 0 ? 0 : (scale * Math.sqrt(difference)) / denominator;
 }
 
 export interface CoordinateResult {
@@ -65,6 +75,8 @@ export interface TensorComparison {
 }
 
 export interface GradientComparison {
+  /** the floor under per-coordinate relative errors */
+  readonly coordinateFloor: number;
   readonly relativeDifference: number;
   readonly verdict: Verdict;
   readonly checked: number;
@@ -137,6 +149,7 @@ export function compareGradients(
 
   const overall = relativeDifference(numeric, analytic, isChecked, 0, layout.total, noiseFloor);
   return {
+    coordinateFloor: floor,
     relativeDifference: overall,
     verdict: worstVerdict([verdictOf(overall, options.thresholds), ...tensors.map((t) => t.verdict)]),
     checked: tensors.reduce((sum, t) => sum + t.checked, 0),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { THRESHOLDS, verdictOf, worstVerdict, type Thresholds, type Verdict } from "./verdict.js";
+import { UNIT_ROUNDOFF } from "./precision.js";
+import { THRESHOLDS, gradientNoiseFloor, verdictOf, worstVerdict, type Thresholds, type Verdict } from "./verdict.js";
 
 function nextUp(x: number): number {
   const view = new DataView(new ArrayBuffer(8));
@@ -66,6 +67,29 @@ describe("worstVerdict", () => {
       fc.property(fc.array(fc.constantFrom(...verdicts)), (list) => {
         const expected = verdicts[Math.max(0, ...list.map((v) => verdicts.indexOf(v)))];
         expect(worstVerdict(list)).toBe(expected);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("gradientNoiseFloor", () => {
+  it("is u·max(1, |J|)/pass for each precision", () => {
+    expect(gradientNoiseFloor("F64", 0.5)).toBe(UNIT_ROUNDOFF.F64 / THRESHOLDS.F64.pass);
+    expect(gradientNoiseFloor("F64", -0.01)).toBe(gradientNoiseFloor("F64", 1));
+    expect(gradientNoiseFloor("F32", -10)).toBeCloseTo((2 ** -24 / 1e-4) * 10, 15);
+    expect(gradientNoiseFloor("BF16", 200)).toBeCloseTo((2 ** -8 / 3e-2) * 200, 12);
+  });
+
+  it("grows as the precision drops and with |J| (property)", () => {
+    fc.assert(
+      fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), (cost) => {
+        const floors = (["F64", "F32", "F16", "BF16"] as const).map((p) => gradientNoiseFloor(p, cost));
+        for (let k = 1; k < floors.length; k++) expect(floors[k]).toBeGreaterThan(floors[k - 1]);
+        expect(gradientNoiseFloor("F64", cost * 2)).toBeGreaterThanOrEqual(gradientNoiseFloor("F64", cost));
+        // A gradient at the floor, known to u·max(1, |J|), sits exactly at the pass threshold.
+        const g = gradientNoiseFloor("F32", cost);
+        expect((UNIT_ROUNDOFF.F32 * Math.max(1, Math.abs(cost))) / g).toBeCloseTo(THRESHOLDS.F32.pass, 15);
       }),
       { numRuns: 100 },
     );

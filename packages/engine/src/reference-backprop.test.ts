@@ -38,6 +38,7 @@ describe("the reference backprop", () => {
         const report = await runLocalCheck(input, { eps: 1e-6, top: 1, threads: 1 });
         expect(report.verdict, JSON.stringify({ drawn, relativeDifference: report.relativeDifference })).toBe("pass");
         expect(report.relativeDifference).toBeLessThan(1e-7);
+        expect(report.diagnosis).toEqual([]);
       }),
       { numRuns: 150, seed: 20261124 },
     );

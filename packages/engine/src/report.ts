@@ -1,4 +1,13 @@
-import { compareGradients, gradientNoiseFloor, THRESHOLDS, UNIT_ROUNDOFF, worstVerdict, type Layout } from "@gradcheck/core";
+import {
+  compareGradients,
+  diagnose,
+  gradientNoiseFloor,
+  THRESHOLDS,
+  UNIT_ROUNDOFF,
+  worstVerdict,
+  type Layout,
+} from "@gradcheck/core";
+import { tensorRoles } from "@gradcheck/models";
 import type { Report, Warning } from "@gradcheck/contracts";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import type { MergedResults } from "./aggregate.js";
@@ -48,6 +57,19 @@ export function buildReport(
       message: 'The checkpoint has no "step" in its metadata; record it so that checks at initialization and after training can be told apart.',
     });
   }
+  const diagnosis = diagnose({
+    layout,
+    numeric: results.numeric,
+    analytic: input.analytic,
+    status: results.status,
+    theta: input.theta,
+    verdicts: comparison.tensors.map((tensor) => tensor.verdict),
+    roles: tensorRoles(input.spec),
+    lambda: input.spec.l2,
+    batchSize: input.batch.size,
+    coordinateTolerance: thresholds.warn,
+    coordinateFloor: comparison.coordinateFloor,
+  });
   let verdict = comparison.verdict;
   if (comparison.checked === 0) {
     verdict = worstVerdict([verdict, "warn"]);
@@ -80,6 +102,6 @@ export function buildReport(
       })),
     })),
     warnings,
-    diagnosis: [],
+    diagnosis,
   };
 }

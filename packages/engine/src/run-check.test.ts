@@ -5,6 +5,7 @@ import {
   describeFault,
   faultyGradients,
   faultyTensors,
+  flattenGradients,
   forward,
   networkFromTheta,
   parameterLayout,
@@ -13,20 +14,21 @@ import {
 } from "@gradcheck/models";
 import { describe, expect, it } from "vitest";
 import { runLocalCheck } from "./run-check.js";
-import { BUG_TABLE_SPEC, fixture, flattenGradients } from "./test-support/fixtures.js";
+import { BUG_TABLE_SPEC, fixture } from "./test-support/fixtures.js";
 
 const OPTIONS = { eps: 1e-6, top: 3, threads: 1 };
 
-const FAULTS: Fault[] = [
-  { kind: "forgotten-l2", layers: 2 },
-  { kind: "forgotten-l2", layers: "all" },
-  { kind: "doubled-dw", layer: 3 },
-  { kind: "flipped-db", layer: 2 },
-  { kind: "wrong-activation-derivative", layer: 1 },
-  { kind: "wrong-coordinate", layer: 2, row: 3, column: 5 },
-  { kind: "shifted-rows", layer: 2 },
-  { kind: "transposed-dw", layer: 2 },
-  { kind: "missing-1/m" },
+/** Each injected bug and the diagnosis it must get first. */
+const FAULTS: [Fault, string][] = [
+  [{ kind: "forgotten-l2", layers: 2 }, "regularization"],
+  [{ kind: "forgotten-l2", layers: "all" }, "regularization"],
+  [{ kind: "doubled-dw", layer: 3 }, "scale"],
+  [{ kind: "flipped-db", layer: 2 }, "sign"],
+  [{ kind: "wrong-activation-derivative", layer: 1 }, "layer"],
+  [{ kind: "wrong-coordinate", layer: 2, row: 3, column: 5 }, "coordinates"],
+  [{ kind: "shifted-rows", layer: 2 }, "permutation"],
+  [{ kind: "transposed-dw", layer: 2 }, "transpose"],
+  [{ kind: "missing-1/m" }, "scale"],
 ];
 
 describe("injected backprop bugs", () => {
@@ -38,17 +40,23 @@ describe("injected backprop bugs", () => {
     expect(report.relativeDifference).toBeLessThan(1e-9);
     expect(report.tensors.every((tensor) => tensor.verdict === "pass")).toBe(true);
     expect(report.warnings.map((warning) => warning.code)).toEqual([]);
+    expect(report.diagnosis).toEqual([]);
   });
 
-  it.each(FAULTS.map((fault) => [describeFault(fault), fault] as const))("%s fails exactly where it was injected", async (_, fault) => {
-    const analytic = flattenGradients(input.spec, faultyGradients(fault, network, input.batch));
-    const report = await runLocalCheck({ ...input, analytic }, OPTIONS);
-    const touched = faultyTensors(fault, network);
-    expect(report.verdict).toBe("fail");
-    for (const tensor of report.tensors) {
-      expect([tensor.name, tensor.verdict]).toEqual([tensor.name, touched.includes(tensor.name) ? "fail" : "pass"]);
-    }
-  });
+  it.each(FAULTS.map(([fault, code]) => [describeFault(fault), fault, code] as const))(
+    "%s fails exactly where it was injected and is diagnosed",
+    async (_, fault, code) => {
+      const analytic = flattenGradients(input.spec, faultyGradients(fault, network, input.batch));
+      const report = await runLocalCheck({ ...input, analytic }, OPTIONS);
+      const touched = faultyTensors(fault, network);
+      expect(report.verdict).toBe("fail");
+      for (const tensor of report.tensors) {
+        expect([tensor.name, tensor.verdict]).toEqual([tensor.name, touched.includes(tensor.name) ? "fail" : "pass"]);
+      }
+      expect(report.diagnosis.map((finding) => finding.code)).toEqual([code]);
+      expect(report.diagnosis[0].tensors.sort()).toEqual([...touched].sort());
+    },
+  );
 
   it("reports the single wrong coordinate as the worst, with its multi-index", async () => {
     const fault: Fault = { kind: "wrong-coordinate", layer: 2, row: 3, column: 5 };
@@ -121,6 +129,7 @@ describe("ReLU kinks", () => {
     expect(report.verdict).toBe("pass");
     expect(report.warnings.map((warning) => warning.code)).toContain("kink");
     expect(report.coordinates.checked + report.coordinates.kinks).toBe(report.coordinates.total);
+    expect(report.diagnosis).toEqual([]);
   });
 
   it("counting the kink coordinates would have failed the same correct model", async () => {

@@ -1,8 +1,10 @@
+import { flatten } from "@gradcheck/core";
 import { activationDerivative } from "./activations.js";
 import { forward } from "./forward.js";
 import { headFor } from "./heads.js";
 import type { Batch, Network } from "./network.js";
-import type { HiddenActivation } from "./architecture.js";
+import { parameterLayout } from "./parameters.js";
+import type { HiddenActivation, ModelSpec } from "./architecture.js";
 
 export interface BackpropOptions {
   /**
@@ -82,4 +84,13 @@ export function backprop(network: Network, batch: Batch, options: BackpropOption
     dz = previous;
   }
   return { weights, biases };
+}
+
+/** dθ as one vector in θ's layout: dW1, db1, dW2, db2, ... */
+export function flattenGradients(spec: ModelSpec, gradients: Gradients): Float64Array {
+  const layout = parameterLayout(spec);
+  return flatten(
+    layout,
+    new Map(layout.tensors.map((slot, index) => [slot.name, (index % 2 ? gradients.biases : gradients.weights)[index >> 1]])),
+  );
 }

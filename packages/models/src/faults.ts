@@ -107,12 +107,8 @@ export function faultyGradients(fault: Fault, network: Network, batch: Batch): G
       break;
     }
     case "missing-1/m":
-      // The data term was summed instead of averaged; the L2 term was right.
-      weights.forEach((dW, index) => {
-        const w = network.weights[index];
-        for (let i = 0; i < dW.length; i++) dW[i] = (dW[i] - lambdaOverM * w[i]) * m + lambdaOverM * w[i];
-      });
-      biases.forEach((db) => scale(db, m));
+      // The cost was summed over the batch instead of averaged, L2 term included.
+      [...weights, ...biases].forEach((gradient) => scale(gradient, m));
       break;
     case "scaled-tensor":
       scale(weights[fault.layer - 1], fault.factor);

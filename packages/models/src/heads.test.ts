@@ -42,6 +42,8 @@ function targetsFor(head: Head, n: number): fc.Arbitrary<number[]> {
         const total = w.reduce((s, v) => s + v, 0);
         return w.map((v) => v / total);
       }),
+      // Weights that do not sum to 1: the loss is still −Σ y log p, with gradient (Σy)·p − y.
+      fc.array(fc.double({ min: 0, max: 2, noNaN: true }), { minLength: n, maxLength: n }),
     );
   }
   if (head === sigmoidHead) return fc.array(fc.oneof(fc.constantFrom(0, 1), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: n, maxLength: n });
@@ -186,5 +188,16 @@ describe("head caches and stability", () => {
     const p = softmaxHead.cache(z, y, 1, 3);
     expect(Array.from(out)).toEqual([p[0], p[1], p[2] - 1]);
     expect(out.reduce((s, v) => s + v, 0)).toBeCloseTo(0, 15);
+  });
+});
+
+describe("softmax cross-entropy of a confident, correct prediction", () => {
+  it("keeps the tiny loss to full relative precision", () => {
+    const head = headFor(parseModelSpec({ name: "c", inputSize: 1, layers: [{ units: 3, activation: "softmax" }], loss: "cross-entropy" }));
+    const z = Float64Array.of(30, 18, 12);
+    const y = Float64Array.of(1, 0, 0);
+    // −log softmax_0 = log(1 + e^−12 + e^−18), evaluated without cancellation.
+    const exact = Math.log1p(Math.exp(-12) + Math.exp(-18));
+    expect(Math.abs(head.loss(z, y, 0, 3) - exact) / exact).toBeLessThan(1e-15);
   });
 });

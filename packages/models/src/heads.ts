@@ -29,15 +29,18 @@ function rowSum(values: Float64Array, offset: number, n: number): number {
 /** loss = −Σ y_k log softmax(z)_k = (Σ y)·logsumexp(z) − y·z. Cache: softmax(z). */
 const softmaxCrossEntropy: Head = {
   loss(z, y, offset, n) {
-    let max = -Infinity;
-    for (let k = 0; k < n; k++) max = Math.max(max, z[offset + k]);
-    let sum = 0;
-    let targetDot = 0;
+    let top = 0;
+    for (let k = 1; k < n; k++) if (z[offset + k] > z[offset + top]) top = k;
+    const max = z[offset + top];
+    // logsumexp = max + log1p(Σ_{k≠top} e^{z_k − max}): exact for confident predictions, where
+    // log(1 + tiny) would lose the tiny loss; (Σy)·max − y·z is then (Σ y_k·(max − z_k)).
+    let rest = 0;
+    let margin = 0;
     for (let k = 0; k < n; k++) {
-      sum += Math.exp(z[offset + k] - max);
-      targetDot += y[offset + k] * z[offset + k];
+      if (k !== top) rest += Math.exp(z[offset + k] - max);
+      margin += y[offset + k] * (max - z[offset + k]);
     }
-    return rowSum(y, offset, n) * (max + Math.log(sum)) - targetDot;
+    return rowSum(y, offset, n) * Math.log1p(rest) + margin;
   },
   lossGradient(z, y, offset, n, out) {
     const probabilities = softmaxRow(z, offset, n);

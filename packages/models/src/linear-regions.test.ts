@@ -26,8 +26,8 @@ function setUp(model: ModelCase, layer: number): Setup {
   const pass = forward(network, model.batch);
   const layers = network.weights.length;
   const hidden = network.activations.slice(0, -1) as HiddenActivation[];
-  const transposedWeights = [new Float64Array(0)];
-  const rowPreActivations = [new Float64Array(0)];
+  const transposedWeights: Float64Array[] = [new Float64Array(0)];
+  const rowPreActivations: Float64Array[] = [new Float64Array(0)];
   for (let q = 1; q <= layers; q++) {
     transposedWeights.push(transpose(network.weights[q - 1], network.sizes[q], network.sizes[q - 1]));
     rowPreActivations.push(pass.preActivations[q - 1]);

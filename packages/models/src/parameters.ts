@@ -18,3 +18,11 @@ export const weightName = (layer: number): string => `W${layer}`;
 export const biasName = (layer: number): string => `b${layer}`;
 /** The checkpoint's name for the user's gradient of a parameter: W2 -> dW2. */
 export const gradientName = (parameter: string): string => `d${parameter}`;
+
+/** Layer and kind of each tensor of θ, in layout order (W1, b1, W2, b2, ...). */
+export function tensorRoles(spec: ModelSpec): { layer: number; kind: "weight" | "bias" }[] {
+  return spec.layers.flatMap((_, index) => [
+    { layer: index + 1, kind: "weight" as const },
+    { layer: index + 1, kind: "bias" as const },
+  ]);
+}

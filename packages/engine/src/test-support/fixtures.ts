@@ -1,23 +1,6 @@
-import { createRandom, flatten } from "@gradcheck/core";
-import {
-  backprop,
-  networkFromTheta,
-  parameterLayout,
-  parseModelSpec,
-  randomBatch,
-  randomTheta,
-  type Gradients,
-  type ModelSpec,
-} from "@gradcheck/models";
+import { createRandom } from "@gradcheck/core";
+import { backprop, flattenGradients, networkFromTheta, parseModelSpec, randomBatch, randomTheta } from "@gradcheck/models";
 import type { CheckInput } from "../check-input.js";
-
-export function flattenGradients(spec: ModelSpec, gradients: Gradients): Float64Array {
-  const layout = parameterLayout(spec);
-  return flatten(
-    layout,
-    new Map(layout.tensors.map((slot, index) => [slot.name, index % 2 ? gradients.biases[index >> 1] : gradients.weights[index >> 1]])),
-  );
-}
 
 export interface Fixture {
   readonly input: CheckInput;

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { diagnose, type DiagnosisInput, type TensorRole } from "./diagnosis.js";
+import { createLayout } from "./layout.js";
+import { CoordinateStatus } from "./metrics.js";
+import { createRandom, gaussian } from "./random.js";
+import type { Verdict } from "./verdict.js";
+
+// Two layers: W1 [4,4], b1 [4], W2 [3,4], b2 [3].
+const layout = createLayout([
+  { name: "W1", shape: [4, 4] },
+  { name: "b1", shape: [4] },
+  { name: "W2", shape: [3, 4] },
+  { name: "b2", shape: [3] },
+]);
+const roles: TensorRole[] = [
+  { layer: 1, kind: "weight" },
+  { layer: 1, kind: "bias" },
+  { layer: 2, kind: "weight" },
+  { layer: 2, kind: "bias" },
+];
+const random = createRandom(3);
+const numeric = Float64Array.from({ length: layout.total }, () => gaussian(random));
+const theta = Float64Array.from({ length: layout.total }, () => gaussian(random));
+
+function input(analytic: Float64Array, failing: string[], overrides: Partial<DiagnosisInput> = {}): DiagnosisInput {
+  return {
+    layout,
+    numeric,
+    analytic,
+    status: new Uint8Array(layout.total).fill(CoordinateStatus.checked),
+    theta,
+    verdicts: layout.tensors.map((slot): Verdict => (failing.includes(slot.name) ? "fail" : "pass")),
+    roles,
+    lambda: 0.5,
+    batchSize: 8,
+    coordinateTolerance: 1e-4,
+    coordinateFloor: 1e-12,
+    ...overrides,
+  };
+}
+
+/** The numerical gradient with one tensor replaced. */
+function withTensor(name: string, values: (numericValue: number, local: number) => number): Float64Array {
+  const slot = layout.tensors.find((tensor) => tensor.name === name)!;
+  const analytic = Float64Array.from(numeric);
+  for (let i = 0; i < slot.size; i++) analytic[slot.offset + i] = values(numeric[slot.offset + i], i);
+  return analytic;
+}
+
+const codes = (findings: ReturnType<typeof diagnose>) => findings.map((finding) => finding.code);
+
+describe("diagnose", () => {
+  it("says nothing when every tensor passes", () => {
+    expect(diagnose(input(Float64Array.from(numeric), []))).toEqual([]);
+  });
+
+  it("finds c = 1/m as an extra division by m", () => {
+    const findings = diagnose(input(withTensor("b2", (n) => n / 8), ["b2"]));
+    expect(codes(findings)).toEqual(["scale"]);
+    expect(findings[0].message).toContain("1/m");
+    expect((findings[0].evidence.factors as number[])[0]).toBeCloseTo(1 / 8, 12);
+  });
+
+  it("finds an L2 term added twice, with its sign", () => {
+    const slot = layout.tensors[2];
+    const findings = diagnose(input(withTensor("W2", (n, i) => n + (0.5 / 8) * theta[slot.offset + i]), ["W2"]));
+    expect(codes(findings)).toEqual(["regularization"]);
+    expect(findings[0].message).toContain("twice");
+  });
+
+  it("does not look for a regularization bug when λ is 0", () => {
+    const slot = layout.tensors[2];
+    const findings = diagnose(input(withTensor("W2", (n, i) => n - 0.1 * theta[slot.offset + i]), ["W2"], { lambda: 0 }));
+    expect(codes(findings)).not.toContain("regularization");
+  });
+
+  it("finds swapped rows as a permutation that is not a shift", () => {
+    const swap = [1, 0, 2, 3];
+    const analytic = withTensor("W1", (_, i) => numeric[swap[Math.floor(i / 4)] * 4 + (i % 4)]);
+    const findings = diagnose(input(analytic, ["W1"]));
+    expect(codes(findings)).toEqual(["permutation"]);
+    expect(findings[0].evidence).toMatchObject({ axis: "rows", shift: null, mapping: [1, 0, 2, 3] });
+  });
+
+  it("finds shifted columns of a non-square tensor", () => {
+    const slot = layout.tensors[2];
+    const analytic = withTensor("W2", (_, i) => numeric[slot.offset + Math.floor(i / 4) * 4 + (((i % 4) + 1) % 4)]);
+    const findings = diagnose(input(analytic, ["W2"]));
+    expect(codes(findings)).toEqual(["permutation"]);
+    expect(findings[0].evidence).toMatchObject({ axis: "columns", shift: 1 });
+  });
+
+  it("lists a few wrong coordinates, worst first", () => {
+    const analytic = withTensor("W1", (n, i) => (i === 5 ? n + 3 : i === 9 ? n + 1 : n));
+    const findings = diagnose(input(analytic, ["W1"]));
+    expect(codes(findings)).toEqual(["coordinates"]);
+    expect(findings[0].evidence.coordinates).toEqual(["W1[1,1]", "W1[2,1]"]);
+  });
+
+  it("does not call widespread errors 'a few coordinates'", () => {
+    const findings = diagnose(input(withTensor("W1", (n, i) => n + Math.sin(i + 1)), ["W1"]));
+    expect(codes(findings)).not.toContain("coordinates");
+  });
+
+  it("finds a wrong layer: all of layer 1 fails and layer 2 passes", () => {
+    const analytic = Float64Array.from(numeric, (n, i) => (i < 20 ? n * (1 + Math.cos(i)) : n));
+    const findings = diagnose(input(analytic, ["W1", "b1"]));
+    expect(codes(findings)).toContain("layer");
+    expect(findings.find((finding) => finding.code === "layer")!.evidence).toMatchObject({ layer: 1 });
+  });
+
+  it("does not blame a layer when only one of its tensors fails", () => {
+    const findings = diagnose(input(withTensor("b1", (n, i) => n * (1 + i)), ["b1"]));
+    expect(codes(findings)).not.toContain("layer");
+  });
+
+  it("ignores coordinates that were not checked", () => {
+    const analytic = withTensor("W1", (n, i) => (i === 5 ? n + 3 : n));
+    const status = new Uint8Array(layout.total).fill(CoordinateStatus.checked);
+    status[5] = CoordinateStatus.kink;
+    expect(diagnose(input(analytic, ["W1"], { status }))).toEqual([]);
+  });
+});
