@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { loadCheckInput } from "@gradcheck/cli";
 import { CpuBackend } from "@gradcheck/compute";
+import { stepRuleFor } from "@gradcheck/engine";
 import { timeNaiveCentralDifferences } from "./naive.js";
 import { writeMnistFixture } from "./mnist-fixture.js";
 
@@ -48,11 +49,22 @@ async function main(): Promise<void> {
 
     // 3. Per-coordinate cost, one thread: incremental evaluator vs whole forward passes.
     const backend = new CpuBackend(input.spec, input.theta, input.batch);
-    backend.centralDifferences(0, 5_000, 1e-6); // warm up the JIT
+    const coordinates = (count: number) => Int32Array.from({ length: count }, (_, i) => i);
+    const options = { step: stepRuleFor({}) };
+    backend.centralDifferences(coordinates(5_000), options); // warm up the JIT
     const started = performance.now();
-    backend.centralDifferences(0, total, 1e-6);
+    backend.centralDifferences(coordinates(total), options);
     const incrementalMs = (performance.now() - started) / total;
     const naiveMs = timeNaiveCentralDifferences(input.spec, input.theta, input.batch, 200);
+
+    // 4. Directional mode plus localization on the same model with one wrong coordinate in dW1.
+    const faulty = await writeMnistFixture(directory, { kind: "wrong-coordinate", layer: 1, row: 3, column: 7 });
+    const directionalStarted = performance.now();
+    const directional = await run(process.execPath, [CLI, "check", faulty.checkpointPath, "--model", faulty.modelPath, "--mode", "directional", "--json"]).catch(
+      (error: { stdout: string }) => error,
+    );
+    const directionalMs = performance.now() - directionalStarted;
+    const directionalReport = JSON.parse(directional.stdout) as { costEvaluations: number; localization: { located: string[] } };
 
     const endToEnd = median(cliTimes);
     const peakMb = Math.max(...measured.map((m) => m.peakRssBytes)) / 2 ** 20;
@@ -67,6 +79,14 @@ async function main(): Promise<void> {
     console.log(`  coordinates per second, one thread, naive (200 sampled):   ${(1000 / naiveMs).toFixed(1)}`);
     console.log(`  speed-up over naive central differences (one thread):      ${speedUp.toFixed(0)}×   target ≥ 25× ${mark(speedUp >= 25)}`);
     console.log(`  naive full check, estimated:                               ${seconds(naiveMs * total)}`);
+    const fullEvaluations = 2 * total;
+    const share = directionalReport.costEvaluations / fullEvaluations;
+    console.log("");
+    console.log("  one wrong coordinate in dW1 (W1[3,7]), --mode directional with localization:");
+    console.log(`    located:                                                 ${directionalReport.localization.located.join(", ") || "nothing"}   ${mark(directionalReport.localization.located.join() === "W1[3,7]")}`);
+    console.log(`    cost evaluations:                                        ${directionalReport.costEvaluations.toLocaleString("en-US")} of a full check's ${fullEvaluations.toLocaleString("en-US")}`);
+    console.log(`    ratio:                                                   ${(100 * share).toFixed(3)}%   target ≤ 2% ${mark(share <= 0.02)}`);
+    console.log(`    wall time, end to end:                                   ${seconds(directionalMs)}`);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 import { loadCheckInput } from "@gradcheck/cli";
-import { DEFAULT_EPS, DEFAULT_TOP, runLocalCheck } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS, runLocalCheck } from "@gradcheck/engine";
 
 /**
  * Child process of the benchmark: one full check from files, in a fresh process, so that
@@ -10,7 +10,7 @@ const started = performance.now();
 const input = await loadCheckInput(checkpointPath, modelPath);
 const loaded = performance.now();
 const threads = threadsArgument === "auto" ? undefined : Number(threadsArgument);
-const report = await runLocalCheck(input, { eps: DEFAULT_EPS, top: DEFAULT_TOP, threads });
+const report = await runLocalCheck(input, { ...DEFAULT_CHECK_OPTIONS, threads });
 const finished = performance.now();
 console.log(
   JSON.stringify({

@@ -102,6 +102,30 @@ describe("gradcheck check", () => {
     expect(result.stdout).toContain("W1[4,2]");
   });
 
+  it("runs sample mode with a seed and reports coverage", async () => {
+    const result = await cli("check", correctPath, "--model", modelPath, "--mode", "sample", "--samples", "5", "--seed", "7", "--json");
+    expect(result.code).toBe(0);
+    const report = reportSchema.parse(JSON.parse(result.stdout));
+    expect([report.mode, report.seed]).toEqual(["sample", 7]);
+    expect(report.tensors.map((tensor) => tensor.checked + tensor.kinks)).toEqual(report.tensors.map((tensor) => Math.min(5, tensor.size)));
+  });
+
+  it("localizes a wrong coordinate in directional mode and names it on the terminal", async () => {
+    const path = join(directory, "wrong-coordinate-2.safetensors");
+    const gradients = faultyGradients({ kind: "wrong-coordinate", layer: 2, row: 1, column: 4 }, network, batch);
+    await writeCheckpointFile(path, spec, theta, gradients, batch, { step: 10 });
+    const result = await cli("check", path, "--model", modelPath, "--mode", "directional", "--directions", "4");
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("Localization");
+    expect(result.stdout).toContain("W2[1,4]");
+  });
+
+  it("takes a fixed step and Richardson extrapolation", async () => {
+    const result = await cli("check", correctPath, "--model", modelPath, "--eps", "1e-3", "--richardson", "--json");
+    const report = reportSchema.parse(JSON.parse(result.stdout));
+    expect([report.stepRule, report.eps, report.richardson]).toEqual(["fixed", 1e-3, true]);
+  });
+
   describe("float32 checkpoints", () => {
     // θ rounded to float32 and dθ computed with float32 rounding, as a float32 framework would.
     const theta32 = theta.map(Math.fround);
@@ -202,6 +226,9 @@ describe("bad input: exit 2, one line naming the problem, nothing on stdout", ()
     [["check", "x.safetensors", "-m", "m.json", "--eps", "0"], /--eps/],
     [["check", "x.safetensors", "-m", "m.json", "--threads", "two"], /--threads/],
     [["check", "x.safetensors", "-m", "m.json", "--top", "-1"], /--top/],
+    [["check", "x.safetensors", "-m", "m.json", "--mode", "quick"], /--mode/],
+    [["check", "x.safetensors", "-m", "m.json", "--samples", "0"], /--samples/],
+    [["check", "x.safetensors", "-m", "m.json", "--seed", "1.5"], /--seed/],
     [["frobnicate"], /unknown command/],
     [["check", "missing.safetensors", "-m", "missing.json"], /missing.json: file not found/],
   ])("usage %j", async (args, message) => {

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_EPS, DEFAULT_TOP } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS } from "@gradcheck/engine";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
 import { readConfig } from "./config.js";
@@ -21,7 +21,8 @@ Exit codes
 Examples
   $ gradcheck demo
   $ gradcheck check checkpoint.safetensors --model model.json
-  $ gradcheck check checkpoint.safetensors --model model.json --json > report.json`;
+  $ gradcheck check checkpoint.safetensors --model model.json --json > report.json
+  $ gradcheck check big.safetensors --model model.json --mode directional --html report.html`;
 
 function positiveNumber(name: string, max: number) {
   return (value: string): number => {
@@ -62,7 +63,24 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
     .requiredOption("-m, --model <file>", "model spec (JSON)")
     .addOption(
-      new Option("--eps <h>", "finite-difference step h").argParser(positiveNumber("--eps", 0.1)).default(DEFAULT_EPS),
+      new Option("--mode <mode>", "full: every coordinate; sample: --samples per tensor; directional: random directions, then localization")
+        .choices(["full", "sample", "directional"])
+        .default(DEFAULT_CHECK_OPTIONS.mode),
+    )
+    .addOption(new Option("--eps <h>", "fixed finite-difference step h (default: ∛ε·max(1, |θ_i|))").argParser(positiveNumber("--eps", 0.1)))
+    .option("--richardson", "Richardson extrapolation from h and h/2 (twice the cost evaluations)", false)
+    .addOption(
+      new Option("--samples <n>", "sample mode: coordinates per tensor")
+        .argParser(integerIn("--samples", 1, 100_000_000))
+        .default(DEFAULT_CHECK_OPTIONS.samples),
+    )
+    .addOption(
+      new Option("--directions <k>", "directional mode: random directions per tensor")
+        .argParser(integerIn("--directions", 1, 10_000))
+        .default(DEFAULT_CHECK_OPTIONS.directions),
+    )
+    .addOption(
+      new Option("--seed <s>", "seed of the sample and the directions").argParser(integerIn("--seed", 0, 2 ** 31 - 1)).default(DEFAULT_CHECK_OPTIONS.seed),
     )
     .addOption(
       new Option("--threads <n>", "worker threads (default: one per core, fewer for small models)").argParser(
@@ -70,9 +88,10 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
       ),
     )
     .addOption(
-      new Option("--top <k>", "worst coordinates listed per tensor").argParser(integerIn("--top", 0, 1000)).default(DEFAULT_TOP),
+      new Option("--top <k>", "worst coordinates listed per tensor").argParser(integerIn("--top", 0, 1000)).default(DEFAULT_CHECK_OPTIONS.top),
     )
     .option("--json", "print only the JSON report on stdout", false)
+    .option("--html <file>", "also write the report as one self-contained HTML file")
     .action(async (checkpoint: string, options) => setExitCode(await checkCommand(checkpoint, options, output)));
 
   program

@@ -1,6 +1,8 @@
 import type { Report, Verdict } from "@gradcheck/contracts";
 import Table from "cli-table3";
 import pc from "picocolors";
+import type { CoordinateErrors } from "./html/html-report.js";
+import { errorStrip } from "./strip.js";
 
 const VERDICT_STYLE: Readonly<Record<Verdict, (text: string) => string>> = {
   pass: (text) => pc.green(text),
@@ -14,42 +16,75 @@ export const formatNumber = (value: number): string =>
 
 const grouped = (value: number): string => value.toLocaleString("en-US");
 /** Short form for steps and thresholds: 1e-6, not 0.000001. */
-const compact = (value: number): string => (value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential() : String(value));
+const compact = (value: number): string =>
+  value !== 0 && Math.abs(value) < 1e-3 ? Number(value.toPrecision(2)).toExponential() : String(Number(value.toPrecision(3)));
 /** Tables without a rule between every row. */
 const TABLE_CHARS = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
 
-/** The report as a person reads it on a terminal. */
-export function renderReport(report: Report): string {
+/** The report as a person reads it on a terminal; with per-coordinate errors, each tensor gets an error strip. */
+export function renderReport(report: Report, coordinateErrors?: readonly CoordinateErrors[]): string {
   const lines: string[] = [];
   const step = report.step === null ? "step unknown" : report.step === 0 ? "step 0 (initialization)" : `step ${grouped(report.step)}`;
   lines.push(
     pc.bold(`gradcheck · ${report.model}`) +
-      pc.dim(` · ${step} · ${report.precision} · ${grouped(report.coordinates.total)} coordinates · eps ${compact(report.eps)}`),
+      pc.dim(` · ${step} · ${report.precision} · ${grouped(report.coordinates.total)} coordinates`),
   );
+  const how = [
+    `${report.mode} mode${report.seed === null ? "" : ` (seed ${report.seed})`}`,
+    report.stepRule === "auto" ? `h = ${compact(report.eps)}·max(1, |θ_i|)` : `h = ${compact(report.eps)}`,
+    report.richardson ? "Richardson" : "",
+    `${grouped(report.costEvaluations)} cost evaluations`,
+    `numerical noise ${compact(report.noise.relative)}`,
+  ].filter(Boolean);
+  lines.push(pc.dim(how.join(" · ")));
+  const compared =
+    report.mode === "directional"
+      ? `${grouped(report.tensors.reduce((sum, tensor) => sum + (tensor.projections ?? 0), 0))} directions`
+      : `${grouped(report.coordinates.checked)} checked`;
   lines.push("");
   lines.push(
     `${VERDICT_STYLE[report.verdict](pc.bold(VERDICT_MARK[report.verdict]))}  relative difference ${pc.bold(formatNumber(report.relativeDifference))}` +
-      pc.dim(`   (pass ≤ ${compact(report.thresholds.pass)}, fail > ${compact(report.thresholds.warn)}; ${grouped(report.coordinates.checked)} checked, ${grouped(report.coordinates.kinks)} kinks)`),
+      pc.dim(`   (pass ≤ ${compact(report.thresholds.pass)}, fail > ${compact(report.thresholds.warn)}; ${compared}, ${grouped(report.coordinates.kinks)} kinks)`),
   );
   lines.push("");
 
+  const directional = report.mode === "directional";
+  const sampled = report.mode === "sample";
+  const strips = coordinateErrors && !directional;
+  const head = ["tensor", "shape"];
+  if (directional) head.push("directions");
+  if (sampled) head.push("coverage");
+  head.push("rel. difference");
+  if (!directional) head.push("max |error|");
+  head.push("kinks", "verdict");
+  if (strips) head.push("worst error by row (log scale)");
+  const numericColumns = new Set(["directions", "coverage", "rel. difference", "max |error|", "kinks"]);
   const table = new Table({
-    head: ["tensor", "shape", "rel. difference", "max |error|", "kinks", "verdict"],
+    head,
     style: { head: [], border: [] },
     chars: TABLE_CHARS,
-    colAligns: ["left", "left", "right", "right", "right", "left"],
+    colAligns: head.map((title) => (numericColumns.has(title) ? "right" : "left")),
   });
-  for (const tensor of report.tensors) {
-    table.push([
-      tensor.name,
-      `[${tensor.shape.join(",")}]`,
-      formatNumber(tensor.relativeDifference),
-      formatNumber(tensor.maxAbsError),
-      String(tensor.kinks),
-      VERDICT_STYLE[tensor.verdict](tensor.verdict),
-    ]);
+  for (const [index, tensor] of report.tensors.entries()) {
+    const cells = [tensor.name, `[${tensor.shape.join(",")}]`];
+    if (directional) cells.push(String(tensor.projections ?? 0));
+    if (sampled) cells.push(`${(100 * tensor.coverage).toFixed(tensor.coverage < 0.1 ? 2 : 0)}%`);
+    cells.push(formatNumber(tensor.relativeDifference));
+    if (!directional) cells.push(formatNumber(tensor.maxAbsError));
+    cells.push(String(tensor.kinks), VERDICT_STYLE[tensor.verdict](tensor.verdict));
+    if (strips) cells.push(errorStrip(tensor.shape, coordinateErrors[index].errors, report.thresholds));
+    table.push(cells);
   }
   lines.push(table.toString());
+
+  if (report.localization && (report.localization.located.length > 0 || !report.localization.complete)) {
+    lines.push("");
+    lines.push(pc.bold("Localization"));
+    lines.push(
+      `  ${report.localization.located.length ? report.localization.located.join(", ") : "nothing narrowed down"}` +
+        pc.dim(` (group testing, ${grouped(report.localization.evaluations)} cost evaluations${report.localization.complete ? "" : "; stopped early: the error is widespread"})`),
+    );
+  }
 
   const worst = report.tensors
     .flatMap((tensor) => tensor.worst.map((coordinate) => ({ tensor: tensor.name, ...coordinate })))

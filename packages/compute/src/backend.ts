@@ -1,7 +1,17 @@
-/** Numerical derivatives of θ[start..end) and each coordinate's status (checked or kink). */
-export interface CentralDifferences {
+import type { StepRule } from "@gradcheck/core";
+import type { SparseDirection } from "@gradcheck/models/evaluator";
+
+/** Numerical derivatives, one per requested coordinate or direction, and each one's status. */
+export interface Derivatives {
   readonly numeric: Float64Array;
+  /** CoordinateStatus: checked, or kink when a ReLU kink was crossed */
   readonly status: Uint8Array;
+}
+
+export interface DifferenceOptions {
+  readonly step: StepRule;
+  /** combine h and h/2 by Richardson extrapolation (twice the cost evaluations) */
+  readonly richardson?: boolean;
 }
 
 /** Something that evaluates perturbed costs: the float64 CPU today, gpu.js next. */
@@ -10,5 +20,11 @@ export interface PerturbedCostBackend {
   readonly precision: "float64" | "float32";
   /** J(θ) */
   readonly cost: number;
-  centralDifferences(start: number, end: number, eps: number, onProgress?: (done: number) => void): CentralDifferences;
+  /** ∂J/∂θ_i by central differences for each index. */
+  centralDifferences(indices: Int32Array, options: DifferenceOptions, onProgress?: (done: number) => void): Derivatives;
+  /** (J(θ + h·v) − J(θ − h·v)) / 2h for each direction v, with h = step. */
+  directionalDerivatives(directions: readonly SparseDirection[], step: number, richardson?: boolean): Derivatives;
 }
+
+/** Cost evaluations one derivative takes. */
+export const evaluationsPerDerivative = (richardson = false): number => (richardson ? 4 : 2);

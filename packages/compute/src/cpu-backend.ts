@@ -1,19 +1,27 @@
-import { CoordinateStatus, realizedSteps } from "@gradcheck/core";
-import { PerturbedCostEvaluator, type Batch, type CostChanges, type ModelSpec } from "@gradcheck/models/evaluator";
-import type { CentralDifferences, PerturbedCostBackend } from "./backend.js";
+import { CoordinateStatus, realizedSteps, richardson, stepSize } from "@gradcheck/core";
+import {
+  DirectionalCostEvaluator,
+  PerturbedCostEvaluator,
+  type Batch,
+  type CostChanges,
+  type ModelSpec,
+  type SparseDirection,
+} from "@gradcheck/models/evaluator";
+import type { DifferenceOptions, Derivatives, PerturbedCostBackend } from "./backend.js";
 
 const PROGRESS_EVERY = 1024;
 
-/** Float64 central differences on the CPU through the incremental evaluator. */
+/** Float64 central differences on the CPU through the incremental evaluators. */
 export class CpuBackend implements PerturbedCostBackend {
   readonly name = "cpu";
   readonly precision = "float64" as const;
   readonly evaluator: PerturbedCostEvaluator;
+  private directional?: DirectionalCostEvaluator;
 
   constructor(
-    spec: ModelSpec,
+    private readonly spec: ModelSpec,
     private readonly theta: Float64Array,
-    batch: Batch,
+    private readonly batch: Batch,
   ) {
     this.evaluator = new PerturbedCostEvaluator(spec, theta, batch);
   }
@@ -26,20 +34,48 @@ export class CpuBackend implements PerturbedCostBackend {
    * (J(θ + h₊e_i) − J(θ − h₋e_i)) / (h₊ + h₋) with the realised steps h₊, h₋. Both cost
    * changes come from the evaluator directly, so nothing cancels against J(θ).
    */
-  centralDifferences(start: number, end: number, eps: number, onProgress?: (done: number) => void): CentralDifferences {
-    const count = end - start;
-    const numeric = new Float64Array(count);
-    const status = new Uint8Array(count);
+  centralDifferences(indices: Int32Array, options: DifferenceOptions, onProgress?: (done: number) => void): Derivatives {
+    const numeric = new Float64Array(indices.length);
+    const status = new Uint8Array(indices.length);
     const changes: CostChanges = { first: 0, second: 0, kink: false };
-    for (let offset = 0; offset < count; offset++) {
-      const index = start + offset;
-      const steps = realizedSteps(this.theta[index], eps);
+    const estimate = (index: number, h: number) => {
+      const steps = realizedSteps(this.theta[index], h);
       this.evaluator.costChanges(index, steps.plus, -steps.minus, changes);
-      numeric[offset] = (changes.first - changes.second) / (steps.plus + steps.minus);
-      status[offset] = changes.kink ? CoordinateStatus.kink : CoordinateStatus.checked;
-      if (onProgress && (offset + 1) % PROGRESS_EVERY === 0) onProgress(offset + 1);
+      return (changes.first - changes.second) / (steps.plus + steps.minus);
+    };
+    for (let n = 0; n < indices.length; n++) {
+      const index = indices[n];
+      const h = stepSize(options.step, this.theta[index]);
+      let value = estimate(index, h);
+      let kink = changes.kink;
+      if (options.richardson) {
+        value = richardson(value, estimate(index, h / 2));
+        kink ||= changes.kink;
+      }
+      numeric[n] = value;
+      status[n] = kink ? CoordinateStatus.kink : CoordinateStatus.checked;
+      if (onProgress && (n + 1) % PROGRESS_EVERY === 0) onProgress(n + 1);
     }
-    onProgress?.(count);
+    onProgress?.(indices.length);
+    return { numeric, status };
+  }
+
+  directionalDerivatives(directions: readonly SparseDirection[], step: number, extrapolate = false): Derivatives {
+    this.directional ??= new DirectionalCostEvaluator(this.spec, this.theta, this.batch);
+    const evaluator = this.directional;
+    const numeric = new Float64Array(directions.length);
+    const status = new Uint8Array(directions.length);
+    directions.forEach((direction, n) => {
+      const estimate = (h: number) => {
+        const plus = evaluator.costChange(direction, h);
+        const minus = evaluator.costChange(direction, -h);
+        return { value: (plus.change - minus.change) / (2 * h), kink: plus.kink || minus.kink };
+      };
+      const full = estimate(step);
+      const half = extrapolate ? estimate(step / 2) : undefined;
+      numeric[n] = half ? richardson(full.value, half.value) : full.value;
+      status[n] = full.kink || half?.kink ? CoordinateStatus.kink : CoordinateStatus.checked;
+    });
     return { numeric, status };
   }
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
 
 export const VERDICTS = ["pass", "warn", "fail"] as const;
-export const CHECK_MODES = ["full"] as const;
+export const CHECK_MODES = ["full", "sample", "directional"] as const;
+export const STEP_RULES = ["fixed", "auto"] as const;
 export const PRECISIONS = ["F64", "F32", "F16", "BF16"] as const;
 
 export const WARNING_CODES = [
@@ -11,6 +12,9 @@ export const WARNING_CODES = [
   "unused-tensors",
   "step-unknown",
   "nothing-checked",
+  "partial-coverage",
+  "thresholds-raised",
+  "localization-incomplete",
 ] as const;
 
 export const worstCoordinateSchema = z.object({
@@ -28,9 +32,24 @@ export const tensorReportSchema = z.object({
   relativeDifference: z.number(),
   maxAbsError: z.number(),
   verdict: z.enum(VERDICTS),
+  size: z.number().int().nonnegative(),
+  /** coordinates whose own central difference was compared */
   checked: z.number().int().nonnegative(),
+  /** checked / size */
+  coverage: z.number().min(0).max(1),
   kinks: z.number().int().nonnegative(),
+  /** directional mode: random directions compared over this tensor */
+  projections: z.number().int().nonnegative().optional(),
   worst: z.array(worstCoordinateSchema),
+});
+
+export const localizationSchema = z.object({
+  /** cost evaluations the group testing took */
+  evaluations: z.number().int().nonnegative(),
+  /** coordinates found to disagree, e.g. "W1[3,7]" */
+  located: z.array(z.string()),
+  /** false when more coordinates disagree than the search lists */
+  complete: z.boolean(),
 });
 
 export const warningSchema = z.object({ code: z.enum(WARNING_CODES), message: z.string() });
@@ -47,10 +66,22 @@ export const reportSchema = z.object({
   model: z.string(),
   verdict: z.enum(VERDICTS),
   relativeDifference: z.number(),
+  /** the fixed step, or the base of the automatic one (h_i = eps·max(1, |θ_i|)) */
   eps: z.number().positive(),
+  stepRule: z.enum(STEP_RULES),
+  richardson: z.boolean(),
   mode: z.enum(CHECK_MODES),
+  /** seed of the sample or the directions; null in full mode */
+  seed: z.number().int().nullable(),
   precision: z.enum(PRECISIONS),
+  /** J(θ) at the checkpoint */
+  cost: z.number(),
+  /** in force for this check: the dtype's, raised where the measured noise requires */
   thresholds: z.object({ pass: z.number(), warn: z.number() }),
+  /** how much the numerical estimate moves when h is halved, relative to its size */
+  noise: z.object({ relative: z.number().nonnegative(), sampled: z.number().int().nonnegative() }),
+  /** evaluations of J the check took (a full check: 2 per coordinate) */
+  costEvaluations: z.number().int().nonnegative(),
   step: z.number().int().nonnegative().nullable(),
   coordinates: z.object({
     total: z.number().int().nonnegative(),
@@ -58,6 +89,8 @@ export const reportSchema = z.object({
     kinks: z.number().int().nonnegative(),
   }),
   tensors: z.array(tensorReportSchema),
+  /** directional mode: where the disagreement was narrowed down to */
+  localization: localizationSchema.nullable(),
   warnings: z.array(warningSchema),
   diagnosis: z.array(diagnosisSchema),
 });
@@ -68,6 +101,8 @@ export type Warning = z.infer<typeof warningSchema>;
 export type TensorReport = z.infer<typeof tensorReportSchema>;
 export type WorstCoordinate = z.infer<typeof worstCoordinateSchema>;
 export type Diagnosis = z.infer<typeof diagnosisSchema>;
+export type Localization = z.infer<typeof localizationSchema>;
+export type CheckMode = (typeof CHECK_MODES)[number];
 export type Report = z.infer<typeof reportSchema>;
 
 /** Exit status of a check: 0 pass or warn, 1 fail. */

@@ -33,3 +33,24 @@ export function numericalGradient(f: (x: Float64Array) => number, x: Float64Arra
   }
   return gradient;
 }
+
+/** How the step h is chosen for each coordinate. */
+export type StepRule =
+  | { readonly kind: "fixed"; readonly eps: number }
+  /** h_i = base·max(1, |θ_i|) */
+  | { readonly kind: "auto"; readonly base: number };
+
+/**
+ * ∛ε of the arithmetic that evaluates the cost: for central differences it balances the
+ * truncation error (∝ h²) against rounding (∝ ε/h).
+ */
+export const AUTO_STEP_BASE = { float64: Math.cbrt(2 ** -52), float32: Math.cbrt(2 ** -23) } as const;
+
+export function stepSize(rule: StepRule, x: number): number {
+  return rule.kind === "fixed" ? rule.eps : rule.base * Math.max(1, Math.abs(x));
+}
+
+/** Richardson extrapolation of central differences at h and h/2: error O(h⁴) instead of O(h²). */
+export function richardson(full: number, half: number): number {
+  return (4 * half - full) / 3;
+}

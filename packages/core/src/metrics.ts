@@ -104,12 +104,8 @@ export function compareGradients(
   options: CompareOptions,
 ): GradientComparison {
   const isChecked = (i: number) => status[i] === CoordinateStatus.checked;
-  let largest = 0;
-  for (let i = 0; i < layout.total; i++) {
-    if (isChecked(i)) largest = Math.max(largest, Math.abs(numeric[i]) + Math.abs(analytic[i]));
-  }
   const noiseFloor = options.noiseFloor ?? 0;
-  const floor = Math.max(ABSOLUTE_FLOOR, COORDINATE_FLOOR_FRACTION * largest, noiseFloor);
+  const floor = coordinateFloor(numeric, analytic, status, noiseFloor);
 
   const tensors = layout.tensors.map((slot): TensorComparison => {
     const end = slot.offset + slot.size;
@@ -156,6 +152,22 @@ export function compareGradients(
     kinks: tensors.reduce((sum, t) => sum + t.kinks, 0),
     tensors,
   };
+}
+
+/** The floor under per-coordinate relative errors: see COORDINATE_FLOOR_FRACTION. */
+export function coordinateFloor(numeric: Float64Array, analytic: Float64Array, status: Uint8Array, noiseFloor = 0): number {
+  let largest = 0;
+  for (let i = 0; i < numeric.length; i++) {
+    if (status[i] === CoordinateStatus.checked) largest = Math.max(largest, Math.abs(numeric[i]) + Math.abs(analytic[i]));
+  }
+  return Math.max(ABSOLUTE_FLOOR, COORDINATE_FLOOR_FRACTION * largest, noiseFloor);
+}
+
+/** |n − a| / max(|n| + |a|, floor) for every checked coordinate; NaN for the others. */
+export function coordinateRelativeErrors(numeric: Float64Array, analytic: Float64Array, status: Uint8Array, floor: number): Float64Array {
+  return Float64Array.from(numeric, (n, i) =>
+    status[i] === CoordinateStatus.checked ? Math.abs(n - analytic[i]) / Math.max(Math.abs(n) + Math.abs(analytic[i]), floor) : NaN,
+  );
 }
 
 /** Keeps the `top` largest errors, sorted worst first (ties: larger absolute error, then lower index). */

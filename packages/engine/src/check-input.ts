@@ -1,4 +1,4 @@
-import type { Precision } from "@gradcheck/core";
+import { AUTO_STEP_BASE, type Precision, type StepRule } from "@gradcheck/core";
 import type { Warning } from "@gradcheck/contracts";
 import type { Batch, ModelSpec } from "@gradcheck/models";
 
@@ -18,12 +18,34 @@ export interface CheckInput {
   readonly loadWarnings?: readonly Warning[];
 }
 
+export type CheckMode = "full" | "sample" | "directional";
+
 export interface CheckOptions {
-  /** nominal finite-difference step h */
-  readonly eps: number;
+  readonly mode: CheckMode;
+  /** fixed finite-difference step; automatic (∛ε·max(1, |θ_i|)) when absent */
+  readonly eps?: number;
+  /** Richardson extrapolation from h and h/2 */
+  readonly richardson: boolean;
+  /** sample mode: coordinates per tensor */
+  readonly samples: number;
+  /** directional mode: random directions per tensor */
+  readonly directions: number;
+  /** seeds the sample and the directions */
+  readonly seed: number;
   /** worst coordinates kept per tensor */
   readonly top: number;
 }
 
-export const DEFAULT_EPS = 1e-6;
-export const DEFAULT_TOP = 5;
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
+  mode: "full",
+  richardson: false,
+  samples: 64,
+  directions: 8,
+  seed: 0,
+  top: 5,
+};
+
+/** The step rule a check uses on the float64 backend. */
+export function stepRuleFor(options: Pick<CheckOptions, "eps">): StepRule {
+  return options.eps === undefined ? { kind: "auto", base: AUTO_STEP_BASE.float64 } : { kind: "fixed", eps: options.eps };
+}

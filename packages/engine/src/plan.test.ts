@@ -46,6 +46,6 @@ describe("mergeShardResults", () => {
   });
 
   it("refuses a gap", () => {
-    expect(() => mergeShardResults(6, [result(0, 0, 3)])).toThrow(/coordinate 3 was not computed/);
+    expect(() => mergeShardResults(6, [result(0, 0, 3)])).toThrow(/item 3 was not computed/);
   });
 });

@@ -1,11 +1,14 @@
-/** A contiguous range [start, end) of θ's indices, computed as one unit of work. */
+import { createStream, type Layout } from "@gradcheck/core";
+import type { CheckOptions } from "./check-input.js";
+
+/** A contiguous range [start, end) of a plan's items (coordinates or directions), computed as one unit of work. */
 export interface Shard {
   readonly index: number;
   readonly start: number;
   readonly end: number;
 }
 
-/** Splits [0, total) into shards of at most `shardSize` coordinates, in order. */
+/** Splits [0, total) into shards of at most `shardSize` items, in order. */
 export function planShards(total: number, shardSize: number): Shard[] {
   if (!Number.isInteger(shardSize) || shardSize < 1) throw new RangeError(`shard size must be a positive integer, got ${shardSize}`);
   const shards: Shard[] = [];
@@ -19,7 +22,28 @@ export function planShards(total: number, shardSize: number): Shard[] {
  * Enough shards per thread for load balancing and a smooth progress bar, without
  * paying per-shard overhead on tiny models.
  */
-export function localShardSize(total: number, threads: number): number {
+export function localShardSize(total: number, threads: number, minimum = 256): number {
   const shardsPerThread = 8;
-  return Math.max(256, Math.ceil(total / (threads * shardsPerThread)));
+  return Math.max(minimum, Math.ceil(total / (threads * shardsPerThread)));
+}
+
+/**
+ * The θ indices a coordinate check computes, ascending: all of them (full), or for each
+ * tensor min(samples, size) distinct ones drawn from a stream seeded by (seed, tensor).
+ */
+export function planCoordinates(layout: Layout, options: Pick<CheckOptions, "mode" | "samples" | "seed">): Int32Array {
+  if (options.mode === "full") return Int32Array.from({ length: layout.total }, (_, i) => i);
+  const chosen: number[] = [];
+  layout.tensors.forEach((slot, tensorIndex) => {
+    const random = createStream(options.seed, tensorIndex);
+    const count = Math.min(options.samples, slot.size);
+    // Floyd's algorithm: count distinct values from [0, size) in O(count).
+    const picked = new Set<number>();
+    for (let candidate = slot.size - count; candidate < slot.size; candidate++) {
+      const drawn = Math.floor(random() * (candidate + 1));
+      picked.add(picked.has(drawn) ? candidate : drawn);
+    }
+    for (const local of [...picked].sort((a, b) => a - b)) chosen.push(slot.offset + local);
+  });
+  return Int32Array.from(chosen);
 }

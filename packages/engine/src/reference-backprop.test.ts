@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CHECK_OPTIONS } from "./check-input.js";
 import { runLocalCheck } from "./run-check.js";
 import { fixture } from "./test-support/fixtures.js";
 
@@ -35,7 +36,7 @@ describe("the reference backprop", () => {
           drawn.seed,
           drawn.batchSize,
         );
-        const report = await runLocalCheck(input, { eps: 1e-6, top: 1, threads: 1 });
+        const report = await runLocalCheck(input, { ...DEFAULT_CHECK_OPTIONS, eps: 1e-6, top: 1, threads: 1 });
         expect(report.verdict, JSON.stringify({ drawn, relativeDifference: report.relativeDifference })).toBe("pass");
         expect(report.relativeDifference).toBeLessThan(1e-7);
         expect(report.diagnosis).toEqual([]);

@@ -13,10 +13,11 @@ import {
   type Fault,
 } from "@gradcheck/models";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CHECK_OPTIONS } from "./check-input.js";
 import { runLocalCheck } from "./run-check.js";
 import { BUG_TABLE_SPEC, fixture } from "./test-support/fixtures.js";
 
-const OPTIONS = { eps: 1e-6, top: 3, threads: 1 };
+const OPTIONS = { ...DEFAULT_CHECK_OPTIONS, eps: 1e-6, top: 3, threads: 1 };
 
 /** Each injected bug and the diagnosis it must get first. */
 const FAULTS: [Fault, string][] = [

@@ -1,19 +1,25 @@
 import { availableParallelism } from "node:os";
+import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/compute";
+import { gradientNoiseFloor, stepSize, THRESHOLDS, type Layout } from "@gradcheck/core";
 import type { Report } from "@gradcheck/contracts";
 import { forward, networkFromTheta } from "@gradcheck/models";
-import { mergeShardResults } from "./aggregate.js";
-import type { CheckInput, CheckOptions } from "./check-input.js";
+import { mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
+import { stepRuleFor, type CheckInput, type CheckOptions } from "./check-input.js";
 import { assertDeterministicCost } from "./determinism.js";
-import { localShardSize, planShards } from "./plan.js";
-import { buildReport } from "./report.js";
-import { runShard, type ShardResult } from "./shard.js";
+import { planDirections, project, tensorDirection } from "./directions.js";
+import { localize } from "./localize.js";
+import { measureCoordinateNoise, measureDirectionalNoise, thresholdsAboveNoise } from "./noise.js";
+import { localShardSize, planCoordinates, planShards, type Shard } from "./plan.js";
+import { buildReport, projectionFigures } from "./report.js";
+import { runShard, type ShardResult, type ShardSettings, type ShardWork } from "./shard.js";
 import { backendFor, type ShardJob } from "./thread-job.js";
 import { runShardsOnThreads } from "./thread-pool.js";
 
 export interface LocalRunOptions extends CheckOptions {
   /** worker threads; 1 runs in this thread; default: one per core, fewer for small models */
   readonly threads?: number;
-  readonly onProgress?: (coordinatesDone: number, total: number) => void;
+  /** items done (coordinates, or directions in directional mode) out of the plan's total */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** Below this many coordinates per thread, starting a thread costs more than it saves. */
@@ -23,36 +29,132 @@ export function defaultThreads(total: number): number {
   return Math.max(1, Math.min(availableParallelism(), Math.ceil(total / MIN_COORDINATES_PER_THREAD)));
 }
 
-/** A full check on this machine: plan, run shards on threads, aggregate, report. */
+/** A check's report, and the per-coordinate results behind it (for heatmaps). */
+export interface CheckOutcome {
+  readonly report: Report;
+  /** θ-sized: numerical derivatives of the coordinates checked one by one, and their status */
+  readonly results: MergedResults;
+}
+
+/** A check on this machine: plan, run shards on threads, aggregate, report. */
 export async function runLocalCheck(input: CheckInput, options: LocalRunOptions): Promise<Report> {
+  return (await runLocalCheckWithResults(input, options)).report;
+}
+
+export async function runLocalCheckWithResults(input: CheckInput, options: LocalRunOptions): Promise<CheckOutcome> {
+  const step = stepRuleFor(options);
+  const settings: ShardSettings = {
+    step,
+    richardson: options.richardson,
+    seed: options.seed,
+    directionStep: stepSize(step, maxAbs(input.theta)),
+  };
   const job: ShardJob = {
     spec: input.spec,
     theta: input.theta,
     inputs: input.batch.inputs,
     targets: input.batch.targets,
     batchSize: input.batch.size,
-    eps: options.eps,
+    settings,
   };
   const backend = backendFor(job);
   const network = networkFromTheta(input.spec, input.theta);
   assertDeterministicCost(() => forward(network, input.batch).cost, backend.cost);
-
   const layout = backend.evaluator.layout;
-  const total = layout.total;
-  const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(total), 256));
-  const shards = planShards(total, localShardSize(total, threads));
-  const onProgress = (done: number) => options.onProgress?.(done, total);
+  const perDerivative = evaluationsPerDerivative(options.richardson);
 
-  let results: ShardResult[];
-  if (threads === 1) {
-    let finished = 0;
-    results = shards.map((shard) => {
-      const result = runShard(backend, shard, options.eps, (done) => onProgress(finished + done));
-      finished += shard.end - shard.start;
-      return result;
+  const execute = async (work: ShardWork[], shards: Shard[], total: number, weight: number) => {
+    const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(total * weight), 256));
+    const onProgress = (done: number) => options.onProgress?.(done, total);
+    if (threads === 1) {
+      let finished = 0;
+      return shards.map((shard, n) => {
+        const result = runShard(backend, input.spec, shard, work[n], settings, (done) => onProgress(finished + done));
+        finished += shard.end - shard.start;
+        return result;
+      });
+    }
+    return runShardsOnThreads(job, shards.map((shard, n) => ({ shard, work: work[n] })), threads, onProgress);
+  };
+
+  if (options.mode !== "directional") {
+    const plan = planCoordinates(layout, options);
+    const threads = options.threads ?? defaultThreads(plan.length);
+    const shards = planShards(plan.length, localShardSize(plan.length, threads));
+    const work = shards.map((shard): ShardWork => ({ kind: "coordinates", indices: plan.slice(shard.start, shard.end) }));
+    const results: ShardResult[] = await execute(work, shards, plan.length, 1);
+    const noise = measureCoordinateNoise(backend, plan, settings);
+    const merged = scatterToTheta(layout.total, plan, mergeShardResults(plan.length, results));
+    const report = buildReport({
+      layout,
+      input,
+      options,
+      results: merged,
+      cost: backend.cost,
+      noise,
+      costEvaluations: plan.length * perDerivative + noise.evaluations,
     });
-  } else {
-    results = await runShardsOnThreads(job, shards, threads, onProgress);
+    return { report, results: merged };
   }
-  return buildReport(layout, input, options, mergeShardResults(total, results), backend.cost);
+  return runDirectionalCheck(input, options, backend, layout, settings, execute);
+}
+
+type Execute = (work: ShardWork[], shards: Shard[], total: number, weight: number) => Promise<ShardResult[]>;
+
+/**
+ * Directional mode: random unit directions over each tensor compare (J(θ + h·v) − J(θ − h·v))/2h
+ * with v·dθ; tensors that disagree are then narrowed down to coordinates by group testing.
+ */
+async function runDirectionalCheck(
+  input: CheckInput,
+  options: LocalRunOptions,
+  backend: PerturbedCostBackend,
+  layout: Layout,
+  settings: ShardSettings,
+  execute: Execute,
+): Promise<CheckOutcome> {
+  const refs = planDirections(layout, options.directions);
+  // A direction costs about a forward pass; one per shard keeps threads busy on small plans.
+  const shards = planShards(refs.length, Math.max(1, Math.ceil(refs.length / 16)));
+  const work = shards.map((shard): ShardWork => ({ kind: "directions", directions: refs.slice(shard.start, shard.end) }));
+  const merged: MergedResults = mergeShardResults(refs.length, await execute(work, shards, refs.length, 2_000));
+  const analytic = Float64Array.from(refs, (ref) => project(tensorDirection(layout, ref, options.seed), input.analytic));
+  const projections = { tensor: Int32Array.from(refs, (ref) => ref.tensor), numeric: merged.numeric, analytic, status: merged.status };
+
+  const noise = measureDirectionalNoise(backend, refs.slice(0, 8).map((ref) => tensorDirection(layout, ref, options.seed)), settings);
+  const thresholds = thresholdsAboveNoise(THRESHOLDS[input.precision], noise);
+  const noiseFloor = gradientNoiseFloor(input.precision, backend.cost);
+  const figures = projectionFigures(layout, projections, thresholds, noiseFloor);
+  const suspects = layout.tensors.filter((_, tensor) => figures.tensors[tensor].verdict !== "pass");
+  const localization = localize(
+    backend,
+    input.analytic,
+    suspects.map((slot) => [slot.offset, slot.offset + slot.size] as [number, number]),
+    settings,
+    { relative: thresholds.warn, floor: noiseFloor },
+  );
+  const numeric = new Float64Array(layout.total);
+  const status = new Uint8Array(layout.total);
+  for (const [index, value] of localization.checked) {
+    numeric[index] = value.numeric;
+    status[index] = value.status;
+  }
+  const perDerivative = evaluationsPerDerivative(options.richardson);
+  const report = buildReport({
+    layout,
+    input,
+    options,
+    results: { numeric, status },
+    cost: backend.cost,
+    noise,
+    costEvaluations: refs.length * perDerivative + noise.evaluations + localization.evaluations,
+    directional: { projections, localization },
+  });
+  return { report, results: { numeric, status } };
+}
+
+function maxAbs(values: Float64Array): number {
+  let max = 0;
+  for (const value of values) max = Math.max(max, Math.abs(value));
+  return max;
 }

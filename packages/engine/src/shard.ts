@@ -1,7 +1,24 @@
 import type { PerturbedCostBackend } from "@gradcheck/compute";
+import type { StepRule } from "@gradcheck/core";
+import { parameterLayout, type ModelSpec } from "@gradcheck/models/evaluator";
+import { tensorDirection, type DirectionRef } from "./directions.js";
 import type { Shard } from "./plan.js";
 
-/** Numerical derivatives of one shard, and which of its coordinates crossed a kink. */
+/** What one shard computes: central differences for θ indices, or directional derivatives. */
+export type ShardWork =
+  | { readonly kind: "coordinates"; readonly indices: Int32Array }
+  | { readonly kind: "directions"; readonly directions: readonly DirectionRef[] };
+
+/** How derivatives are taken; the same for every shard of a check. */
+export interface ShardSettings {
+  readonly step: StepRule;
+  readonly richardson: boolean;
+  readonly seed: number;
+  /** h along a unit direction */
+  readonly directionStep: number;
+}
+
+/** One shard's derivatives, in the order of its work items. */
 export interface ShardResult {
   readonly shard: Shard;
   readonly numeric: Float64Array;
@@ -11,9 +28,18 @@ export interface ShardResult {
 /** The shard function: the same in a local thread and in a cluster worker. */
 export function runShard(
   backend: PerturbedCostBackend,
+  spec: ModelSpec,
   shard: Shard,
-  eps: number,
+  work: ShardWork,
+  settings: ShardSettings,
   onProgress?: (done: number) => void,
 ): ShardResult {
-  return { shard, ...backend.centralDifferences(shard.start, shard.end, eps, onProgress) };
+  if (work.kind === "coordinates") {
+    return { shard, ...backend.centralDifferences(work.indices, settings, onProgress) };
+  }
+  const layout = parameterLayout(spec);
+  const directions = work.directions.map((ref) => tensorDirection(layout, ref, settings.seed));
+  const result = backend.directionalDerivatives(directions, settings.directionStep, settings.richardson);
+  onProgress?.(directions.length);
+  return { shard, ...result };
 }

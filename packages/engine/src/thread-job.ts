@@ -1,5 +1,7 @@
 import { CpuBackend } from "@gradcheck/compute";
-import type { ModelSpec } from "@gradcheck/models";
+import type { ModelSpec } from "@gradcheck/models/evaluator";
+import type { Shard } from "./plan.js";
+import type { ShardSettings, ShardWork } from "./shard.js";
 
 /** What a worker thread (or a cluster worker) needs to rebuild the backend by itself. */
 export interface ShardJob {
@@ -8,25 +10,16 @@ export interface ShardJob {
   readonly inputs: Float64Array;
   readonly targets: Float64Array;
   readonly batchSize: number;
-  readonly eps: number;
+  readonly settings: ShardSettings;
 }
 
 export function backendFor(job: ShardJob): CpuBackend {
-  return new CpuBackend(job.spec, job.theta, {
-    inputs: job.inputs,
-    targets: job.targets,
-    size: job.batchSize,
-  });
+  return new CpuBackend(job.spec, job.theta, { inputs: job.inputs, targets: job.targets, size: job.batchSize });
 }
 
 /** Messages between the pool and its threads. */
-export type ToThread = { readonly type: "shard"; readonly shard: { index: number; start: number; end: number } };
+export type ToThread = { readonly type: "shard"; readonly shard: Shard; readonly work: ShardWork };
 export type FromThread =
   | { readonly type: "progress"; readonly shardIndex: number; readonly done: number }
-  | {
-      readonly type: "result";
-      readonly shard: { index: number; start: number; end: number };
-      readonly numeric: Float64Array;
-      readonly status: Uint8Array;
-    }
+  | { readonly type: "result"; readonly shard: Shard; readonly numeric: Float64Array; readonly status: Uint8Array }
   | { readonly type: "error"; readonly message: string };

@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Shard } from "./plan.js";
-import type { ShardResult } from "./shard.js";
+import type { ShardResult, ShardWork } from "./shard.js";
 import type { FromThread, ShardJob, ToThread } from "./thread-job.js";
 
 // Resolves to dist/thread-worker.js from both src/ (tests) and dist/ (built code).
@@ -9,9 +9,9 @@ const WORKER_URL = new URL("../dist/thread-worker.js", import.meta.url);
 /** Runs shards on `threads` worker threads, handing the next shard to whichever thread is free. */
 export async function runShardsOnThreads(
   job: ShardJob,
-  shards: readonly Shard[],
+  shards: readonly { readonly shard: Shard; readonly work: ShardWork }[],
   threads: number,
-  onProgress: (coordinatesDone: number) => void,
+  onProgress: (itemsDone: number) => void,
 ): Promise<ShardResult[]> {
   const results: ShardResult[] = [];
   const doneByShard = new Map<number, number>();
@@ -23,7 +23,7 @@ export async function runShardsOnThreads(
     await new Promise<void>((resolve, reject) => {
       const report = () => onProgress([...doneByShard.values()].reduce((sum, done) => sum + done, 0));
       const dispatch = (worker: Worker) => {
-        if (next < shards.length) worker.postMessage({ type: "shard", shard: shards[next++] } satisfies ToThread);
+        if (next < shards.length) worker.postMessage({ type: "shard", ...shards[next++] } satisfies ToThread);
       };
       for (const worker of workers) {
         worker.on("message", (message: FromThread) => {

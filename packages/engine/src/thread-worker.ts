@@ -9,8 +9,8 @@ const port = parentPort!;
 
 port.on("message", (message: ToThread) => {
   try {
-    const { shard } = message;
-    const result = runShard(backend, shard, job.eps, (done) =>
+    const { shard, work } = message;
+    const result = runShard(backend, job.spec, shard, work, job.settings, (done) =>
       port.postMessage({ type: "progress", shardIndex: shard.index, done } satisfies FromThread),
     );
     const reply: FromThread = { type: "result", shard, numeric: result.numeric, status: result.status };

@@ -6,6 +6,7 @@ export * from "./heads.js";
 export * from "./forward.js";
 export * from "./backprop.js";
 export * from "./perturbed-costs.js";
+export * from "./directional-costs.js";
 export * from "./synthetic.js";
 export * from "./checkpoint-tensors.js";
 export * from "./faults.js";

@@ -241,7 +241,7 @@ export class PerturbedCostEvaluator {
 }
 
 /** Row-major [rows, columns] -> row-major [columns, rows]. */
-function transpose(values: Float64Array, rows: number, columns: number): Float64Array {
+export function transpose(values: Float64Array, rows: number, columns: number): Float64Array {
   const out = new Float64Array(rows * columns);
   for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c];
   return out;

@@ -1,5 +1,7 @@
 import { exitCodeFor } from "@gradcheck/contracts";
-import { runLocalCheck } from "@gradcheck/engine";
+import { runLocalCheckWithResults, type CheckMode } from "@gradcheck/engine";
+import { coordinateErrorsFor } from "../coordinate-errors.js";
+import { writeHtmlReport } from "../html/write-html-report.js";
 import type { Output } from "../io.js";
 import { loadCheckInput } from "../load-check-input.js";
 import { createProgress } from "../progress.js";
@@ -7,10 +9,16 @@ import { renderReport } from "../render.js";
 
 export interface CheckCommandOptions {
   readonly model: string;
-  readonly eps: number;
+  readonly mode: CheckMode;
+  readonly eps?: number;
+  readonly richardson: boolean;
+  readonly samples: number;
+  readonly directions: number;
+  readonly seed: number;
   readonly threads?: number;
   readonly top: number;
   readonly json: boolean;
+  readonly html?: string;
 }
 
 /** `gradcheck check`: exit 0 on pass or warn, 1 on fail. */
@@ -18,14 +26,15 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
   const input = await loadCheckInput(checkpoint, options.model);
   const progress = options.json ? undefined : createProgress();
   try {
-    const report = await runLocalCheck(input, {
-      eps: options.eps,
-      top: options.top,
-      threads: options.threads,
+    const { report, results } = await runLocalCheckWithResults(input, {
+      ...options,
       onProgress: (done, total) => progress?.update(done, total),
     });
     progress?.stop();
-    output.out(options.json ? JSON.stringify(report, null, 2) : renderReport(report));
+    const coordinateErrors = coordinateErrorsFor(input, report, results);
+    if (options.html) await writeHtmlReport(options.html, report, coordinateErrors);
+    output.out(options.json ? JSON.stringify(report, null, 2) : renderReport(report, coordinateErrors));
+    if (options.html && !options.json) output.out(`\nHTML report written to ${options.html}`);
     return exitCodeFor(report.verdict);
   } finally {
     progress?.stop();

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createRandom } from "@gradcheck/core";
-import { DEFAULT_EPS, runLocalCheck } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS, runLocalCheckWithResults } from "@gradcheck/engine";
 import {
   backprop,
   faultyGradients,
@@ -14,6 +14,7 @@ import {
 } from "@gradcheck/models";
 import pc from "picocolors";
 import { writeCheckpointFile } from "../checkpoint-file.js";
+import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { Output } from "../io.js";
 import { loadCheckInput } from "../load-check-input.js";
@@ -74,8 +75,9 @@ export async function demoCommand(options: { out: string }, output: Output): Pro
   ] as const) {
     output.out(pc.bold(story));
     output.out(pc.dim(`$ gradcheck check ${show(path)} --model ${show(modelPath)}\n`));
-    const report = await runLocalCheck(await loadCheckInput(path, modelPath), { eps: DEFAULT_EPS, top: 3 });
-    output.out(`${renderReport(report)}\n`);
+    const input = await loadCheckInput(path, modelPath);
+    const { report, results } = await runLocalCheckWithResults(input, { ...DEFAULT_CHECK_OPTIONS, top: 3 });
+    output.out(`${renderReport(report, coordinateErrorsFor(input, report, results))}\n`);
     verdicts.push(report.verdict);
   }
 
@@ -85,7 +87,9 @@ export async function demoCommand(options: { out: string }, output: Output): Pro
       "  relative difference  ‖dθ_numeric − dθ‖ / (‖dθ_numeric‖ + ‖dθ‖), overall and per tensor; about 1e-7 or less",
       "                       is great, about 1e-3 or more is a bug (thresholds follow the checkpoint's dtype).",
       "  per-tensor table     which tensors disagree: here only W1..W3, which points at the L2 term in dW.",
+      "  error strip          the worst per-coordinate error in each band of rows, on a log scale: a bad row stands out.",
       "  worst coordinates    where the numeric and analytic values differ most, with both values.",
+      "  diagnosis            the likely bug, from the shape of the disagreement (here: dθ − dθ_numeric = −(λ/m)·W).",
       "  kinks                coordinates whose ±eps step moves a ReLU input across 0; left out of every figure.",
       "  exit code            0 pass or warn, 1 fail, 2 bad input.",
       "",

@@ -1,0 +1,17 @@
+import { coordinateFloor, coordinateRelativeErrors, gradientNoiseFloor } from "@gradcheck/core";
+import type { Report } from "@gradcheck/contracts";
+import type { CheckInput, MergedResults } from "@gradcheck/engine";
+import { parameterLayout } from "@gradcheck/models";
+import type { CoordinateErrors } from "./html/html-report.js";
+
+/** Per-coordinate relative errors of every tensor: the HTML heatmaps and the terminal strips. */
+export function coordinateErrorsFor(input: CheckInput, report: Report, results: MergedResults): CoordinateErrors[] {
+  const noiseFloor = gradientNoiseFloor(input.precision, report.cost);
+  const floor = coordinateFloor(results.numeric, input.analytic, results.status, noiseFloor);
+  const errors = coordinateRelativeErrors(results.numeric, input.analytic, results.status, floor);
+  return parameterLayout(input.spec).tensors.map((slot) => ({
+    name: slot.name,
+    shape: [...slot.shape],
+    errors: errors.slice(slot.offset, slot.offset + slot.size),
+  }));
+}

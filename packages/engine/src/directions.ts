@@ -1,0 +1,35 @@
+import { createStream, gaussian, type Layout } from "@gradcheck/core";
+import type { SparseDirection } from "@gradcheck/models/evaluator";
+
+/** A random direction over one tensor, named by its tensor and its global index (its seed stream). */
+export interface DirectionRef {
+  readonly tensor: number;
+  readonly index: number;
+}
+
+/** `perTensor` directions for every tensor; direction k of tensor t has index t·perTensor + k. */
+export function planDirections(layout: Layout, perTensor: number): DirectionRef[] {
+  return layout.tensors.flatMap((_, tensor) => Array.from({ length: perTensor }, (_, k) => ({ tensor, index: tensor * perTensor + k })));
+}
+
+/** A unit direction with N(0,1) entries over θ[start, end), from the stream (seed, stream). */
+export function randomDirection(start: number, end: number, seed: number, stream: number): SparseDirection {
+  const random = createStream(seed, stream);
+  const values = Float64Array.from({ length: end - start }, () => gaussian(random));
+  const norm = Math.sqrt(values.reduce((sum, v) => sum + v * v, 0));
+  for (let i = 0; i < values.length; i++) values[i] /= norm;
+  return { indices: Int32Array.from({ length: end - start }, (_, i) => start + i), values };
+}
+
+/** The direction a DirectionRef names: depends only on (seed, index), never on how work is sharded. */
+export function tensorDirection(layout: Layout, ref: DirectionRef, seed: number): SparseDirection {
+  const slot = layout.tensors[ref.tensor];
+  return randomDirection(slot.offset, slot.offset + slot.size, seed, ref.index);
+}
+
+/** v·g over the direction's support. */
+export function project(direction: SparseDirection, values: Float64Array): number {
+  let sum = 0;
+  for (let n = 0; n < direction.indices.length; n++) sum += direction.values[n] * values[direction.indices[n]];
+  return sum;
+}

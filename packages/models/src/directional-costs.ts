@@ -1,0 +1,165 @@
+import type { Layout } from "@gradcheck/core";
+import { activationDelta, crossesKink } from "./activations.js";
+import type { HiddenActivation, ModelSpec } from "./architecture.js";
+import { forward, type ForwardPass } from "./forward.js";
+import { transpose } from "./perturbed-costs.js";
+import { headFor, type Head } from "./heads.js";
+import { networkFromTheta, type Batch, type Network } from "./network.js";
+import { parameterLayout } from "./parameters.js";
+
+/** A direction v in θ-space with few non-zeros: v[indices[n]] = values[n]. */
+export interface SparseDirection {
+  readonly indices: Int32Array;
+  readonly values: Float64Array;
+}
+
+export interface DirectionalChange {
+  /** J(θ + s·v) − J(θ) */
+  change: number;
+  /** whether some ReLU pre-activation crossed its kink on the way */
+  kink: boolean;
+}
+
+/**
+ * J(θ + s·v) − J(θ) along an arbitrary sparse direction v, without cancellation: the change
+ * of every pre-activation is computed directly,
+ *   ΔZ_l = ΔA_{l−1}·W_lᵀ + (A_{l−1} + ΔA_{l−1})·ΔW_lᵀ + Δb_l,
+ * starting at the lowest layer v touches, and pushed through the activations and the loss
+ * as differences (see activationDelta and Head.lossDelta).
+ */
+export class DirectionalCostEvaluator {
+  readonly layout: Layout;
+  readonly cost: number;
+
+  private readonly network: Network;
+  private readonly pass: ForwardPass;
+  private readonly head: Head;
+  private readonly headCache: Float64Array;
+  private readonly targets: Float64Array;
+  private readonly m: number;
+  private readonly layers: number;
+  private readonly sizes: readonly number[];
+  /** ΔZ_lᵀ and ΔA_lᵀ, unit-major [n_l, m]; index l. */
+  private readonly dzT: Float64Array[] = [];
+  private readonly daT: Float64Array[] = [];
+  /** A_lᵀ for l = 0..L−1 and Z_lᵀ for l = 1..L, unit-major [n_l, m]. */
+  private readonly unitActivations: Float64Array[] = [];
+  private readonly unitPreActivations: Float64Array[] = [];
+  private readonly row: Float64Array;
+
+  constructor(
+    spec: ModelSpec,
+    private readonly theta: Float64Array,
+    batch: Batch,
+  ) {
+    this.network = networkFromTheta(spec, theta);
+    this.layout = parameterLayout(spec);
+    this.pass = forward(this.network, batch);
+    this.cost = this.pass.cost;
+    this.head = headFor(spec);
+    this.targets = batch.targets;
+    this.m = batch.size;
+    this.sizes = this.network.sizes;
+    this.layers = this.network.weights.length;
+    const nOut = this.sizes[this.layers];
+    this.headCache = this.head.cache(this.pass.preActivations[this.layers - 1], batch.targets, this.m, nOut);
+    for (let l = 0; l <= this.layers; l++) {
+      this.dzT[l] = new Float64Array(this.m * this.sizes[l]);
+      this.daT[l] = new Float64Array(this.m * this.sizes[l]);
+      if (l < this.layers) this.unitActivations[l] = transpose(this.pass.activations[l], this.m, this.sizes[l]);
+      if (l > 0) this.unitPreActivations[l] = transpose(this.pass.preActivations[l - 1], this.m, this.sizes[l]);
+    }
+    this.row = new Float64Array(nOut);
+  }
+
+  costChange(direction: SparseDirection, step: number): DirectionalChange {
+    const { m, sizes, layers } = this;
+    const runs = this.layerRuns(direction);
+    const lowest = runs.findIndex(([from, to], layer) => layer > 0 && to > from);
+    if (lowest === -1) return { change: 0, kink: false };
+
+    let kink = false;
+    let regularization = 0;
+    const lambda = this.network.spec.l2;
+    for (let l = lowest; l <= layers; l++) {
+      const n = sizes[l];
+      const nIn = sizes[l - 1];
+      const weights = this.network.weights[l - 1];
+      // ΔZ_lᵀ, unit-major so that every update below walks memory in order.
+      const dzT = this.dzT[l];
+      dzT.fill(0);
+      const inputsT = this.unitActivations[l - 1];
+      const daInT = this.daT[l - 1];
+      if (l > lowest) {
+        // ΔA_{l−1}·W_lᵀ
+        for (let k = 0; k < nIn; k++) {
+          for (let j = 0; j < n; j++) {
+            const w = weights[j * nIn + k];
+            if (w === 0) continue;
+            const out = j * m;
+            const from = k * m;
+            for (let i = 0; i < m; i++) dzT[out + i] += daInT[from + i] * w;
+          }
+        }
+      }
+      const [from, to] = runs[l];
+      const weightCount = n * nIn;
+      const offset = this.layout.tensors[2 * (l - 1)].offset;
+      for (let e = from; e < to; e++) {
+        const value = direction.values[e];
+        if (value === 0) continue;
+        const delta = step * value;
+        const local = direction.indices[e] - offset;
+        if (local >= weightCount) {
+          const out = (local - weightCount) * m;
+          for (let i = 0; i < m; i++) dzT[out + i] += delta;
+          continue;
+        }
+        // (A + ΔA)·ΔWᵀ
+        const unit = Math.floor(local / nIn);
+        const input = local - unit * nIn;
+        const out = unit * m;
+        const source = input * m;
+        if (l > lowest) for (let i = 0; i < m; i++) dzT[out + i] += (inputsT[source + i] + daInT[source + i]) * delta;
+        else for (let i = 0; i < m; i++) dzT[out + i] += inputsT[source + i] * delta;
+        const w = weights[local];
+        regularization += (lambda / (2 * m)) * delta * (2 * w + delta);
+      }
+      if (l === layers) break;
+      const activation = this.network.activations[l - 1] as HiddenActivation;
+      const zT = this.unitPreActivations[l];
+      const daT = this.daT[l];
+      for (let index = 0; index < m * n; index++) {
+        if (activation === "relu" && crossesKink(zT[index], dzT[index])) kink = true;
+        daT[index] = activationDelta(activation, zT[index], dzT[index]);
+      }
+    }
+
+    const nOut = sizes[layers];
+    const dzOutT = this.dzT[layers];
+    let lossChange = 0;
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < nOut; k++) this.row[k] = dzOutT[k * m + i];
+      lossChange += this.head.lossDelta(this.headCache, this.targets, i * nOut, nOut, this.row);
+    }
+    return { change: lossChange / m + regularization, kink };
+  }
+
+  /** [from, to) of the direction's entries in each layer: indices ascend and W_l, b_l are adjacent in θ. */
+  private layerRuns(direction: SparseDirection): [number, number][] {
+    const runs: [number, number][] = [[0, 0]];
+    let entry = 0;
+    for (let l = 1; l <= this.layers; l++) {
+      const end = this.layout.tensors[2 * l - 1].offset + this.layout.tensors[2 * l - 1].size;
+      const from = entry;
+      while (entry < direction.indices.length && direction.indices[entry] < end) {
+        if (entry > 0 && direction.indices[entry] <= direction.indices[entry - 1]) {
+          throw new Error("a direction's indices must ascend");
+        }
+        entry++;
+      }
+      runs.push([from, entry]);
+    }
+    return runs;
+  }
+}
