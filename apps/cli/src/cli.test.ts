@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,6 +120,17 @@ describe("gradcheck check", () => {
     expect(result.stdout).toContain("W2[1,4]");
   });
 
+  it("writes a self-contained HTML report with --html", async () => {
+    const path = join(directory, "report.html");
+    const result = await cli("check", correctPath, "--model", modelPath, "--html", path);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`HTML report written to ${path}`);
+    const html = await readFile(path, "utf8");
+    expect(html).toContain("cli-test");
+    expect(html).toContain('id="heatmap-W1"');
+    expect(html).not.toMatch(/<script src|<link /);
+  });
+
   it("takes a fixed step and Richardson extrapolation", async () => {
     const result = await cli("check", correctPath, "--model", modelPath, "--eps", "1e-3", "--richardson", "--json");
     const report = reportSchema.parse(JSON.parse(result.stdout));
@@ -230,9 +241,10 @@ describe("bad input: exit 2, one line naming the problem, nothing on stdout", ()
     [["check", "x.safetensors", "-m", "m.json", "--samples", "0"], /--samples/],
     [["check", "x.safetensors", "-m", "m.json", "--seed", "1.5"], /--seed/],
     [["frobnicate"], /unknown command/],
+    [["check", "CORRECT", "-m", "MODEL", "--html", "/nonexistent-dir/report.html"], /report.html: cannot write the HTML report \(ENOENT\)/],
     [["check", "missing.safetensors", "-m", "missing.json"], /missing.json: file not found/],
   ])("usage %j", async (args, message) => {
-    const result = await cli(...args);
+    const result = await cli(...args.map((arg) => (arg === "CORRECT" ? correctPath : arg === "MODEL" ? modelPath : arg)));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });

@@ -2,6 +2,7 @@ import { exitCodeFor } from "@gradcheck/contracts";
 import { runLocalCheckWithResults, type CheckMode } from "@gradcheck/engine";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeHtmlReport } from "../html/write-html-report.js";
+import { InputError } from "../errors.js";
 import type { Output } from "../io.js";
 import { loadCheckInput } from "../load-check-input.js";
 import { createProgress } from "../progress.js";
@@ -32,7 +33,9 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
     });
     progress?.stop();
     const coordinateErrors = coordinateErrorsFor(input, report, results);
-    if (options.html) await writeHtmlReport(options.html, report, coordinateErrors);
+    if (options.html) await writeHtmlReport(options.html, report, coordinateErrors).catch((error: NodeJS.ErrnoException) => {
+      throw new InputError(`${options.html}: cannot write the HTML report (${error.code ?? error.message})`);
+    });
     output.out(options.json ? JSON.stringify(report, null, 2) : renderReport(report, coordinateErrors));
     if (options.html && !options.json) output.out(`\nHTML report written to ${options.html}`);
     return exitCodeFor(report.verdict);

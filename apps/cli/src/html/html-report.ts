@@ -80,6 +80,7 @@ export function renderHtmlReport(report: Report, coordinateErrors: CoordinateErr
 ${renderHeader(report)}
 ${renderVerdict(report)}
 ${renderDiagnosis(report)}
+${renderLocalization(report)}
 ${renderWarnings(report.warnings)}
 ${renderTensors(report)}
 ${renderHeatmaps(report, heatmaps)}
@@ -104,7 +105,10 @@ function renderHeader(report: Report): string {
     ["coordinates", formatGrouped(report.coordinates.total)],
     ["checked", formatGrouped(report.coordinates.checked)],
     ["kinks", formatGrouped(report.coordinates.kinks)],
+    ["cost evaluations", formatGrouped(report.costEvaluations)],
+    ["numerical noise", formatCompact(report.noise.relative)],
   ];
+  if (report.seed !== null) facts.splice(3, 0, ["seed", String(report.seed)]);
   return `<header class="masthead">
   <div><div class="brand">gradcheck report</div><h1>${escapeHtml(report.model)}</h1></div>
   <dl class="facts">${facts.map(([label, value]) => `<div><dt>${label}</dt><dd>${escapeHtml(value)}</dd></div>`).join("")}</dl>
@@ -160,6 +164,21 @@ function renderFinding(finding: Diagnosis): string {
   </li>`;
 }
 
+/** Directional mode: where group testing narrowed the disagreement down to. */
+function renderLocalization(report: Report): string {
+  const localization = report.localization;
+  if (!localization || (localization.located.length === 0 && localization.complete)) return "";
+  const located = localization.located.length
+    ? localization.located.map((name) => `<code>${escapeHtml(name)}</code>`).join(", ")
+    : "nothing narrowed down";
+  return `<section class="card" id="localization">
+  <h2>Localization</h2>
+  <p class="lead">Group testing: random directions restricted to halves of each failing tensor, then halves of those, down to single coordinates.</p>
+  <p>${located}</p>
+  <p class="lead">${formatGrouped(localization.evaluations)} cost evaluations${localization.complete ? "" : "; stopped early because the error is widespread"}.</p>
+</section>`;
+}
+
 function renderWarnings(warnings: readonly Warning[]): string {
   if (warnings.length === 0) return "";
   return `<section class="card" id="warnings">
@@ -177,7 +196,7 @@ function renderTensors(report: Report): string {
       <td class="mono">[${tensor.shape.join(", ")}]</td>
       <td class="num">${escapeHtml(formatNumber(tensor.relativeDifference))}</td>
       <td class="num">${escapeHtml(formatNumber(tensor.maxAbsError))}</td>
-      <td class="num">${formatGrouped(tensor.checked)}</td>
+      <td class="num">${report.mode === "directional" ? `${formatGrouped(tensor.projections ?? 0)} directions` : report.mode === "sample" ? `${formatGrouped(tensor.checked)} (${(100 * tensor.coverage).toFixed(tensor.coverage < 0.1 ? 2 : 0)}%)` : formatGrouped(tensor.checked)}</td>
       <td class="num">${formatGrouped(tensor.kinks)}</td>
       <td><span class="tag ${tensor.verdict}">${tensor.verdict}</span></td>
     </tr>`,
