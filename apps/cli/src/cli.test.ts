@@ -210,6 +210,24 @@ describe("bad input: exit 2, one line naming the problem, nothing on stdout", ()
     expect(result.stderr).toMatch(message);
   });
 
+  it("a checkpoint whose cost overflows", async () => {
+    const tiny = { name: "overflow", inputSize: 1, layers: [{ units: 1, activation: "linear" }], loss: "mse" };
+    const tinyModel = join(directory, "overflow.json");
+    const path = join(directory, "overflow.safetensors");
+    await writeFile(tinyModel, JSON.stringify(tiny));
+    const big = (name: string, shape: number[], value: number) => ({ name, shape, dtype: "F64" as const, data: new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(value) });
+    await writeFile(path, encodeSafetensors([big("W1", [1, 1], 1e160), big("b1", [1], 0), big("dW1", [1, 1], 1), big("db1", [1], 1), big("X", [1, 1], 1e160), big("Y", [1, 1], 0)]));
+    const result = await cli("check", path, "--model", tinyModel);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/J\(θ\) is Infinity/);
+  });
+
+  it("accepts a model file that starts with a byte-order mark", async () => {
+    const path = join(directory, "bom-model.json");
+    await writeFile(path, `\uFEFF${JSON.stringify(SPEC)}`);
+    expect((await cli("check", correctPath, "--model", path)).code).toBe(0);
+  });
+
   it.each([
     ["not JSON", "{", /not valid JSON/],
     ["an unknown activation", JSON.stringify({ ...SPEC, layers: [{ units: 6, activation: "gelu" }, ...SPEC.layers.slice(1)] }), /layers\[0\]\.activation/],

@@ -1,5 +1,5 @@
 import { CheckpointError } from "@gradcheck/checkpoint";
-import { NondeterministicCostError } from "@gradcheck/engine";
+import { NondeterministicCostError, NonFiniteCostError } from "@gradcheck/engine";
 import { CheckpointMismatchError, ModelSpecError } from "@gradcheck/models";
 
 /** Bad input the user can fix: reported in one line, exit code 2. */
@@ -15,6 +15,7 @@ export function isInputError(error: unknown): error is Error {
     error instanceof CheckpointError ||
     error instanceof CheckpointMismatchError ||
     error instanceof ModelSpecError ||
-    error instanceof NondeterministicCostError
+    error instanceof NondeterministicCostError ||
+    error instanceof NonFiniteCostError
   );
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, constants, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { InputError } from "./errors.js";
 
 /** Writes through a temporary file and a rename, so a file is never left half-written. */
@@ -24,8 +25,18 @@ export async function readJsonFile(path: string): Promise<unknown> {
     throw new InputError(code === "ENOENT" ? `${path}: file not found` : `${path}: cannot read (${code ?? String(error)})`);
   }
   try {
-    return JSON.parse(text);
+    // Editors on some systems save a byte-order mark; it is not part of the JSON.
+    return JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
     throw new InputError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Fails early, naming the path, when a file could not be written there (before long work). */
+export async function assertWritable(path: string, what: string): Promise<void> {
+  try {
+    await access(dirname(path), constants.W_OK);
+  } catch (error) {
+    throw new InputError(`${path}: cannot write the ${what} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
 }

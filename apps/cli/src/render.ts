@@ -31,7 +31,13 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
   );
   const how = [
     `${report.mode} mode${report.seed === null ? "" : ` (seed ${report.seed})`}`,
-    report.stepRule === "auto" ? `h = ${compact(report.eps)}·max(1, |θ_i|)` : `h = ${compact(report.eps)}`,
+    report.mode === "directional"
+      ? report.stepRule === "auto"
+        ? `h = ${compact(report.eps)}·max(1, max|θ|) along unit directions`
+        : `h = ${compact(report.eps)} along unit directions`
+      : report.stepRule === "auto"
+        ? `h = ${compact(report.eps)}·max(1, |θ_i|)`
+        : `h = ${compact(report.eps)}`,
     report.richardson ? "Richardson" : "",
     `${grouped(report.costEvaluations)} cost evaluations`,
     `numerical noise ${compact(report.noise.relative)}`,
@@ -69,7 +75,8 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
     const cells = [tensor.name, `[${tensor.shape.join(",")}]`];
     if (directional) cells.push(String(tensor.projections ?? 0));
     if (sampled) cells.push(`${(100 * tensor.coverage).toFixed(tensor.coverage < 0.1 ? 2 : 0)}%`);
-    cells.push(formatNumber(tensor.relativeDifference));
+    const compared = directional ? (tensor.projections ?? 0) > tensor.kinks : tensor.checked > 0;
+    cells.push(compared ? formatNumber(tensor.relativeDifference) : pc.dim("— nothing compared"));
     if (!directional) cells.push(formatNumber(tensor.maxAbsError));
     cells.push(String(tensor.kinks), VERDICT_STYLE[tensor.verdict](tensor.verdict));
     if (strips) cells.push(errorStrip(tensor.shape, coordinateErrors[index].errors, report.thresholds));

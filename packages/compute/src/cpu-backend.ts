@@ -1,4 +1,4 @@
-import { CoordinateStatus, realizedSteps, richardson, stepSize } from "@gradcheck/core";
+import { centralDifference, CoordinateStatus, realizedSteps, richardson, stepSize } from "@gradcheck/core";
 import {
   DirectionalCostEvaluator,
   PerturbedCostEvaluator,
@@ -41,7 +41,7 @@ export class CpuBackend implements PerturbedCostBackend {
     const estimate = (index: number, h: number) => {
       const steps = realizedSteps(this.theta[index], h);
       this.evaluator.costChanges(index, steps.plus, -steps.minus, changes);
-      return (changes.first - changes.second) / (steps.plus + steps.minus);
+      return centralDifference(changes.first, changes.second, steps);
     };
     for (let n = 0; n < indices.length; n++) {
       const index = indices[n];

@@ -35,6 +35,7 @@ function input(analytic: Float64Array, failing: string[], overrides: Partial<Dia
     batchSize: 8,
     coordinateTolerance: 1e-4,
     coordinateFloor: 1e-12,
+    exhaustive: true,
     ...overrides,
   };
 }
@@ -112,6 +113,23 @@ describe("diagnose", () => {
   it("does not blame a layer when only one of its tensors fails", () => {
     const findings = diagnose(input(withTensor("b1", (n, i) => n * (1 + i)), ["b1"]));
     expect(codes(findings)).not.toContain("layer");
+  });
+
+  it("does not diagnose tensors that only warn", () => {
+    const base = input(withTensor("b2", (n) => n * 2), ["b2"]);
+    expect(diagnose({ ...base, verdicts: base.verdicts.map((v) => (v === "fail" ? "warn" : v)) })).toEqual([]);
+  });
+
+  it("does not claim 'only these coordinates' when the search was cut short", () => {
+    const analytic = withTensor("W1", (n, i) => (i === 5 ? n + 3 : n));
+    expect(codes(diagnose(input(analytic, ["W1"], { exhaustive: false })))).not.toContain("coordinates");
+  });
+
+  it("does not call a partly checked square tensor transposed", () => {
+    const analytic = withTensor("W1", (n, i) => (i % 5 === 0 ? n : n * (2 + i)));
+    const status = new Uint8Array(layout.total).fill(CoordinateStatus.checked);
+    for (let i = 0; i < 16; i++) if (i % 5 !== 0 && i !== 1) status[i] = CoordinateStatus.unchecked;
+    expect(codes(diagnose(input(analytic, ["W1"], { status })))).not.toContain("transpose");
   });
 
   it("ignores coordinates that were not checked", () => {

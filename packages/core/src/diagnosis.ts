@@ -1,5 +1,5 @@
 import { multiIndex, type Layout, type TensorSlot } from "./layout.js";
-import { CoordinateStatus } from "./metrics.js";
+import { coordinateRelativeError, CoordinateStatus } from "./metrics.js";
 import type { Verdict } from "./verdict.js";
 
 export type DiagnosisCode = "regularization" | "scale" | "sign" | "transpose" | "permutation" | "layer" | "coordinates";
@@ -33,12 +33,19 @@ export interface DiagnosisInput {
   readonly coordinateTolerance: number;
   /** the floor under per-coordinate relative errors (see compareGradients) */
   readonly coordinateFloor: number;
+  /**
+   * Whether every checked coordinate that disagrees is among the checked ones: false when a
+   * localization stopped early, so "only these coordinates disagree" cannot be said.
+   */
+  readonly exhaustive: boolean;
 }
 
 /** A fit is accepted when what it leaves unexplained is under this share of the residual. */
 const FIT_TOLERANCE = 0.05;
-/** "A few" coordinates: at most this many, and fewer than half of the tensor. */
+/** "A few" coordinates: at most this many, and fewer than half of those checked. */
 const FEW_COORDINATES = 10;
+/** Fits that compare a tensor with a rearrangement of itself need it (almost) whole. */
+const SHAPE_FIT_COVERAGE = 0.9;
 
 /**
  * Names the likely bug behind a failing check from the shape of the disagreement between the
@@ -48,7 +55,7 @@ const FEW_COORDINATES = 10;
 export function diagnose(input: DiagnosisInput): Finding[] {
   const failing = input.layout.tensors
     .map((slot, index) => ({ slot, index, role: input.roles[index] }))
-    .filter(({ index }) => input.verdicts[index] !== "pass");
+    .filter(({ index }) => input.verdicts[index] === "fail");
   if (failing.length === 0) return [];
 
   const findings: Finding[] = [];
@@ -58,21 +65,27 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     finding.tensors.forEach((name) => explained.add(name));
   };
 
-  const fewCoordinates = failing.map((tensor) => ({ tensor, wrong: disagreeingCoordinates(input, tensor.slot) }));
-  for (const { tensor, wrong } of fewCoordinates) {
-    if (wrong.length > 0 && wrong.length <= FEW_COORDINATES && 2 * wrong.length < tensor.slot.size) {
-      const names = wrong.map((i) => `${tensor.slot.name}[${multiIndex(tensor.slot.shape, i - tensor.slot.offset).join(",")}]`);
-      claim({
-        code: "coordinates",
-        tensors: [tensor.slot.name],
-        message: `Only ${wrong.length === 1 ? "one coordinate disagrees" : `${wrong.length} coordinates disagree`} in ${tensor.slot.name}: ${names.join(", ")}. Look for an indexing slip or an in-place update that touches just ${wrong.length === 1 ? "that element" : "those elements"}.`,
-        evidence: {
-          coordinates: names,
-          numeric: wrong.map((i) => input.numeric[i]),
-          analytic: wrong.map((i) => input.analytic[i]),
-        },
-      });
-    }
+  for (const tensor of failing) {
+    const checked = checkedCount(input, tensor.slot);
+    const wrong = disagreeingCoordinates(input, tensor.slot);
+    if (wrong.length === 0 || wrong.length > FEW_COORDINATES || 2 * wrong.length >= checked) continue;
+    if (!input.exhaustive) continue;
+    const partial = checked < tensor.slot.size;
+    const names = wrong.map((i) => `${tensor.slot.name}[${multiIndex(tensor.slot.shape, i - tensor.slot.offset).join(",")}]`);
+    const count = wrong.length === 1 ? "one coordinate disagrees" : `${wrong.length} coordinates disagree`;
+    claim({
+      code: "coordinates",
+      tensors: [tensor.slot.name],
+      message:
+        `Only ${count} in ${tensor.slot.name}${partial ? ` (of the ${checked} checked)` : ""}: ${names.join(", ")}. ` +
+        `Look for an indexing slip or an in-place update that touches just ${wrong.length === 1 ? "that element" : "those elements"}.`,
+      evidence: {
+        coordinates: names,
+        numeric: wrong.map((i) => input.numeric[i]),
+        analytic: wrong.map((i) => input.analytic[i]),
+        checked,
+      },
+    });
   }
 
   const open = () => failing.filter(({ slot }) => !explained.has(slot.name));
@@ -132,8 +145,9 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     }
   }
 
+  const whole = (slot: TensorSlot) => checkedCount(input, slot) >= SHAPE_FIT_COVERAGE * slot.size;
   for (const { slot, role } of open()) {
-    if (role.kind !== "weight" || slot.shape.length !== 2 || slot.shape[0] !== slot.shape[1]) continue;
+    if (role.kind !== "weight" || slot.shape.length !== 2 || slot.shape[0] !== slot.shape[1] || !whole(slot)) continue;
     const residual = transposeResidual(input, slot);
     if (residual < FIT_TOLERANCE) {
       claim({
@@ -146,7 +160,7 @@ export function diagnose(input: DiagnosisInput): Finding[] {
   }
 
   for (const { slot } of open()) {
-    if (slot.shape.length !== 2) continue;
+    if (slot.shape.length !== 2 || !whole(slot)) continue;
     const permutation = permutationFit(input, slot);
     if (permutation) {
       claim({
@@ -163,11 +177,16 @@ export function diagnose(input: DiagnosisInput): Finding[] {
   return findings;
 }
 
+function checkedCount(input: DiagnosisInput, slot: TensorSlot): number {
+  let count = 0;
+  forChecked(input, slot, () => count++);
+  return count;
+}
+
 /** Checked coordinates whose relative error exceeds the tolerance, worst first. */
 function disagreeingCoordinates(input: DiagnosisInput, slot: TensorSlot): number[] {
   const wrong: number[] = [];
-  const error = (i: number) =>
-    Math.abs(input.numeric[i] - input.analytic[i]) / Math.max(Math.abs(input.numeric[i]) + Math.abs(input.analytic[i]), input.coordinateFloor);
+  const error = (i: number) => coordinateRelativeError(input.numeric[i], input.analytic[i], input.coordinateFloor);
   for (let i = slot.offset; i < slot.offset + slot.size; i++) {
     if (input.status[i] !== CoordinateStatus.checked) continue;
     if (error(i) > input.coordinateTolerance) {
@@ -195,9 +214,11 @@ function fitMultiple(
   });
   if (bb === 0 || aa === 0) return undefined;
   const coefficient = ab / bb;
+  if (!Number.isFinite(coefficient)) return undefined;
   let rest = 0;
   forChecked(input, slot, (i) => (rest += (a(i) - coefficient * b(i)) ** 2));
-  return { coefficient, residual: Math.sqrt(rest / aa) };
+  const residual = Math.sqrt(rest / aa);
+  return Number.isFinite(residual) ? { coefficient, residual } : undefined;
 }
 
 function forChecked(input: DiagnosisInput, slot: TensorSlot, visit: (i: number) => void): void {

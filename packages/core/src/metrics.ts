@@ -119,7 +119,7 @@ export function compareGradients(
       checked++;
       const absError = Math.abs(numeric[i] - analytic[i]);
       maxAbsError = Math.max(maxAbsError, absError);
-      const relativeError = absError / Math.max(Math.abs(numeric[i]) + Math.abs(analytic[i]), floor);
+      const relativeError = coordinateRelativeError(numeric[i], analytic[i], floor);
       keepWorst(candidates, options.top, {
         flatIndex: i,
         index: [],
@@ -163,11 +163,14 @@ export function coordinateFloor(numeric: Float64Array, analytic: Float64Array, s
   return Math.max(ABSOLUTE_FLOOR, COORDINATE_FLOOR_FRACTION * largest, noiseFloor);
 }
 
-/** |n − a| / max(|n| + |a|, floor) for every checked coordinate; NaN for the others. */
+/** |n − a| / max(|n| + |a|, floor): the per-coordinate error everything ranks and tests by. */
+export function coordinateRelativeError(numeric: number, analytic: number, floor: number): number {
+  return Math.abs(numeric - analytic) / Math.max(Math.abs(numeric) + Math.abs(analytic), floor);
+}
+
+/** coordinateRelativeError for every checked coordinate; NaN for the others. */
 export function coordinateRelativeErrors(numeric: Float64Array, analytic: Float64Array, status: Uint8Array, floor: number): Float64Array {
-  return Float64Array.from(numeric, (n, i) =>
-    status[i] === CoordinateStatus.checked ? Math.abs(n - analytic[i]) / Math.max(Math.abs(n) + Math.abs(analytic[i]), floor) : NaN,
-  );
+  return Float64Array.from(numeric, (n, i) => (status[i] === CoordinateStatus.checked ? coordinateRelativeError(n, analytic[i], floor) : NaN));
 }
 
 /** Keeps the `top` largest errors, sorted worst first (ties: larger absolute error, then lower index). */

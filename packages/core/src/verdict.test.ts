@@ -74,11 +74,11 @@ describe("worstVerdict", () => {
 });
 
 describe("gradientNoiseFloor", () => {
-  it("is u·max(1, |J|)/pass for each precision", () => {
-    expect(gradientNoiseFloor("F64", 0.5)).toBe(UNIT_ROUNDOFF.F64 / THRESHOLDS.F64.pass);
+  it("is 10·u·max(1, |J|)/pass for each precision", () => {
+    expect(gradientNoiseFloor("F64", 0.5)).toBe((10 * UNIT_ROUNDOFF.F64) / THRESHOLDS.F64.pass);
     expect(gradientNoiseFloor("F64", -0.01)).toBe(gradientNoiseFloor("F64", 1));
-    expect(gradientNoiseFloor("F32", -10)).toBeCloseTo((2 ** -24 / 1e-4) * 10, 15);
-    expect(gradientNoiseFloor("BF16", 200)).toBeCloseTo((2 ** -8 / 3e-2) * 200, 12);
+    expect(gradientNoiseFloor("F32", -10)).toBeCloseTo(((10 * 2 ** -24) / 1e-4) * 10, 15);
+    expect(gradientNoiseFloor("BF16", 200)).toBeCloseTo(((10 * 2 ** -8) / 3e-2) * 200, 12);
   });
 
   it("grows as the precision drops and with |J| (property)", () => {
@@ -87,9 +87,9 @@ describe("gradientNoiseFloor", () => {
         const floors = (["F64", "F32", "F16", "BF16"] as const).map((p) => gradientNoiseFloor(p, cost));
         for (let k = 1; k < floors.length; k++) expect(floors[k]).toBeGreaterThan(floors[k - 1]);
         expect(gradientNoiseFloor("F64", cost * 2)).toBeGreaterThanOrEqual(gradientNoiseFloor("F64", cost));
-        // A gradient at the floor, known to u·max(1, |J|), sits exactly at the pass threshold.
+        // A gradient at the floor, known to 10·u·max(1, |J|), sits exactly at the pass threshold.
         const g = gradientNoiseFloor("F32", cost);
-        expect((UNIT_ROUNDOFF.F32 * Math.max(1, Math.abs(cost))) / g).toBeCloseTo(THRESHOLDS.F32.pass, 15);
+        expect((10 * UNIT_ROUNDOFF.F32 * Math.max(1, Math.abs(cost))) / g).toBeCloseTo(THRESHOLDS.F32.pass, 15);
       }),
       { numRuns: 100 },
     );

@@ -39,10 +39,11 @@ export function worstVerdict(verdicts: Iterable<Verdict>): Verdict {
 /**
  * The smallest gradient a check at this precision can resolve, per coordinate: a gradient
  * of size g known to within u·max(1, |J|) has a relative error of u·max(1, |J|)/g, which
- * reaches the pass threshold at g = u·max(1, |J|)/pass. Relative differences use this as a
+ * reaches the pass threshold at g = u·max(1, |J|)/pass; a factor 10 leaves room for
+ * rounding that accumulates over a few operations. Relative differences use this as a
  * floor under their denominator, so that a gradient that is zero up to rounding on both
  * sides (a constant cost, a saturated unit) is not reported as 100% wrong.
  */
 export function gradientNoiseFloor(precision: Precision, cost: number): number {
-  return (UNIT_ROUNDOFF[precision] / THRESHOLDS[precision].pass) * Math.max(1, Math.abs(cost));
+  return ((10 * UNIT_ROUNDOFF[precision]) / THRESHOLDS[precision].pass) * Math.max(1, Math.abs(cost));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertDeterministicCost, NondeterministicCostError } from "./determinism.js";
+import { assertDeterministicCost, assertFiniteCost, NondeterministicCostError, NonFiniteCostError } from "./determinism.js";
 
 describe("assertDeterministicCost", () => {
   it("accepts a cost that reproduces the cached value bit for bit", () => {
@@ -15,5 +15,13 @@ describe("assertDeterministicCost", () => {
 
   it("refuses a cost that differs from the one the check differences against", () => {
     expect(() => assertDeterministicCost(() => 2, 2.0000000001)).toThrow(NondeterministicCostError);
+  });
+});
+
+describe("assertFiniteCost", () => {
+  it("refuses an infinite or undefined cost, and accepts a finite one", () => {
+    expect(() => assertFiniteCost(Infinity)).toThrow(NonFiniteCostError);
+    expect(() => assertFiniteCost(NaN)).toThrow(/J\(θ\) is NaN/);
+    expect(() => assertFiniteCost(2.3)).not.toThrow();
   });
 });

@@ -17,3 +17,16 @@ export function assertDeterministicCost(cost: () => number, cached: number): voi
     );
   }
 }
+
+export class NonFiniteCostError extends Error {
+  override name = "NonFiniteCostError";
+}
+
+/** Differences of an infinite or undefined cost mean nothing: refuse before computing any. */
+export function assertFiniteCost(cost: number): void {
+  if (!Number.isFinite(cost)) {
+    throw new NonFiniteCostError(
+      `J(θ) is ${cost} at this checkpoint: the loss overflows (huge weights or inputs, or a log of 0), so no derivative can be checked`,
+    );
+  }
+}

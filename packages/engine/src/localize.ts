@@ -1,5 +1,5 @@
 import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/compute";
-import { CoordinateStatus } from "@gradcheck/core";
+import { coordinateRelativeError, CoordinateStatus } from "@gradcheck/core";
 import { project, randomDirection } from "./directions.js";
 import type { ShardSettings } from "./shard.js";
 
@@ -37,8 +37,7 @@ export function localize(
   disagreement: Disagreement,
 ): Localization {
   const perDerivative = evaluationsPerDerivative(settings.richardson);
-  const disagrees = (n: number, a: number) =>
-    Math.abs(n - a) > disagreement.relative * Math.max(Math.abs(n) + Math.abs(a), disagreement.floor);
+  const disagrees = (n: number, a: number) => coordinateRelativeError(n, a, disagreement.floor) > disagreement.relative;
   const located: number[] = [];
   const checked = new Map<number, { numeric: number; status: number }>();
   let evaluations = 0;
@@ -64,6 +63,7 @@ export function localize(
   };
 
   while (queue.length > 0 && located.length <= MAX_LOCATED) {
+    // Stops once more than MAX_LOCATED are found: then the error is widespread.
     const [start, end] = queue.shift()!;
     if (end - start <= 2 * DIRECTIONS_PER_TEST) {
       checkCoordinates(start, end);
@@ -72,7 +72,8 @@ export function localize(
     const middle = start + Math.floor((end - start) / 2);
     for (const [low, high] of [[start, middle], [middle, end]] as const) if (suspect(low, high)) queue.push([low, high]);
   }
-  return { located: located.sort((a, b) => a - b), checked, evaluations, complete: queue.length === 0 && located.length <= MAX_LOCATED };
+  const complete = queue.length === 0 && located.length <= MAX_LOCATED;
+  return { located: located.sort((a, b) => a - b).slice(0, MAX_LOCATED), checked, evaluations, complete };
 }
 
 /** A seed stream per (range, repetition), distinct from the per-tensor direction streams. */

@@ -1,5 +1,5 @@
-import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/compute";
-import { CoordinateStatus, type StepRule, type Thresholds } from "@gradcheck/core";
+import { evaluationsPerDerivative, type Derivatives, type PerturbedCostBackend } from "@gradcheck/compute";
+import { CoordinateStatus, type Layout, type StepRule, type Thresholds } from "@gradcheck/core";
 import type { SparseDirection } from "@gradcheck/models/evaluator";
 import type { ShardSettings } from "./shard.js";
 
@@ -10,48 +10,66 @@ export interface NoiseEstimate {
   readonly evaluations: number;
 }
 
-const NOISE_SAMPLES = 64;
+/** Samples per tensor: enough to see a tensor's own truncation error, whatever its size. */
+const NOISE_SAMPLES_PER_TENSOR = 8;
 
 const halved = (rule: StepRule): StepRule => (rule.kind === "fixed" ? { kind: "fixed", eps: rule.eps / 2 } : { kind: "auto", base: rule.base / 2 });
 
 /**
- * Measures the numerical side's own error on an even sample of the plan: estimates at h and
- * h/2 differ by about the error at h (truncation and rounding alike).
+ * Measures the numerical side's own error: estimates at h and h/2 differ by about the error
+ * at h (truncation and rounding alike). Sampled evenly within every tensor, and the worst
+ * tensor counts, since thresholds apply to each tensor.
  */
-export function measureCoordinateNoise(backend: PerturbedCostBackend, plan: Int32Array, settings: ShardSettings): NoiseEstimate {
-  const stride = Math.max(1, Math.floor(plan.length / NOISE_SAMPLES));
-  const sample = Int32Array.from({ length: Math.min(NOISE_SAMPLES, plan.length) }, (_, n) => plan[n * stride]);
-  const full = backend.centralDifferences(sample, settings);
-  const half = backend.centralDifferences(sample, { step: halved(settings.step), richardson: settings.richardson });
-  return compare(full, half, 2 * sample.length * evaluationsPerDerivative(settings.richardson));
-}
-
-export function measureDirectionalNoise(
+export function measureCoordinateNoise(
   backend: PerturbedCostBackend,
-  directions: readonly SparseDirection[],
+  layout: Layout,
+  plan: Int32Array,
   settings: ShardSettings,
 ): NoiseEstimate {
-  const sample = directions.slice(0, Math.min(8, directions.length));
-  const full = backend.directionalDerivatives(sample, settings.directionStep, settings.richardson);
-  const half = backend.directionalDerivatives(sample, settings.directionStep / 2, settings.richardson);
-  return compare(full, half, 2 * sample.length * evaluationsPerDerivative(settings.richardson));
+  const groups = layout.tensors.map((slot) => {
+    const mine = plan.filter((index) => index >= slot.offset && index < slot.offset + slot.size);
+    const stride = Math.max(1, Math.floor(mine.length / NOISE_SAMPLES_PER_TENSOR));
+    return Int32Array.from({ length: Math.min(NOISE_SAMPLES_PER_TENSOR, mine.length) }, (_, n) => mine[n * stride]);
+  });
+  const sample = Int32Array.from(groups.flatMap((group) => [...group]));
+  const full = backend.centralDifferences(sample, settings);
+  const half = backend.centralDifferences(sample, { step: halved(settings.step), richardson: settings.richardson });
+  const evaluations = 2 * sample.length * evaluationsPerDerivative(settings.richardson);
+  return worstGroup(full, half, groups.map((group) => group.length), evaluations);
 }
 
-function compare(
-  full: { numeric: Float64Array; status: Uint8Array },
-  half: { numeric: Float64Array; status: Uint8Array },
-  evaluations: number,
+/** The same on directions: the first `perTensor` directions of every tensor. */
+export function measureDirectionalNoise(
+  backend: PerturbedCostBackend,
+  directionsByTensor: readonly (readonly SparseDirection[])[],
+  settings: ShardSettings,
 ): NoiseEstimate {
-  let difference = 0;
-  let size = 0;
+  const groups = directionsByTensor.map((directions) => directions.slice(0, 2));
+  const sample = groups.flat();
+  const full = backend.directionalDerivatives(sample, settings.directionStep, settings.richardson);
+  const half = backend.directionalDerivatives(sample, settings.directionStep / 2, settings.richardson);
+  const evaluations = 2 * sample.length * evaluationsPerDerivative(settings.richardson);
+  return worstGroup(full, half, groups.map((group) => group.length), evaluations);
+}
+
+/** The largest relative change over consecutive groups of the sample. */
+function worstGroup(full: Derivatives, half: Derivatives, sizes: number[], evaluations: number): NoiseEstimate {
+  let relative = 0;
   let sampled = 0;
-  for (let n = 0; n < full.numeric.length; n++) {
-    if (full.status[n] !== CoordinateStatus.checked || half.status[n] !== CoordinateStatus.checked) continue;
-    difference += (full.numeric[n] - half.numeric[n]) ** 2;
-    size += full.numeric[n] ** 2;
-    sampled++;
+  let start = 0;
+  for (const size of sizes) {
+    let difference = 0;
+    let norm = 0;
+    for (let n = start; n < start + size; n++) {
+      if (full.status[n] !== CoordinateStatus.checked || half.status[n] !== CoordinateStatus.checked) continue;
+      difference += (full.numeric[n] - half.numeric[n]) ** 2;
+      norm += full.numeric[n] ** 2;
+      sampled++;
+    }
+    if (norm > 0 && Number.isFinite(difference)) relative = Math.max(relative, Math.sqrt(difference / norm));
+    start += size;
   }
-  return { relative: size === 0 ? 0 : Math.sqrt(difference / size), sampled, evaluations };
+  return { relative, sampled, evaluations };
 }
 
 /**

@@ -54,7 +54,7 @@ export function buildReport(parts: ReportParts): Report {
   });
   const figures = parts.directional
     ? projectionFigures(layout, parts.directional.projections, thresholds, noiseFloor)
-    : { relativeDifference: comparison.relativeDifference, tensors: comparison.tensors.map((t) => ({ ...t, projections: undefined })) };
+    : { relativeDifference: comparison.relativeDifference, tensors: comparison.tensors.map((t) => ({ ...t, projections: undefined, kinks: 0 })) };
   const verdicts = figures.tensors.map((tensor) => tensor.verdict);
   let verdict = worstVerdict([verdictOf(figures.relativeDifference, thresholds), ...verdicts]);
 
@@ -70,6 +70,7 @@ export function buildReport(parts: ReportParts): Report {
     batchSize: input.batch.size,
     coordinateTolerance: thresholds.warn,
     coordinateFloor: comparison.coordinateFloor,
+    exhaustive: parts.directional?.localization.complete ?? true,
   });
 
   const warnings = collectWarnings(parts, comparison, thresholds, table);
@@ -105,7 +106,7 @@ export function buildReport(parts: ReportParts): Report {
       size: tensor.size,
       checked: tensor.checked,
       coverage: tensor.size === 0 ? 1 : tensor.checked / tensor.size,
-      kinks: tensor.kinks,
+      kinks: tensor.kinks + figures.tensors[index].kinks,
       ...(figures.tensors[index].projections === undefined ? {} : { projections: figures.tensors[index].projections }),
       worst: tensor.worst.map(({ index: at, numeric, analytic, absError, relativeError }) => ({
         index: at,
@@ -138,6 +139,7 @@ export function projectionFigures(layout: Layout, projections: Projections, thre
       relativeDifference: difference,
       verdict: count === 0 ? ("pass" as const) : verdictOf(difference, thresholds),
       projections: projections.tensor.filter((t) => t === tensor).length,
+      kinks: projections.tensor.filter((t, n) => t === tensor && projections.status[n] === CoordinateStatus.kink).length,
     };
   });
   return {

@@ -5,7 +5,7 @@ import type { Report } from "@gradcheck/contracts";
 import { forward, networkFromTheta } from "@gradcheck/models";
 import { mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
 import { stepRuleFor, type CheckInput, type CheckOptions } from "./check-input.js";
-import { assertDeterministicCost } from "./determinism.js";
+import { assertDeterministicCost, assertFiniteCost } from "./determinism.js";
 import { planDirections, project, tensorDirection } from "./directions.js";
 import { localize } from "./localize.js";
 import { measureCoordinateNoise, measureDirectionalNoise, thresholdsAboveNoise } from "./noise.js";
@@ -59,6 +59,7 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
   };
   const backend = backendFor(job);
   const network = networkFromTheta(input.spec, input.theta);
+  assertFiniteCost(backend.cost);
   assertDeterministicCost(() => forward(network, input.batch).cost, backend.cost);
   const layout = backend.evaluator.layout;
   const perDerivative = evaluationsPerDerivative(options.richardson);
@@ -83,7 +84,7 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
     const shards = planShards(plan.length, localShardSize(plan.length, threads));
     const work = shards.map((shard): ShardWork => ({ kind: "coordinates", indices: plan.slice(shard.start, shard.end) }));
     const results: ShardResult[] = await execute(work, shards, plan.length, 1);
-    const noise = measureCoordinateNoise(backend, plan, settings);
+    const noise = measureCoordinateNoise(backend, layout, plan, settings);
     const merged = scatterToTheta(layout.total, plan, mergeShardResults(plan.length, results));
     const report = buildReport({
       layout,
@@ -121,7 +122,11 @@ async function runDirectionalCheck(
   const analytic = Float64Array.from(refs, (ref) => project(tensorDirection(layout, ref, options.seed), input.analytic));
   const projections = { tensor: Int32Array.from(refs, (ref) => ref.tensor), numeric: merged.numeric, analytic, status: merged.status };
 
-  const noise = measureDirectionalNoise(backend, refs.slice(0, 8).map((ref) => tensorDirection(layout, ref, options.seed)), settings);
+  const noise = measureDirectionalNoise(
+    backend,
+    layout.tensors.map((_, tensor) => refs.filter((ref) => ref.tensor === tensor).map((ref) => tensorDirection(layout, ref, options.seed))),
+    settings,
+  );
   const thresholds = thresholdsAboveNoise(THRESHOLDS[input.precision], noise);
   const noiseFloor = gradientNoiseFloor(input.precision, backend.cost);
   const figures = projectionFigures(layout, projections, thresholds, noiseFloor);

@@ -3,6 +3,7 @@ import { runLocalCheckWithResults, type CheckMode } from "@gradcheck/engine";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeHtmlReport } from "../html/write-html-report.js";
 import { InputError } from "../errors.js";
+import { assertWritable } from "../files.js";
 import type { Output } from "../io.js";
 import { loadCheckInput } from "../load-check-input.js";
 import { createProgress } from "../progress.js";
@@ -24,6 +25,7 @@ export interface CheckCommandOptions {
 
 /** `gradcheck check`: exit 0 on pass or warn, 1 on fail. */
 export async function checkCommand(checkpoint: string, options: CheckCommandOptions, output: Output): Promise<number> {
+  if (options.html) await assertWritable(options.html, "HTML report");
   const input = await loadCheckInput(checkpoint, options.model);
   const progress = options.json ? undefined : createProgress();
   try {
