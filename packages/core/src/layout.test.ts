@@ -8,7 +8,6 @@ import {
   flatten,
   localIndex,
   multiIndex,
-  slotOf,
   unflatten,
   type TensorShape,
 } from "./layout.js";
@@ -46,7 +45,6 @@ describe("createLayout", () => {
       ["W2", 9, 3],
       ["s", 12, 1],
     ]);
-    expect(slotOf(layout, "W2").shape).toEqual([1, 3]);
   });
 
   it("copies the shapes it is given", () => {
@@ -83,10 +81,6 @@ describe("createLayout", () => {
     );
   });
 
-  it("slotOf throws for an unknown name", () => {
-    const layout = createLayout([{ name: "W1", shape: [2] }]);
-    expect(() => slotOf(layout, "W9")).toThrow(/no tensor named "W9"/);
-  });
 });
 
 describe("flatten / unflatten", () => {

@@ -42,12 +42,6 @@ export function createLayout(shapes: readonly TensorShape[]): Layout {
   return { tensors, total: offset };
 }
 
-export function slotOf(layout: Layout, name: string): TensorSlot {
-  const slot = layout.tensors.find((tensor) => tensor.name === name);
-  if (!slot) throw new Error(`layout: no tensor named "${name}"`);
-  return slot;
-}
-
 /** Concatenates the named tensors into θ, in layout order. */
 export function flatten(layout: Layout, values: ReadonlyMap<string, ArrayLike<number>>): Float64Array {
   const theta = new Float64Array(layout.total);
