@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     const cliTimes: number[] = [];
     for (let repeat = 0; repeat < REPEATS; repeat++) {
       const started = performance.now();
-      const { stdout } = await run(process.execPath, [CLI, "check", fixture.checkpointPath, "--model", fixture.modelPath, "--json"]);
+      const { stdout } = await run(process.execPath, [CLI, "check", fixture.checkpointPath, "--model", fixture.modelPath, "--json", "--no-save"]);
       cliTimes.push(performance.now() - started);
       if (JSON.parse(stdout).verdict !== "pass") throw new Error("the correct benchmark model did not pass");
     }
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     // 4. Directional mode plus localization on the same model with one wrong coordinate in dW1.
     const faulty = await writeMnistFixture(directory, { kind: "wrong-coordinate", layer: 1, row: 3, column: 7 });
     const directionalStarted = performance.now();
-    const directional = await run(process.execPath, [CLI, "check", faulty.checkpointPath, "--model", faulty.modelPath, "--mode", "directional", "--json"]).catch(
+    const directional = await run(process.execPath, [CLI, "check", faulty.checkpointPath, "--model", faulty.modelPath, "--mode", "directional", "--json", "--no-save"]).catch(
       (error: { stdout: string }) => error,
     );
     const directionalMs = performance.now() - directionalStarted;

@@ -18,6 +18,8 @@ import {
 } from "@gradcheck/models";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCheckpointFile } from "./checkpoint-file.js";
+import type { CliConfig } from "./config.js";
+import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";
 import { main } from "./program.js";
 
 const SPEC = {
@@ -41,10 +43,17 @@ let directory: string;
 let modelPath: string;
 let correctPath: string;
 
+let database: TestDatabase;
+
+/** Runs the CLI in-process; checks are saved to this file's own PostgreSQL database unless `config` says otherwise. */
 async function cli(...args: string[]) {
+  return cliWith({ debug: false, databaseUrl: database.url, dataDir: join(directory, "unused") }, ...args);
+}
+
+async function cliWith(config: CliConfig, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(["node", "gradcheck", ...args], { out: (text) => out.push(text), err: (text) => err.push(text) });
+  const code = await main(["node", "gradcheck", ...args], { out: (text) => out.push(text), err: (text) => err.push(text) }, config);
   return { code, stdout: out.join("\n"), stderr: err.join("\n") };
 }
 
@@ -64,6 +73,7 @@ function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0)): Uint8Ar
 }
 
 beforeAll(async () => {
+  database = await createTestDatabase();
   directory = await mkdtemp(join(tmpdir(), "gradcheck-cli-test-"));
   modelPath = join(directory, "model.json");
   correctPath = join(directory, "correct.safetensors");
@@ -73,6 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
+  await database.drop();
 });
 
 describe("gradcheck check", () => {
@@ -265,6 +276,54 @@ describe("bad input: exit 2, one line naming the problem, nothing on stdout", ()
     const result = await cli(...args.map((arg) => (arg === "CORRECT" ? correctPath : arg === "MODEL" ? modelPath : arg)));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+  });
+});
+
+describe("history", () => {
+  it("records every check and lists a model's checks by training step", async () => {
+    const own = await createTestDatabase();
+    try {
+      const config = { debug: false, databaseUrl: own.url, dataDir: join(directory, "unused") };
+      const late = join(directory, "late.safetensors");
+      await writeCheckpointFile(late, spec, theta, faultyGradients({ kind: "doubled-dw", layer: 3 }, network, batch), batch, { step: 500 });
+      const early = join(directory, "early.safetensors");
+      await writeCheckpointFile(early, spec, theta, backprop(network, batch), batch, { step: 0 });
+      expect((await cliWith(config, "check", late, "--model", modelPath)).code).toBe(1);
+      const saved = await cliWith(config, "check", early, "--model", modelPath);
+      expect(saved.stdout).toContain("Saved to the PostgreSQL history");
+      expect((await cliWith(config, "check", early, "--model", modelPath, "--no-save")).code).toBe(0);
+
+      const listed = await cliWith(config, "history", "cli-test", "--json");
+      const entries = JSON.parse(listed.stdout) as { step: number; verdict: string; tensors: { name: string; verdict: string }[] }[];
+      expect(entries.map((entry) => [entry.step, entry.verdict])).toEqual([
+        [0, "pass"],
+        [500, "fail"],
+      ]);
+      expect(entries[1].tensors.filter((tensor) => tensor.verdict === "fail").map((tensor) => tensor.name)).toEqual(["W3"]);
+      const table = await cliWith(config, "history");
+      expect(table.stdout).toContain("W3");
+      expect((await cliWith(config, "history", "no-such-model")).stdout).toContain('No checks of model "no-such-model"');
+    } finally {
+      await own.drop();
+    }
+  });
+
+  it("keeps the history in an embedded database when no DATABASE_URL is set", async () => {
+    const config = { debug: false, dataDir: join(directory, "embedded-history") };
+    expect((await cliWith(config, "check", correctPath, "--model", modelPath)).code).toBe(0);
+    const entries = JSON.parse((await cliWith(config, "history", "--json")).stdout) as { model: string; step: number }[];
+    expect(entries.map((entry) => [entry.model, entry.step])).toEqual([["cli-test", 10]]);
+  }, 60_000);
+
+  it("still reports the verdict when the history cannot be reached, with a warning", async () => {
+    const config = { debug: false, databaseUrl: "postgresql://postgres@127.0.0.1:1/none", dataDir: join(directory, "unused") };
+    const result = await cliWith(config, "check", correctPath, "--model", modelPath);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("PASS");
+    expect(result.stderr).toMatch(/warning: the check was not saved/);
+    const history = await cliWith(config, "history");
+    expect(history.code).toBe(2);
+    expect(history.stderr).toMatch(/cannot read the PostgreSQL history/);
   });
 });
 

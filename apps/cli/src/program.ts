@@ -2,7 +2,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { DEFAULT_CHECK_OPTIONS } from "@gradcheck/engine";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
-import { readConfig } from "./config.js";
+import { readConfig, type CliConfig } from "./config.js";
+import { historyCommand } from "./commands/history.js";
 import { EXIT, isInputError } from "./errors.js";
 import { processOutput, type Output } from "./io.js";
 
@@ -15,6 +16,10 @@ Files
                     the probe batch X [m, n_0] and Y [m, n_L]; F64, F32, F16 or BF16; optional
                     "step" in __metadata__.
 
+History
+  Every check is recorded (unless --no-save): in PostgreSQL when DATABASE_URL is set, otherwise
+  in an embedded database in GRADCHECK_DATA_DIR (default ~/.gradcheck/history).
+
 Exit codes
   0  pass or warn    1  fail    2  bad input or usage    3  internal error
 
@@ -22,7 +27,8 @@ Examples
   $ gradcheck demo
   $ gradcheck check checkpoint.safetensors --model model.json
   $ gradcheck check checkpoint.safetensors --model model.json --json > report.json
-  $ gradcheck check big.safetensors --model model.json --mode directional --html report.html`;
+  $ gradcheck check big.safetensors --model model.json --mode directional --html report.html
+  $ gradcheck history mnist-mlp`;
 
 function positiveNumber(name: string, max: number) {
   return (value: string): number => {
@@ -44,7 +50,7 @@ function integerIn(name: string, min: number, max: number) {
   };
 }
 
-export function buildProgram(output: Output, setExitCode: (code: number) => void): Command {
+export function buildProgram(output: Output, setExitCode: (code: number) => void, config: CliConfig): Command {
   const program = new Command("gradcheck")
     .description("Verify backpropagation: compare a checkpoint's gradient dθ with central differences of the cost.")
     .version("0.1.0", "-V, --version")
@@ -92,7 +98,15 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     )
     .option("--json", "print only the JSON report on stdout", false)
     .option("--html <file>", "also write the report as one self-contained HTML file")
-    .action(async (checkpoint: string, options) => setExitCode(await checkCommand(checkpoint, options, output)));
+    .option("--no-save", "do not record the check in the history")
+    .action(async (checkpoint: string, options) => setExitCode(await checkCommand(checkpoint, options, output, config)));
+
+  program
+    .command("history")
+    .description("list recorded checks, of one model or all, ordered by training step")
+    .argument("[model]", "model name (as in the spec's \"name\")")
+    .option("--json", "print the entries as JSON", false)
+    .action(async (model: string | undefined, options) => setExitCode(await historyCommand(model, options, output, config)));
 
   program
     .command("demo")
@@ -104,9 +118,9 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
 }
 
 /** Runs the CLI; resolves to the exit code instead of exiting, so tests can call it. */
-export async function main(argv: readonly string[], output: Output = processOutput): Promise<number> {
+export async function main(argv: readonly string[], output: Output = processOutput, config: CliConfig = readConfig()): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = buildProgram(output, (code) => (exitCode = code));
+  const program = buildProgram(output, (code) => (exitCode = code), config);
   try {
     if (argv.length <= 2) {
       program.outputHelp();
@@ -123,7 +137,7 @@ export async function main(argv: readonly string[], output: Output = processOutp
       return EXIT.badInput;
     }
     output.err(`gradcheck: internal error: ${error instanceof Error ? error.message : String(error)}`);
-    if (readConfig().debug && error instanceof Error && error.stack) output.err(error.stack);
+    if (config.debug && error instanceof Error && error.stack) output.err(error.stack);
     else output.err("(set GRADCHECK_DEBUG=1 to see where it happened)");
     return EXIT.internal;
   }

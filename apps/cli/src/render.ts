@@ -19,7 +19,7 @@ const grouped = (value: number): string => value.toLocaleString("en-US");
 const compact = (value: number): string =>
   value !== 0 && Math.abs(value) < 1e-3 ? Number(value.toPrecision(2)).toExponential() : String(Number(value.toPrecision(3)));
 /** Tables without a rule between every row. */
-const TABLE_CHARS = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
+export const TABLE_CHARS = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
 
 /** The report as a person reads it on a terminal; with per-coordinate errors, each tensor gets an error strip. */
 export function renderReport(report: Report, coordinateErrors?: readonly CoordinateErrors[]): string {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "./client.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 import { HistoryRepository, type FinishedCheck } from "./history.repository.js";
-import { createTestDatabase, type TestDatabase } from "./test-support/databases.js";
+import { createTestDatabase, type TestDatabase } from "./testing.js";
 
 function report(verdict: Report["verdict"], relativeDifference: number, step: number | null): Report {
   return {

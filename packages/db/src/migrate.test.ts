@@ -2,7 +2,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMigrations, migratePglite, migratePostgres } from "./migrate.js";
-import { createTestDatabase, type TestDatabase } from "./test-support/databases.js";
+import { createTestDatabase, type TestDatabase } from "./testing.js";
 
 const TABLES = ["ApiKey", "Check", "Checkpoint", "Diagnosis", "Model", "ShardResult", "TensorResult", "WorstCoordinate"];
 const LIST_TABLES = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE '\\_%' ORDER BY table_name`;

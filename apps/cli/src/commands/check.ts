@@ -1,5 +1,7 @@
-import { exitCodeFor } from "@gradcheck/contracts";
-import { runLocalCheckWithResults, type CheckMode } from "@gradcheck/engine";
+import { exitCodeFor, type Report } from "@gradcheck/contracts";
+import { runLocalCheckWithResults, type CheckInput, type CheckMode } from "@gradcheck/engine";
+import type { CliConfig } from "../config.js";
+import { fileFingerprint, historyLocation, withHistory } from "../history-store.js";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeHtmlReport } from "../html/write-html-report.js";
 import { InputError } from "../errors.js";
@@ -21,13 +23,16 @@ export interface CheckCommandOptions {
   readonly top: number;
   readonly json: boolean;
   readonly html?: string;
+  /** record the check in the history (--no-save turns it off) */
+  readonly save: boolean;
 }
 
 /** `gradcheck check`: exit 0 on pass or warn, 1 on fail. */
-export async function checkCommand(checkpoint: string, options: CheckCommandOptions, output: Output): Promise<number> {
+export async function checkCommand(checkpoint: string, options: CheckCommandOptions, output: Output, config: CliConfig): Promise<number> {
   if (options.html) await assertWritable(options.html, "HTML report");
   const input = await loadCheckInput(checkpoint, options.model);
   const progress = options.json ? undefined : createProgress();
+  const startedAt = new Date();
   try {
     const { report, results } = await runLocalCheckWithResults(input, {
       ...options,
@@ -40,8 +45,55 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
     });
     output.out(options.json ? JSON.stringify(report, null, 2) : renderReport(report, coordinateErrors));
     if (options.html && !options.json) output.out(`\nHTML report written to ${options.html}`);
+    if (options.save) await save(checkpoint, input, report, options, { startedAt, finishedAt: new Date() }, output, config);
     return exitCodeFor(report.verdict);
   } finally {
     progress?.stop();
   }
+}
+
+/**
+ * Records the check in the history. The report is already out: a history that cannot be
+ * reached costs a warning, never the verdict.
+ */
+async function save(
+  checkpoint: string,
+  input: CheckInput,
+  report: Report,
+  options: CheckCommandOptions,
+  times: { startedAt: Date; finishedAt: Date },
+  output: Output,
+  config: CliConfig,
+): Promise<void> {
+  try {
+    const { contentHash, sizeBytes } = await fileFingerprint(checkpoint);
+    await withHistory(config, (history) =>
+      history.recordFinishedCheck({
+        model: { name: input.spec.name, spec: input.spec },
+        checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
+        options: recordedOptions(options),
+        backend: "cpu",
+        report,
+        ...times,
+      }),
+    );
+    if (!options.json) output.out(`Saved to ${historyLocation(config)}: gradcheck history ${input.spec.name}`);
+  } catch (error) {
+    output.err(
+      `gradcheck: warning: the check was not saved to ${historyLocation(config)} (${error instanceof Error ? error.message : String(error)}); --no-save skips saving`,
+    );
+  }
+}
+
+/** The options that shaped the result, as stored with it. */
+function recordedOptions(options: CheckCommandOptions): Record<string, unknown> {
+  return {
+    mode: options.mode,
+    eps: options.eps,
+    richardson: options.richardson,
+    samples: options.mode === "sample" ? options.samples : undefined,
+    directions: options.mode === "directional" ? options.directions : undefined,
+    seed: options.mode === "full" ? undefined : options.seed,
+    top: options.top,
+  };
 }

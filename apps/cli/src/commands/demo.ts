@@ -94,6 +94,7 @@ export async function demoCommand(options: { out: string }, output: Output): Pro
       "  exit code            0 pass or warn, 1 fail, 2 bad input.",
       "",
       `Check your own model: gradcheck check CHECKPOINT.safetensors --model MODEL.json   (see gradcheck --help)`,
+      "Every check is recorded; gradcheck history MODEL lists them across training steps.",
     ].join("\n"),
   );
   const asExpected = verdicts[0] !== "fail" && verdicts[1] === "fail";

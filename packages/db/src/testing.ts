@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
+// Test support for packages that store checks: a database of their own on this machine's server.
+
 /** The machine's PostgreSQL (trust auth); tests create their own databases in it. */
 const ADMIN_URL = process.env.GRADCHECK_TEST_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
