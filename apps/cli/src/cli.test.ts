@@ -19,6 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCheckpointFile } from "./checkpoint-file.js";
 import type { CliConfig } from "./config.js";
+import { ApiKeyRepository, createClient } from "@gradcheck/db";
 import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";
 import { main } from "./program.js";
 
@@ -324,6 +325,26 @@ describe("history", () => {
     const history = await cliWith(config, "history");
     expect(history.code).toBe(2);
     expect(history.stderr).toMatch(/cannot read the PostgreSQL history/);
+  });
+});
+
+describe("gradcheck keys create", () => {
+  it("prints a new key alone on stdout, stored only as a hash, with its role", async () => {
+    const result = await cli("keys", "create", "--role", "submitter", "--name", "ci");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^gck_[A-Za-z0-9_-]{43}$/);
+    expect(result.stderr).toContain("not shown again");
+    const prisma = await createClient({ url: database.url });
+    try {
+      expect(await new ApiKeyRepository(prisma).verify(result.stdout)).toMatchObject({ name: "ci", role: "submitter" });
+    } finally {
+      await prisma.$disconnect();
+    }
+  });
+
+  it("refuses an unknown role or a missing one", async () => {
+    expect((await cli("keys", "create", "--role", "root")).code).toBe(2);
+    expect((await cli("keys", "create")).stderr).toMatch(/--role/);
   });
 });
 

@@ -1,9 +1,11 @@
+import { API_ROLES } from "@gradcheck/contracts";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_CHECK_OPTIONS } from "@gradcheck/engine";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
 import { readConfig, type CliConfig } from "./config.js";
 import { historyCommand } from "./commands/history.js";
+import { createKeyCommand } from "./commands/keys.js";
 import { EXIT, isInputError } from "./errors.js";
 import { processOutput, type Output } from "./io.js";
 
@@ -107,6 +109,14 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .argument("[model]", "model name (as in the spec's \"name\")")
     .option("--json", "print the entries as JSON", false)
     .action(async (model: string | undefined, options) => setExitCode(await historyCommand(model, options, output, config)));
+
+  const keys = program.command("keys").description("API keys for a coordinator that shares this database");
+  keys
+    .command("create")
+    .description("create an API key and print it, alone on stdout, this one time")
+    .addOption(new Option("--role <role>", "what the key may do").choices([...API_ROLES]).makeOptionMandatory())
+    .option("--name <name>", "who or what the key is for", "unnamed")
+    .action(async (options) => setExitCode(await createKeyCommand(options, output, config)));
 
   program
     .command("demo")

@@ -1,7 +1,8 @@
 import { exitCodeFor, type Report } from "@gradcheck/contracts";
 import { runLocalCheckWithResults, type CheckInput, type CheckMode } from "@gradcheck/engine";
+import { HistoryRepository } from "@gradcheck/db";
 import type { CliConfig } from "../config.js";
-import { fileFingerprint, historyLocation, withHistory } from "../history-store.js";
+import { fileFingerprint, historyLocation, withDatabase } from "../database.js";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeHtmlReport } from "../html/write-html-report.js";
 import { InputError } from "../errors.js";
@@ -67,8 +68,8 @@ async function save(
 ): Promise<void> {
   try {
     const { contentHash, sizeBytes } = await fileFingerprint(checkpoint);
-    await withHistory(config, (history) =>
-      history.recordFinishedCheck({
+    await withDatabase(config, (prisma) =>
+      new HistoryRepository(prisma).recordFinishedCheck({
         model: { name: input.spec.name, spec: input.spec },
         checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
         options: recordedOptions(options),

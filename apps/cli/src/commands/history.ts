@@ -1,9 +1,9 @@
-import type { HistoryEntry } from "@gradcheck/db";
+import { HistoryRepository, type HistoryEntry } from "@gradcheck/db";
 import Table from "cli-table3";
 import pc from "picocolors";
 import type { CliConfig } from "../config.js";
 import { InputError } from "../errors.js";
-import { historyLocation, withHistory } from "../history-store.js";
+import { historyLocation, withDatabase } from "../database.js";
 import type { Output } from "../io.js";
 import { formatNumber, TABLE_CHARS } from "../render.js";
 
@@ -13,7 +13,7 @@ const VERDICT_STYLE: Readonly<Record<string, (text: string) => string>> = { pass
 export async function historyCommand(model: string | undefined, options: { json: boolean }, output: Output, config: CliConfig): Promise<number> {
   let entries: HistoryEntry[];
   try {
-    entries = await withHistory(config, (history) => history.history(model));
+    entries = await withDatabase(config, (prisma) => new HistoryRepository(prisma).history(model));
   } catch (error) {
     throw new InputError(`cannot read ${historyLocation(config)}: ${error instanceof Error ? error.message : String(error)}`);
   }

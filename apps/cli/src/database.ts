@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
-import { createClient, HistoryRepository } from "@gradcheck/db";
+import { createClient, type PrismaClient } from "@gradcheck/db";
 import type { CliConfig } from "./config.js";
 
-/** Opens the history (PostgreSQL when configured, else the embedded database), migrated, for one task. */
-export async function withHistory<T>(config: CliConfig, task: (history: HistoryRepository) => Promise<T>): Promise<T> {
+/** Opens the database (PostgreSQL when configured, else the embedded one), migrated, for one task. */
+export async function withDatabase<T>(config: CliConfig, task: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
   const prisma = await createClient(config.databaseUrl ? { url: config.databaseUrl, migrate: true } : { dataDir: config.dataDir, migrate: true });
   try {
-    return await task(new HistoryRepository(prisma));
+    return await task(prisma);
   } finally {
     await prisma.$disconnect();
   }
