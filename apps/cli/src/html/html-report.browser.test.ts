@@ -157,7 +157,7 @@ describe.skipIf(SKIP)(`HTML report in headless Chromium (${CHROMIUM})`, () => {
 
     await page.goto(pathToFileURL(file).href);
     await page.waitForFunction(`document.body.dataset.rendered === "true" || document.body.dataset.renderError !== undefined`, null, {
-      timeout: 15_000,
+      timeout: 30_000,
     });
     expect(await page.evaluate(`document.body.dataset.renderError ?? null`)).toBeNull();
     // Saved first, so that a failure below still leaves the page to look at.
@@ -217,5 +217,5 @@ describe.skipIf(SKIP)(`HTML report in headless Chromium (${CHROMIUM})`, () => {
     expect(errors).toEqual([]);
 
     await page.close();
-  }, 30_000);
+  }, 60_000);
 });
