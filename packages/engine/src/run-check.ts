@@ -2,18 +2,18 @@ import { availableParallelism } from "node:os";
 import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/compute";
 import { gradientNoiseFloor, stepSize, THRESHOLDS, type Layout } from "@gradcheck/core";
 import type { Report } from "@gradcheck/contracts";
-import { forward, networkFromTheta } from "@gradcheck/models";
+import { forward, networkFromTheta, parameterLayout } from "@gradcheck/models";
 import { mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
 import { stepRuleFor, type CheckInput, type CheckOptions } from "./check-input.js";
 import { assertDeterministicCost, assertFiniteCost } from "./determinism.js";
-import { planDirections, project, tensorDirection } from "./directions.js";
+import { planDirections, project, tensorDirection, type DirectionRef } from "./directions.js";
 import { localize } from "./localize.js";
 import { measureCoordinateNoise, measureDirectionalNoise, thresholdsAboveNoise } from "./noise.js";
-import { localShardSize, planCoordinates, planShards, type Shard } from "./plan.js";
+import { localShardSize, planCoordinates, planShards } from "./plan.js";
 import { buildReport, projectionFigures } from "./report.js";
 import { runShard, type ShardResult, type ShardSettings, type ShardWork } from "./shard.js";
 import { backendFor, type ShardJob } from "./thread-job.js";
-import { runShardsOnThreads } from "./thread-pool.js";
+import { ThreadPool } from "./thread-pool.js";
 
 export interface LocalRunOptions extends CheckOptions {
   /** worker threads; 1 runs in this thread; default: one per core, fewer for small models */
@@ -57,50 +57,57 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
     batchSize: input.batch.size,
     settings,
   };
-  const backend = backendFor(job);
-  const network = networkFromTheta(input.spec, input.theta);
-  assertFiniteCost(backend.cost);
-  assertDeterministicCost(() => forward(network, input.batch).cost, backend.cost);
-  const layout = backend.evaluator.layout;
-  const perDerivative = evaluationsPerDerivative(options.richardson);
+  const layout = parameterLayout(input.spec);
+  const directional = options.mode === "directional";
+  const plan = directional ? undefined : planCoordinates(layout, options);
+  const refs = directional ? planDirections(layout, options.directions) : undefined;
+  const items = plan ? plan.length : refs!.length;
+  // A direction costs about a forward pass, a coordinate a small fraction of one.
+  const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(items * (directional ? 2_000 : 1)), 256));
+  const shards = plan ? planShards(items, localShardSize(items, threads)) : planShards(items, Math.max(1, Math.ceil(items / 16)));
+  const pool = threads > 1 && shards.length > 1 ? new ThreadPool(job, Math.min(threads, shards.length)) : undefined;
 
-  const execute = async (work: ShardWork[], shards: Shard[], total: number, weight: number) => {
-    const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(total * weight), 256));
-    const onProgress = (done: number) => options.onProgress?.(done, total);
-    if (threads === 1) {
+  try {
+    const backend = backendFor(job);
+    assertFiniteCost(backend.cost);
+    const network = networkFromTheta(input.spec, input.theta);
+    assertDeterministicCost(() => forward(network, input.batch).cost, backend.cost);
+
+    const execute: Execute = async (work) => {
+      const onProgress = (done: number) => options.onProgress?.(done, items);
+      if (pool) return pool.run(shards.map((shard, n) => ({ shard, work: work[n] })), onProgress);
       let finished = 0;
       return shards.map((shard, n) => {
         const result = runShard(backend, input.spec, shard, work[n], settings, (done) => onProgress(finished + done));
         finished += shard.end - shard.start;
         return result;
       });
-    }
-    return runShardsOnThreads(job, shards.map((shard, n) => ({ shard, work: work[n] })), threads, onProgress);
-  };
+    };
 
-  if (options.mode !== "directional") {
-    const plan = planCoordinates(layout, options);
-    const threads = options.threads ?? defaultThreads(plan.length);
-    const shards = planShards(plan.length, localShardSize(plan.length, threads));
-    const work = shards.map((shard): ShardWork => ({ kind: "coordinates", indices: plan.slice(shard.start, shard.end) }));
-    const results: ShardResult[] = await execute(work, shards, plan.length, 1);
-    const noise = measureCoordinateNoise(backend, layout, plan, settings);
-    const merged = scatterToTheta(layout.total, plan, mergeShardResults(plan.length, results));
-    const report = buildReport({
-      layout,
-      input,
-      options,
-      results: merged,
-      cost: backend.cost,
-      noise,
-      costEvaluations: plan.length * perDerivative + noise.evaluations,
-    });
-    return { report, results: merged };
+    if (plan) {
+      const work = shards.map((shard): ShardWork => ({ kind: "coordinates", indices: plan.slice(shard.start, shard.end) }));
+      const results = await execute(work);
+      const noise = measureCoordinateNoise(backend, layout, plan, settings);
+      const merged = scatterToTheta(layout.total, plan, mergeShardResults(plan.length, results));
+      const report = buildReport({
+        layout,
+        input,
+        options,
+        results: merged,
+        cost: backend.cost,
+        noise,
+        costEvaluations: plan.length * evaluationsPerDerivative(options.richardson) + noise.evaluations,
+      });
+      return { report, results: merged };
+    }
+    const work = shards.map((shard): ShardWork => ({ kind: "directions", directions: refs!.slice(shard.start, shard.end) }));
+    return await runDirectionalCheck(input, options, backend, layout, settings, refs!, await execute(work));
+  } finally {
+    await pool?.close();
   }
-  return runDirectionalCheck(input, options, backend, layout, settings, execute);
 }
 
-type Execute = (work: ShardWork[], shards: Shard[], total: number, weight: number) => Promise<ShardResult[]>;
+type Execute = (work: ShardWork[]) => Promise<ShardResult[]>;
 
 /**
  * Directional mode: random unit directions over each tensor compare (J(θ + h·v) − J(θ − h·v))/2h
@@ -112,13 +119,10 @@ async function runDirectionalCheck(
   backend: PerturbedCostBackend,
   layout: Layout,
   settings: ShardSettings,
-  execute: Execute,
+  refs: readonly DirectionRef[],
+  results: ShardResult[],
 ): Promise<CheckOutcome> {
-  const refs = planDirections(layout, options.directions);
-  // A direction costs about a forward pass; one per shard keeps threads busy on small plans.
-  const shards = planShards(refs.length, Math.max(1, Math.ceil(refs.length / 16)));
-  const work = shards.map((shard): ShardWork => ({ kind: "directions", directions: refs.slice(shard.start, shard.end) }));
-  const merged: MergedResults = mergeShardResults(refs.length, await execute(work, shards, refs.length, 2_000));
+  const merged: MergedResults = mergeShardResults(refs.length, results);
   const analytic = Float64Array.from(refs, (ref) => project(tensorDirection(layout, ref, options.seed), input.analytic));
   const projections = { tensor: Int32Array.from(refs, (ref) => ref.tensor), numeric: merged.numeric, analytic, status: merged.status };
 

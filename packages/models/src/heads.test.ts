@@ -201,3 +201,21 @@ describe("softmax cross-entropy of a confident, correct prediction", () => {
     expect(Math.abs(head.loss(z, y, 0, 3) - exact) / exact).toBeLessThan(1e-15);
   });
 });
+
+describe("lossDeltaPair", () => {
+  it.each([
+    ["softmax", { name: "s", inputSize: 1, layers: [{ units: 4, activation: "softmax" }], loss: "cross-entropy" }],
+    ["sigmoid", { name: "g", inputSize: 1, layers: [{ units: 4, activation: "sigmoid" }], loss: "cross-entropy" }],
+    ["mse", { name: "m", inputSize: 1, layers: [{ units: 4, activation: "linear" }], loss: "mse" }],
+  ])("%s: equals two lossDelta calls, bit for bit", (_, spec) => {
+    const head = headFor(parseModelSpec(spec));
+    const z = Float64Array.of(0.3, -1.2, 2.5, 0.1, -0.4, 0.9, 1.1, -2.0);
+    const y = Float64Array.of(0, 1, 0, 0, 1, 0, 1, 0);
+    const cache = head.cache(z, y, 2, 4);
+    const first = Float64Array.of(1e-6, -2e-6, 3e-7, 0);
+    const second = Float64Array.of(-1e-6, 2e-6, -3e-7, 0.25);
+    const out = new Float64Array(2);
+    head.lossDeltaPair(cache, y, 4, 4, first, second, out);
+    expect([...out]).toEqual([head.lossDelta(cache, y, 4, 4, first), head.lossDelta(cache, y, 4, 4, second)]);
+  });
+});

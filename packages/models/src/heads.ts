@@ -16,6 +16,11 @@ export interface Head {
   cache(z: Float64Array, y: Float64Array, m: number, n: number): Float64Array;
   /** loss_i(z + dz) − loss_i(z) for a change dz[0..n). */
   lossDelta(cache: Float64Array, y: Float64Array, offset: number, n: number, dz: Float64Array): number;
+  /**
+   * lossDelta for two changes at once, written to out[0] and out[1]: the hot path, where
+   * returning doubles from a call that is not inlined would allocate a box for each.
+   */
+  lossDeltaPair(cache: Float64Array, y: Float64Array, offset: number, n: number, first: Float64Array, second: Float64Array, out: Float64Array): void;
   /** loss_i(z + d·e_unit) − loss_i(z). */
   unitLossDelta(cache: Float64Array, y: Float64Array, offset: number, n: number, unit: number, d: number): number;
 }
@@ -65,6 +70,24 @@ const softmaxCrossEntropy: Head = {
     }
     return targetSum * log1pSmall(shift) - targetDot;
   },
+  lossDeltaPair(p, y, offset, n, first, second, out) {
+    let shiftFirst = 0;
+    let shiftSecond = 0;
+    let targetSum = 0;
+    let dotFirst = 0;
+    let dotSecond = 0;
+    for (let k = 0; k < n; k++) {
+      const probability = p[offset + k];
+      const target = y[offset + k];
+      shiftFirst += probability * expm1Small(first[k]);
+      shiftSecond += probability * expm1Small(second[k]);
+      targetSum += target;
+      dotFirst += target * first[k];
+      dotSecond += target * second[k];
+    }
+    out[0] = targetSum * log1pSmall(shiftFirst) - dotFirst;
+    out[1] = targetSum * log1pSmall(shiftSecond) - dotSecond;
+  },
   unitLossDelta(p, y, offset, n, unit, d) {
     return rowSum(y, offset, n) * log1pSmall(p[offset + unit] * expm1Small(d)) - y[offset + unit] * d;
   },
@@ -104,6 +127,10 @@ const sigmoidCrossEntropy: Head = {
     }
     return delta;
   },
+  lossDeltaPair(s, y, offset, n, first, second, out) {
+    out[0] = this.lossDelta(s, y, offset, n, first);
+    out[1] = this.lossDelta(s, y, offset, n, second);
+  },
   unitLossDelta(s, y, offset, _n, unit, d) {
     return log1pSmall(s[offset + unit] * expm1Small(d)) - y[offset + unit] * d;
   },
@@ -127,6 +154,10 @@ const linearMeanSquaredError: Head = {
     let delta = 0;
     for (let k = 0; k < n; k++) delta += dz[k] * (2 * r[offset + k] + dz[k]);
     return delta / n;
+  },
+  lossDeltaPair(r, y, offset, n, first, second, out) {
+    out[0] = this.lossDelta(r, y, offset, n, first);
+    out[1] = this.lossDelta(r, y, offset, n, second);
   },
   unitLossDelta(r, _y, offset, n, unit, d) {
     return (d * (2 * r[offset + unit] + d)) / n;

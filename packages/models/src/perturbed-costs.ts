@@ -152,14 +152,15 @@ export class PerturbedCostEvaluator {
             outFirst[k] = daFirst * v;
             outSecond[k] = daSecond * v;
           }
-          sumFirst += this.head.lossDelta(this.headCache, this.targets, i * nOut, nOut, outFirst);
-          sumSecond += this.head.lossDelta(this.headCache, this.targets, i * nOut, nOut, outSecond);
+          this.head.lossDeltaPair(this.headCache, this.targets, i * nOut, nOut, outFirst, outSecond, this.pair);
+          sumFirst += this.pair[0];
+          sumSecond += this.pair[1];
           continue;
         }
       }
       kink = this.propagate(layer, unit, i, daFirst, daSecond) || kink;
-      sumFirst += this.lossFirst;
-      sumSecond += this.lossSecond;
+      sumFirst += this.pair[0];
+      sumSecond += this.pair[1];
     }
 
     let regularizationFirst = 0;
@@ -177,12 +178,12 @@ export class PerturbedCostEvaluator {
     return out;
   }
 
-  private lossFirst = 0;
-  private lossSecond = 0;
+  /** Loss changes of one example for the two perturbations, written by the head. */
+  private readonly pair = new Float64Array(2);
 
   /**
    * Pushes a change of A_layer[example, unit] up to the loss for both perturbations;
-   * leaves the loss changes in lossFirst/lossSecond and returns whether a ReLU kink was crossed.
+   * leaves the loss changes in `pair` and returns whether a ReLU kink was crossed.
    */
   private propagate(layer: number, unit: number, example: number, daFirst: number, daSecond: number): boolean {
     let kink = false;
@@ -234,8 +235,7 @@ export class PerturbedCostEvaluator {
       dzSecond = nextSecond;
     }
     const nOut = this.sizes[L];
-    this.lossFirst = this.head.lossDelta(this.headCache, this.targets, example * nOut, nOut, dzFirst);
-    this.lossSecond = this.head.lossDelta(this.headCache, this.targets, example * nOut, nOut, dzSecond);
+    this.head.lossDeltaPair(this.headCache, this.targets, example * nOut, nOut, dzFirst, dzSecond, this.pair);
     return kink;
   }
 }

@@ -1,6 +1,5 @@
 import { exitCodeFor, type Report } from "@gradcheck/contracts";
 import { runLocalCheckWithResults, type CheckInput, type CheckMode } from "@gradcheck/engine";
-import { HistoryRepository } from "@gradcheck/db";
 import type { CliConfig } from "../config.js";
 import { fileFingerprint, historyLocation, withDatabase } from "../database.js";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
@@ -68,8 +67,8 @@ async function save(
 ): Promise<void> {
   try {
     const { contentHash, sizeBytes } = await fileFingerprint(checkpoint);
-    await withDatabase(config, (prisma) =>
-      new HistoryRepository(prisma).recordFinishedCheck({
+    await withDatabase(config, ({ history }) =>
+      history.recordFinishedCheck({
         model: { name: input.spec.name, spec: input.spec },
         checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
         options: recordedOptions(options),

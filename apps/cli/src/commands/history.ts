@@ -1,4 +1,4 @@
-import { HistoryRepository, type HistoryEntry } from "@gradcheck/db";
+import type { HistoryEntry } from "@gradcheck/db";
 import Table from "cli-table3";
 import pc from "picocolors";
 import type { CliConfig } from "../config.js";
@@ -13,7 +13,7 @@ const VERDICT_STYLE: Readonly<Record<string, (text: string) => string>> = { pass
 export async function historyCommand(model: string | undefined, options: { json: boolean }, output: Output, config: CliConfig): Promise<number> {
   let entries: HistoryEntry[];
   try {
-    entries = await withDatabase(config, (prisma) => new HistoryRepository(prisma).history(model));
+    entries = await withDatabase(config, ({ history }) => history.history(model));
   } catch (error) {
     throw new InputError(`cannot read ${historyLocation(config)}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -1,5 +1,4 @@
 import type { ApiRole } from "@gradcheck/contracts";
-import { ApiKeyRepository } from "@gradcheck/db";
 import type { CliConfig } from "../config.js";
 import { historyLocation, withDatabase } from "../database.js";
 import { InputError } from "../errors.js";
@@ -9,7 +8,7 @@ import type { Output } from "../io.js";
 export async function createKeyCommand(options: { role: ApiRole; name: string }, output: Output, config: CliConfig): Promise<number> {
   let created;
   try {
-    created = await withDatabase(config, (prisma) => new ApiKeyRepository(prisma).create(options.name, options.role));
+    created = await withDatabase(config, ({ keys }) => keys.create(options.name, options.role));
   } catch (error) {
     throw new InputError(`cannot create a key in ${historyLocation(config)}: ${error instanceof Error ? error.message : String(error)}`);
   }
