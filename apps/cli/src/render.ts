@@ -2,55 +2,49 @@ import type { Report, Verdict } from "@gradcheck/contracts";
 import Table from "cli-table3";
 import pc from "picocolors";
 import type { CoordinateErrors } from "./html/html-report.js";
+import { formatCompact, formatGrouped, formatNumber } from "./format.js";
 import { errorStrip } from "./strip.js";
 
-const VERDICT_STYLE: Readonly<Record<Verdict, (text: string) => string>> = {
+export const VERDICT_STYLE: Readonly<Record<Verdict, (text: string) => string>> = {
   pass: (text) => pc.green(text),
   warn: (text) => pc.yellow(text),
   fail: (text) => pc.red(text),
 };
 const VERDICT_MARK: Readonly<Record<Verdict, string>> = { pass: "✔ PASS", warn: "▲ WARN", fail: "✖ FAIL" };
 
-export const formatNumber = (value: number): string =>
-  value === 0 ? "0" : Math.abs(value) >= 1e-3 && Math.abs(value) < 1e4 ? value.toPrecision(4) : value.toExponential(2);
-
-const grouped = (value: number): string => value.toLocaleString("en-US");
-/** Short form for steps and thresholds: 1e-6, not 0.000001. */
-const compact = (value: number): string =>
-  value !== 0 && Math.abs(value) < 1e-3 ? Number(value.toPrecision(2)).toExponential() : String(Number(value.toPrecision(3)));
 /** Tables without a rule between every row. */
 export const TABLE_CHARS = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
 
 /** The report as a person reads it on a terminal; with per-coordinate errors, each tensor gets an error strip. */
 export function renderReport(report: Report, coordinateErrors?: readonly CoordinateErrors[]): string {
   const lines: string[] = [];
-  const step = report.step === null ? "step unknown" : report.step === 0 ? "step 0 (initialization)" : `step ${grouped(report.step)}`;
+  const step = report.step === null ? "step unknown" : report.step === 0 ? "step 0 (initialization)" : `step ${formatGrouped(report.step)}`;
   lines.push(
     pc.bold(`gradcheck · ${report.model}`) +
-      pc.dim(` · ${step} · ${report.precision} · ${grouped(report.coordinates.total)} coordinates`),
+      pc.dim(` · ${step} · ${report.precision} · ${formatGrouped(report.coordinates.total)} coordinates`),
   );
   const how = [
     `${report.mode} mode${report.seed === null ? "" : ` (seed ${report.seed})`}`,
     report.mode === "directional"
       ? report.stepRule === "auto"
-        ? `h = ${compact(report.eps)}·max(1, max|θ|) along unit directions`
-        : `h = ${compact(report.eps)} along unit directions`
+        ? `h = ${formatCompact(report.eps)}·max(1, max|θ|) along unit directions`
+        : `h = ${formatCompact(report.eps)} along unit directions`
       : report.stepRule === "auto"
-        ? `h = ${compact(report.eps)}·max(1, |θ_i|)`
-        : `h = ${compact(report.eps)}`,
+        ? `h = ${formatCompact(report.eps)}·max(1, |θ_i|)`
+        : `h = ${formatCompact(report.eps)}`,
     report.richardson ? "Richardson" : "",
-    `${grouped(report.costEvaluations)} cost evaluations`,
-    `numerical noise ${compact(report.noise.relative)}`,
+    `${formatGrouped(report.costEvaluations)} cost evaluations`,
+    `numerical noise ${formatCompact(report.noise.relative)}`,
   ].filter(Boolean);
   lines.push(pc.dim(how.join(" · ")));
   const compared =
     report.mode === "directional"
-      ? `${grouped(report.tensors.reduce((sum, tensor) => sum + (tensor.projections ?? 0), 0))} directions`
-      : `${grouped(report.coordinates.checked)} checked`;
+      ? `${formatGrouped(report.tensors.reduce((sum, tensor) => sum + (tensor.projections ?? 0), 0))} directions`
+      : `${formatGrouped(report.coordinates.checked)} checked`;
   lines.push("");
   lines.push(
     `${VERDICT_STYLE[report.verdict](pc.bold(VERDICT_MARK[report.verdict]))}  relative difference ${pc.bold(formatNumber(report.relativeDifference))}` +
-      pc.dim(`   (pass ≤ ${compact(report.thresholds.pass)}, fail > ${compact(report.thresholds.warn)}; ${compared}, ${grouped(report.coordinates.kinks)} kinks)`),
+      pc.dim(`   (pass ≤ ${formatCompact(report.thresholds.pass)}, fail > ${formatCompact(report.thresholds.warn)}; ${compared}, ${formatGrouped(report.coordinates.kinks)} kinks)`),
   );
   lines.push("");
 
@@ -89,7 +83,7 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
     lines.push(pc.bold("Localization"));
     lines.push(
       `  ${report.localization.located.length ? report.localization.located.join(", ") : "nothing narrowed down"}` +
-        pc.dim(` (group testing, ${grouped(report.localization.evaluations)} cost evaluations${report.localization.complete ? "" : "; stopped early: the error is widespread"})`),
+        pc.dim(` (group testing, ${formatGrouped(report.localization.evaluations)} cost evaluations${report.localization.complete ? "" : "; stopped early: the error is widespread"})`),
     );
   }
 

@@ -61,7 +61,7 @@ export class CpuBackend implements PerturbedCostBackend {
   }
 
   directionalDerivatives(directions: readonly SparseDirection[], step: number, extrapolate = false): Derivatives {
-    this.directional ??= new DirectionalCostEvaluator(this.spec, this.theta, this.batch);
+    this.directional ??= new DirectionalCostEvaluator(this.spec, this.theta, this.batch, this.evaluator.pass);
     const evaluator = this.directional;
     const numeric = new Float64Array(directions.length);
     const status = new Uint8Array(directions.length);

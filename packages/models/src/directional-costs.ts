@@ -47,14 +47,16 @@ export class DirectionalCostEvaluator {
   private readonly unitPreActivations: Float64Array[] = [];
   private readonly row: Float64Array;
 
+  /** `pass` is the plain forward pass at θ when the caller already has it. */
   constructor(
     spec: ModelSpec,
-    private readonly theta: Float64Array,
+    theta: Float64Array,
     batch: Batch,
+    pass?: ForwardPass,
   ) {
     this.network = networkFromTheta(spec, theta);
     this.layout = parameterLayout(spec);
-    this.pass = forward(this.network, batch);
+    this.pass = pass ?? forward(this.network, batch);
     this.cost = this.pass.cost;
     this.head = headFor(spec);
     this.targets = batch.targets;

@@ -1,3 +1,4 @@
+import type { Verdict } from "@gradcheck/contracts";
 import type { HistoryEntry } from "@gradcheck/db";
 import Table from "cli-table3";
 import pc from "picocolors";
@@ -5,9 +6,8 @@ import type { CliConfig } from "../config.js";
 import { InputError } from "../errors.js";
 import { historyLocation, withDatabase } from "../database.js";
 import type { Output } from "../io.js";
-import { formatNumber, TABLE_CHARS } from "../render.js";
-
-const VERDICT_STYLE: Readonly<Record<string, (text: string) => string>> = { pass: pc.green, warn: pc.yellow, fail: pc.red };
+import { formatNumber } from "../format.js";
+import { TABLE_CHARS, VERDICT_STYLE } from "../render.js";
 
 /** `gradcheck history [MODEL]`: checks across training checkpoints, ordered by step. */
 export async function historyCommand(model: string | undefined, options: { json: boolean }, output: Output, config: CliConfig): Promise<number> {
@@ -37,7 +37,7 @@ export async function historyCommand(model: string | undefined, options: { json:
       entry.model,
       entry.step === null ? "?" : entry.step.toLocaleString("en-US"),
       entry.mode,
-      (VERDICT_STYLE[entry.verdict ?? ""] ?? ((text: string) => text))(entry.verdict ?? "—"),
+      entry.verdict ? VERDICT_STYLE[entry.verdict as Verdict](entry.verdict) : "—",
       entry.relativeDifference === null ? "—" : formatNumber(entry.relativeDifference),
       failing.join(", ") || pc.dim("none"),
       entry.finishedAt ? entry.finishedAt.toISOString().replace("T", " ").slice(0, 19) : "—",

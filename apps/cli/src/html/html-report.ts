@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Diagnosis, Report, TensorReport, Verdict, Warning } from "@gradcheck/contracts";
-import { escapeHtml, formatCompact, formatEvidence, formatGrouped, formatNumber, jsonForScript } from "./format.js";
+import { formatCompact, formatGrouped, formatNumber } from "../format.js";
+import { escapeHtml, formatEvidence, jsonForScript } from "./format.js";
 import { isDownsampled, maxPoolGrid, type HeatmapGrid } from "./heatmap-grid.js";
 import { HEATMAP_PALETTE, MISSING_CELL_COLOR, PAGE_CSS, PAGE_SCRIPT, VERDICT_COLORS } from "./page-assets.js";
 

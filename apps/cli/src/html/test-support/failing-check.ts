@@ -1,18 +1,17 @@
-import { CpuBackend } from "@gradcheck/compute";
 import type { Report } from "@gradcheck/contracts";
-import { CoordinateStatus, createRandom, gradientNoiseFloor, COORDINATE_FLOOR_FRACTION } from "@gradcheck/core";
-import { DEFAULT_CHECK_OPTIONS, runLocalCheck, type CheckInput } from "@gradcheck/engine";
+import { createRandom } from "@gradcheck/core";
+import { DEFAULT_CHECK_OPTIONS, runLocalCheckWithResults, type CheckInput } from "@gradcheck/engine";
 import {
   backprop,
   faultyGradients,
   flattenGradients,
   networkFromTheta,
-  parameterLayout,
   parseModelSpec,
   randomBatch,
   randomTheta,
   type Fault,
 } from "@gradcheck/models";
+import { coordinateErrorsFor } from "../../coordinate-errors.js";
 import type { CoordinateErrors } from "../html-report.js";
 
 export interface FailingCheck {
@@ -45,8 +44,7 @@ export interface CheckSetup {
 
 /**
  * A real check, no mocks: a random model, the reference backprop gradient with the given bugs,
- * the engine's report, and per-coordinate relative errors from the CPU backend's own central
- * differences.
+ * and the engine's report with its per-coordinate relative errors.
  */
 export async function failingCheck(specInput: unknown, bugs: Bugs, options: CheckSetup = {}): Promise<FailingCheck> {
   const { seed = 7, batchSize = 8, step = 0 } = options;
@@ -65,30 +63,6 @@ export async function failingCheck(specInput: unknown, bugs: Bugs, options: Chec
   const analytic = flattenGradients(spec, gradients);
 
   const input: CheckInput = { spec, theta, analytic, batch, precision: "F64", step };
-  const report = await runLocalCheck(input, { ...DEFAULT_CHECK_OPTIONS, eps: EPS, top: 5, threads: 1 });
-  return { report, coordinateErrors: coordinateErrors(input, EPS) };
-}
-
-/** |n − a| / max(|n| + |a|, floor) per coordinate, with the floor the engine uses; NaN on kinks. */
-function coordinateErrors(input: CheckInput, eps: number): CoordinateErrors[] {
-  const backend = new CpuBackend(input.spec, input.theta, input.batch);
-  const layout = parameterLayout(input.spec);
-  const indices = Int32Array.from({ length: layout.total }, (_, i) => i);
-  const { numeric, status } = backend.centralDifferences(indices, { step: { kind: "fixed", eps } });
-  const checked = (i: number) => status[i] === CoordinateStatus.checked;
-  let largest = 0;
-  for (let i = 0; i < layout.total; i++) {
-    if (checked(i)) largest = Math.max(largest, Math.abs(numeric[i]) + Math.abs(input.analytic[i]));
-  }
-  const floor = Math.max(1e-300, COORDINATE_FLOOR_FRACTION * largest, gradientNoiseFloor(input.precision, backend.cost));
-  return layout.tensors.map((slot) => {
-    const errors = new Float64Array(slot.size);
-    for (let k = 0; k < slot.size; k++) {
-      const i = slot.offset + k;
-      const n = numeric[i];
-      const a = input.analytic[i];
-      errors[k] = checked(i) ? Math.abs(n - a) / Math.max(Math.abs(n) + Math.abs(a), floor) : NaN;
-    }
-    return { name: slot.name, shape: [...slot.shape], errors };
-  });
+  const { report, results } = await runLocalCheckWithResults(input, { ...DEFAULT_CHECK_OPTIONS, eps: EPS, top: 5, threads: 1 });
+  return { report, coordinateErrors: coordinateErrorsFor(input, report, results) };
 }
