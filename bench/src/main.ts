@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { loadCheckInput } from "@gradcheck/cli";
+import { loadCheckFiles } from "@gradcheck/cli";
 import { CpuBackend } from "@gradcheck/compute";
 import { stepRuleFor } from "@gradcheck/engine";
 import { timeNaiveCentralDifferences } from "./naive.js";
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const directory = join(tmpdir(), `gradcheck-bench-${process.pid}`);
   try {
     const fixture = await writeMnistFixture(directory);
-    const input = await loadCheckInput(fixture.checkpointPath, fixture.modelPath);
+    const input = await loadCheckFiles(fixture.checkpointPath, fixture.modelPath);
     const total = input.theta.length;
     console.log(`gradcheck bench: MNIST-sized MLP 784-128-64-10 (relu, softmax cross-entropy, λ 0.01, batch ${input.batch.size}, F64)`);
     console.log(`  parameters: ${total.toLocaleString("en-US")}; machine: ${availableParallelism()} cores, Node ${process.versions.node}`);

@@ -1,4 +1,4 @@
-import { loadCheckInput } from "@gradcheck/cli";
+import { loadCheckFiles } from "@gradcheck/cli";
 import { DEFAULT_CHECK_OPTIONS, runLocalCheck } from "@gradcheck/engine";
 
 /**
@@ -7,7 +7,7 @@ import { DEFAULT_CHECK_OPTIONS, runLocalCheck } from "@gradcheck/engine";
  */
 const [checkpointPath, modelPath, threadsArgument] = process.argv.slice(2);
 const started = performance.now();
-const input = await loadCheckInput(checkpointPath, modelPath);
+const input = await loadCheckFiles(checkpointPath, modelPath);
 const loaded = performance.now();
 const threads = threadsArgument === "auto" ? undefined : Number(threadsArgument);
 const report = await runLocalCheck(input, { ...DEFAULT_CHECK_OPTIONS, threads });

@@ -1,4 +1,4 @@
 export { main } from "./program.js";
-export { loadCheckInput } from "./load-check-input.js";
+export { loadCheckFiles, readModelSpec } from "./load-check-files.js";
 export { writeCheckpointFile, type CheckpointFileOptions } from "./checkpoint-file.js";
 export { renderReport } from "./render.js";

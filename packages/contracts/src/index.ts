@@ -1,2 +1,3 @@
 export * from "./report.js";
 export * from "./api-keys.js";
+export * from "./cluster.js";

@@ -9,3 +9,7 @@ export * from "./report.js";
 export * from "./determinism.js";
 export * from "./thread-job.js";
 export * from "./run-check.js";
+export * from "./check-plan.js";
+export * from "./finish-check.js";
+export * from "./load-check-input.js";
+export * from "./shard-codec.js";

@@ -47,3 +47,17 @@ export function planCoordinates(layout: Layout, options: Pick<CheckOptions, "mod
   });
   return Int32Array.from(chosen);
 }
+
+/** How long one cluster shard should take: long enough that queue overhead is small. */
+export const CLUSTER_SHARD_SECONDS = 2;
+/** Even a quick check is split this far, so that every worker gets a share. */
+export const MIN_CLUSTER_SHARDS = 16;
+
+/**
+ * Cluster shard size from a measured cost per item: shards of about CLUSTER_SHARD_SECONDS,
+ * but at least MIN_CLUSTER_SHARDS of them when the plan allows.
+ */
+export function clusterShardSize(items: number, secondsPerItem: number): number {
+  const bySeconds = secondsPerItem > 0 ? Math.floor(CLUSTER_SHARD_SECONDS / secondsPerItem) : items;
+  return Math.max(1, Math.min(bySeconds, Math.ceil(items / MIN_CLUSTER_SHARDS)));
+}

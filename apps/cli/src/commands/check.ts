@@ -7,7 +7,7 @@ import { writeHtmlReport } from "../html/write-html-report.js";
 import { InputError } from "../errors.js";
 import { assertWritable } from "../files.js";
 import type { Output } from "../io.js";
-import { loadCheckInput } from "../load-check-input.js";
+import { loadCheckFiles } from "../load-check-files.js";
 import { createProgress } from "../progress.js";
 import { renderReport } from "../render.js";
 
@@ -30,7 +30,7 @@ export interface CheckCommandOptions {
 /** `gradcheck check`: exit 0 on pass or warn, 1 on fail. */
 export async function checkCommand(checkpoint: string, options: CheckCommandOptions, output: Output, config: CliConfig): Promise<number> {
   if (options.html) await assertWritable(options.html, "HTML report");
-  const input = await loadCheckInput(checkpoint, options.model);
+  const input = await loadCheckFiles(checkpoint, options.model);
   const progress = options.json ? undefined : createProgress();
   const startedAt = new Date();
   try {

@@ -17,7 +17,7 @@ import { writeCheckpointFile } from "../checkpoint-file.js";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { Output } from "../io.js";
-import { loadCheckInput } from "../load-check-input.js";
+import { loadCheckFiles } from "../load-check-files.js";
 import { renderReport } from "../render.js";
 
 export const DEFAULT_DEMO_DIR = join(tmpdir(), "gradcheck-demo");
@@ -75,7 +75,7 @@ export async function demoCommand(options: { out: string }, output: Output): Pro
   ] as const) {
     output.out(pc.bold(story));
     output.out(pc.dim(`$ gradcheck check ${show(path)} --model ${show(modelPath)}\n`));
-    const input = await loadCheckInput(path, modelPath);
+    const input = await loadCheckFiles(path, modelPath);
     const { report, results } = await runLocalCheckWithResults(input, { ...DEFAULT_CHECK_OPTIONS, top: 3 });
     output.out(`${renderReport(report, coordinateErrorsFor(input, report, results))}\n`);
     verdicts.push(report.verdict);

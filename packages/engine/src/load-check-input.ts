@@ -1,31 +1,33 @@
 import { CheckpointError, firstNonFinite, formatIndex, openSafetensors } from "@gradcheck/checkpoint";
 import { flatten, lowestPrecision, type Precision } from "@gradcheck/core";
 import type { Warning } from "@gradcheck/contracts";
-import type { CheckInput } from "@gradcheck/engine";
 import {
   gradientName,
   INPUTS_NAME,
   matchCheckpointToModel,
   parameterLayout,
-  parseModelSpec,
   TARGETS_NAME,
+  type ModelSpec,
 } from "@gradcheck/models";
-import { readJsonFile } from "./files.js";
+import type { CheckInput } from "./check-input.js";
 
-/** Reads a model spec file and a checkpoint, validates one against the other, and builds the check input. */
-export async function loadCheckInput(checkpointPath: string, modelPath: string): Promise<CheckInput> {
-  const spec = parseModelSpec(await readJsonFile(modelPath), modelPath);
+/**
+ * Reads a safetensors checkpoint, validates it against the model (names, shapes, finite
+ * values, step) and builds the check input. Errors are CheckpointError or
+ * CheckpointMismatchError and name the file, the tensor and the fault.
+ */
+export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, label = checkpointPath): Promise<CheckInput> {
   const file = await openSafetensors(checkpointPath);
   try {
     const shapes = new Map(file.header.tensors.map((tensor) => [tensor.name, tensor.shape]));
-    const contents = matchCheckpointToModel(spec, shapes, checkpointPath);
+    const contents = matchCheckpointToModel(spec, shapes, label);
     const layout = parameterLayout(spec);
     const read = async (name: string) => {
       const values = await file.readFloat64(name);
       const bad = firstNonFinite(values);
       if (bad !== -1) {
         throw new CheckpointError(
-          `${checkpointPath}: tensor "${name}" has ${values[bad]} at ${formatIndex(file.info(name).shape, bad)}; every value must be finite`,
+          `${label}: tensor "${name}" has ${values[bad]} at ${formatIndex(file.info(name).shape, bad)}; every value must be finite`,
         );
       }
       return values;
@@ -50,7 +52,7 @@ export async function loadCheckInput(checkpointPath: string, modelPath: string):
       analytic: flatten(layout, gradients),
       batch: { inputs, targets, size: contents.batchSize },
       precision,
-      step: parseStep(file.header.metadata.step, checkpointPath),
+      step: parseStep(file.header.metadata.step, label),
       loadWarnings,
     };
   } finally {

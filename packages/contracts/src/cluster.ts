@@ -1,0 +1,126 @@
+import { z } from "zod";
+import { CHECK_MODES, reportSchema } from "./report.js";
+
+// What the coordinator, the workers and `gradcheck submit` agree on: queue and job names,
+// job payloads, and the HTTP API's request and response bodies.
+
+/** BullMQ queues: every check is one flow, an aggregate parent over its shard children. */
+export enum QueueName {
+  shards = "gradcheck-shards",
+  aggregate = "gradcheck-aggregate",
+}
+
+export enum JobName {
+  shard = "shard",
+  aggregate = "aggregate",
+}
+
+/** Deterministic job ids (BullMQ forbids ":"), so a flow added twice creates nothing new. */
+export const shardJobId = (checkId: string, shardIndex: number): string => `check-${checkId}-shard-${shardIndex}`;
+export const aggregateJobId = (checkId: string): string => `check-${checkId}-aggregate`;
+
+/** Check options, as the CLI's flags take them; the same limits. */
+export const checkOptionsSchema = z
+  .object({
+    mode: z.enum(CHECK_MODES).default("full"),
+    eps: z.number().positive().max(0.1).optional(),
+    richardson: z.boolean().default(false),
+    samples: z.number().int().min(1).max(100_000_000).default(64),
+    directions: z.number().int().min(1).max(10_000).default(8),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    top: z.number().int().min(0).max(1000).default(5),
+  })
+  .strict();
+export type CheckOptionsInput = z.input<typeof checkOptionsSchema>;
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 in lowercase hex (64 characters)");
+
+/** POST /api/v1/checks */
+export const submitCheckSchema = z
+  .object({
+    model: z.string().min(1),
+    checkpoint: sha256,
+    options: checkOptionsSchema.default(checkOptionsSchema.parse({})),
+  })
+  .strict();
+export type SubmitCheck = z.infer<typeof submitCheckSchema>;
+
+const shardSchema = z.object({ index: z.number().int().nonnegative(), start: z.number().int().nonnegative(), end: z.number().int().positive() });
+
+/** A shard job: everything a worker needs besides the checkpoint, which it downloads by hash. */
+export const shardJobDataSchema = z.object({
+  checkId: z.string(),
+  checkpointHash: sha256,
+  spec: z.unknown(),
+  options: checkOptionsSchema,
+  shard: shardSchema,
+});
+export type ShardJobData = z.infer<typeof shardJobDataSchema>;
+
+/** A shard job's return value; Float64Array and Uint8Array travel as base64 bytes. */
+export const shardJobResultSchema = z.object({
+  shard: shardSchema,
+  numeric: z.string(),
+  status: z.string(),
+  /** seconds the shard's computation took, for throughput figures */
+  seconds: z.number().nonnegative(),
+});
+export type ShardJobResult = z.infer<typeof shardJobResultSchema>;
+
+export const aggregateJobDataSchema = z.object({ checkId: z.string(), shards: z.number().int().positive(), items: z.number().int().positive() });
+export type AggregateJobData = z.infer<typeof aggregateJobDataSchema>;
+
+/** Progress a shard reports while it runs. */
+export interface ShardProgress {
+  readonly done: number;
+  readonly total: number;
+}
+
+export const CHECK_STATUSES = ["queued", "running", "done", "failed", "cancelled"] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
+export const checkProgressSchema = z.object({
+  shardsDone: z.number().int().nonnegative(),
+  shardsTotal: z.number().int().nonnegative(),
+  itemsDone: z.number().int().nonnegative(),
+  itemsTotal: z.number().int().nonnegative(),
+  /** coordinates (or directions) per second since the check started; null before the first shard */
+  itemsPerSecond: z.number().nonnegative().nullable(),
+  etaSeconds: z.number().nonnegative().nullable(),
+});
+export type CheckProgress = z.infer<typeof checkProgressSchema>;
+
+/** GET /api/v1/checks/:id, and each SSE event's data. */
+export const checkStateSchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  checkpoint: z.string(),
+  step: z.number().int().nullable(),
+  status: z.enum(CHECK_STATUSES),
+  options: checkOptionsSchema,
+  backend: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  progress: checkProgressSchema,
+  report: reportSchema.nullable(),
+  error: z.string().nullable(),
+});
+export type CheckState = z.infer<typeof checkStateSchema>;
+
+/** POST /api/v1/models/:name/checkpoints */
+export const checkpointInfoSchema = z.object({
+  model: z.string(),
+  hash: sha256,
+  step: z.number().int().nullable(),
+  dtype: z.string(),
+  sizeBytes: z.number().int().nonnegative(),
+  createdAt: z.string(),
+});
+export type CheckpointInfo = z.infer<typeof checkpointInfoSchema>;
+
+/** Every 4xx and 5xx body. */
+export const apiErrorSchema = z.object({ statusCode: z.number().int(), error: z.string(), message: z.string() });
+export type ApiError = z.infer<typeof apiErrorSchema>;
+
+export const isFinished = (status: CheckStatus): boolean => status === "done" || status === "failed" || status === "cancelled";

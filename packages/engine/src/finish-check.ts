@@ -1,0 +1,97 @@
+import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/compute";
+import { gradientNoiseFloor, THRESHOLDS } from "@gradcheck/core";
+import type { Report } from "@gradcheck/contracts";
+import { forward, networkFromTheta } from "@gradcheck/models";
+import { mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
+import type { CheckInput, CheckOptions } from "./check-input.js";
+import type { CheckPlan } from "./check-plan.js";
+import { assertDeterministicCost, assertFiniteCost } from "./determinism.js";
+import { project, tensorDirection } from "./directions.js";
+import { localize } from "./localize.js";
+import { measureCoordinateNoise, measureDirectionalNoise, thresholdsAboveNoise } from "./noise.js";
+import { buildReport, projectionFigures } from "./report.js";
+import type { ShardResult } from "./shard.js";
+
+/** A check's report, and the per-coordinate results behind it (for heatmaps). */
+export interface CheckOutcome {
+  readonly report: Report;
+  /** θ-sized: numerical derivatives of the coordinates checked one by one, and their status */
+  readonly results: MergedResults;
+}
+
+/** Refuses a cost that no derivative can be checked against: infinite, or not a function of θ. */
+export function assertCheckableCost(input: CheckInput, backend: PerturbedCostBackend): void {
+  assertFiniteCost(backend.cost);
+  const network = networkFromTheta(input.spec, input.theta);
+  assertDeterministicCost(() => forward(network, input.batch).cost, backend.cost);
+}
+
+/**
+ * The aggregator: merges every shard's results (refusing gaps and double counting), measures
+ * the noise, localizes in directional mode, and builds the report. The CLI and the cluster's
+ * aggregation job both end here, so a check gives the same report wherever it ran.
+ */
+export function finishCheck(
+  input: CheckInput,
+  options: CheckOptions,
+  plan: CheckPlan,
+  backend: PerturbedCostBackend,
+  shardResults: readonly ShardResult[],
+): CheckOutcome {
+  const merged = mergeShardResults(plan.items, shardResults);
+  const perDerivative = evaluationsPerDerivative(options.richardson);
+  const { layout, settings } = plan;
+  if (plan.coordinates) {
+    const noise = measureCoordinateNoise(backend, layout, plan.coordinates, settings);
+    const results = scatterToTheta(layout.total, plan.coordinates, merged);
+    const report = buildReport({
+      layout,
+      input,
+      options,
+      results,
+      cost: backend.cost,
+      noise,
+      costEvaluations: plan.items * perDerivative + noise.evaluations,
+    });
+    return { report, results };
+  }
+
+  // Directional mode: random unit directions over each tensor compare (J(θ + h·v) − J(θ − h·v))/2h
+  // with v·dθ; tensors that disagree are then narrowed down to coordinates by group testing.
+  const refs = plan.directions!;
+  const analytic = Float64Array.from(refs, (ref) => project(tensorDirection(layout, ref, options.seed), input.analytic));
+  const projections = { tensor: Int32Array.from(refs, (ref) => ref.tensor), numeric: merged.numeric, analytic, status: merged.status };
+  const noise = measureDirectionalNoise(
+    backend,
+    layout.tensors.map((_, tensor) => refs.filter((ref) => ref.tensor === tensor).map((ref) => tensorDirection(layout, ref, options.seed))),
+    settings,
+  );
+  const thresholds = thresholdsAboveNoise(THRESHOLDS[input.precision], noise);
+  const noiseFloor = gradientNoiseFloor(input.precision, backend.cost);
+  const figures = projectionFigures(layout, projections, thresholds, noiseFloor);
+  const suspects = layout.tensors.filter((_, tensor) => figures.tensors[tensor].verdict !== "pass");
+  const localization = localize(
+    backend,
+    input.analytic,
+    suspects.map((slot) => [slot.offset, slot.offset + slot.size] as [number, number]),
+    settings,
+    { relative: thresholds.warn, floor: noiseFloor },
+  );
+  const numeric = new Float64Array(layout.total);
+  const status = new Uint8Array(layout.total);
+  for (const [index, value] of localization.checked) {
+    numeric[index] = value.numeric;
+    status[index] = value.status;
+  }
+  const report = buildReport({
+    layout,
+    input,
+    options,
+    results: { numeric, status },
+    cost: backend.cost,
+    noise,
+    costEvaluations: refs.length * perDerivative + noise.evaluations + localization.evaluations,
+    directional: { projections, localization },
+  });
+  return { report, results: { numeric, status } };
+}
