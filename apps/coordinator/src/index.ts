@@ -1,1 +1,2 @@
-export {};
+export { createApp } from "./app.js";
+export { readConfig, type CoordinatorConfig } from "./config.js";

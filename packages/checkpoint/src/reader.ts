@@ -83,16 +83,17 @@ export class SafetensorsFile {
 }
 
 /** Open and validate a safetensors file; tensors are read later, on demand. */
-export async function openSafetensors(path: string): Promise<SafetensorsFile> {
+/** Opens and validates a file; errors name it by `label` (its path unless given, e.g. "the uploaded checkpoint"). */
+export async function openSafetensors(path: string, label = path): Promise<SafetensorsFile> {
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
   } catch (error) {
-    throw new CheckpointError(`${path}: cannot open file (${describeIoError(error)})`, { cause: error });
+    throw new CheckpointError(`${label}: cannot open file (${describeIoError(error)})`, { cause: error });
   }
   try {
-    const header = await readHeader(handle, path);
-    return new SafetensorsFile(path, header, handle);
+    const header = await readHeader(handle, label);
+    return new SafetensorsFile(label, header, handle);
   } catch (error) {
     await handle.close().catch(() => undefined); // the original error matters more than a close failure
     throw error;

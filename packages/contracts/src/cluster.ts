@@ -67,7 +67,7 @@ export const shardJobResultSchema = z.object({
 });
 export type ShardJobResult = z.infer<typeof shardJobResultSchema>;
 
-export const aggregateJobDataSchema = z.object({ checkId: z.string(), shards: z.number().int().positive(), items: z.number().int().positive() });
+export const aggregateJobDataSchema = z.object({ checkId: z.string(), shards: z.number().int().positive(), shardSize: z.number().int().positive(), items: z.number().int().positive() });
 export type AggregateJobData = z.infer<typeof aggregateJobDataSchema>;
 
 /** Progress a shard reports while it runs. */
@@ -124,3 +124,21 @@ export const apiErrorSchema = z.object({ statusCode: z.number().int(), error: z.
 export type ApiError = z.infer<typeof apiErrorSchema>;
 
 export const isFinished = (status: CheckStatus): boolean => status === "done" || status === "failed" || status === "cancelled";
+
+export type CheckOptionsRecord = z.infer<typeof checkOptionsSchema>;
+
+/**
+ * The options that shape a check's result, as recorded with it and hashed to recognise a
+ * repeated submission: what the mode ignores is left out.
+ */
+export function recordedCheckOptions(options: CheckOptionsRecord): Partial<CheckOptionsRecord> {
+  return {
+    mode: options.mode,
+    eps: options.eps,
+    richardson: options.richardson,
+    samples: options.mode === "sample" ? options.samples : undefined,
+    directions: options.mode === "directional" ? options.directions : undefined,
+    seed: options.mode === "full" ? undefined : options.seed,
+    top: options.top,
+  };
+}

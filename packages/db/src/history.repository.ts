@@ -63,43 +63,32 @@ export class HistoryRepository {
           report: report as unknown as Prisma.InputJsonValue,
           startedAt: check.startedAt,
           finishedAt: check.finishedAt,
-          tensors: {
-            create: report.tensors.map((tensor, position) => ({
-              position,
-              name: tensor.name,
-              shape: tensor.shape,
-              relativeDifference: tensor.relativeDifference,
-              maxAbsError: tensor.maxAbsError,
-              verdict: tensor.verdict,
-              checked: tensor.checked,
-              kinks: tensor.kinks,
-            })),
-          },
-          worst: {
-            create: report.tensors.flatMap((tensor) =>
-              tensor.worst.map((coordinate, rank) => ({
-                tensor: tensor.name,
-                rank,
-                index: coordinate.index,
-                numeric: coordinate.numeric,
-                analytic: coordinate.analytic,
-                absError: coordinate.absError,
-                relativeError: coordinate.relativeError,
-              })),
-            ),
-          },
-          diagnoses: {
-            create: report.diagnosis.map((finding, position) => ({
-              position,
-              code: finding.code,
-              tensors: finding.tensors,
-              message: finding.message,
-              evidence: finding.evidence as Prisma.InputJsonValue,
-            })),
-          },
+          ...reportRows(report),
         },
       });
       return created.id;
+    });
+  }
+
+  /**
+   * Records the report of a check that ran in the cluster, unless the check was cancelled or
+   * already finished meanwhile; returns whether it was recorded.
+   */
+  async completeCheck(checkId: string, report: Report, finishedAt: Date): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.check.updateMany({
+        where: { id: checkId, status: { in: ["queued", "running"] } },
+        data: {
+          status: "done",
+          verdict: report.verdict,
+          relativeDifference: report.relativeDifference,
+          report: report as unknown as Prisma.InputJsonValue,
+          finishedAt,
+        },
+      });
+      if (count === 0) return false;
+      await tx.check.update({ where: { id: checkId }, data: reportRows(report) });
+      return true;
     });
   }
 
@@ -121,4 +110,44 @@ export class HistoryRepository {
       tensors: check.tensors.map((tensor) => ({ name: tensor.name, relativeDifference: tensor.relativeDifference, verdict: tensor.verdict })),
     }));
   }
+}
+
+/** A report's per-tensor figures, worst coordinates and diagnoses, as nested creates of a check. */
+function reportRows(report: Report) {
+  return {
+    tensors: {
+      create: report.tensors.map((tensor, position) => ({
+        position,
+        name: tensor.name,
+        shape: tensor.shape,
+        relativeDifference: tensor.relativeDifference,
+        maxAbsError: tensor.maxAbsError,
+        verdict: tensor.verdict,
+        checked: tensor.checked,
+        kinks: tensor.kinks,
+      })),
+    },
+    worst: {
+      create: report.tensors.flatMap((tensor) =>
+        tensor.worst.map((coordinate, rank) => ({
+          tensor: tensor.name,
+          rank,
+          index: coordinate.index,
+          numeric: coordinate.numeric,
+          analytic: coordinate.analytic,
+          absError: coordinate.absError,
+          relativeError: coordinate.relativeError,
+        })),
+      ),
+    },
+    diagnoses: {
+      create: report.diagnosis.map((finding, position) => ({
+        position,
+        code: finding.code,
+        tensors: finding.tensors,
+        message: finding.message,
+        evidence: finding.evidence as Prisma.InputJsonValue,
+      })),
+    },
+  };
 }

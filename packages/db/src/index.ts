@@ -4,3 +4,4 @@ export { HistoryRepository, type FinishedCheck, type HistoryEntry } from "./hist
 export { ApiKeyRepository, type CreatedKey, type VerifiedKey } from "./api-key.repository.js";
 export { canonicalHash } from "./canonical-hash.js";
 export { Prisma, PrismaClient } from "./generated/prisma/client.js";
+export { ensureDatabase } from "./ensure-database.js";

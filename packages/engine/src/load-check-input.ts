@@ -17,7 +17,7 @@ import type { CheckInput } from "./check-input.js";
  * CheckpointMismatchError and name the file, the tensor and the fault.
  */
 export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, label = checkpointPath): Promise<CheckInput> {
-  const file = await openSafetensors(checkpointPath);
+  const file = await openSafetensors(checkpointPath, label);
   try {
     const shapes = new Map(file.header.tensors.map((tensor) => [tensor.name, tensor.shape]));
     const contents = matchCheckpointToModel(spec, shapes, label);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mergeShardResults } from "./aggregate.js";
-import { localShardSize, planShards } from "./plan.js";
+import { clusterShardSize, localShardSize, planShards } from "./plan.js";
 
 describe("planShards", () => {
   it("covers [0, total) exactly once, in order, with shards of at most the given size", () => {
@@ -47,5 +47,22 @@ describe("mergeShardResults", () => {
 
   it("refuses a gap", () => {
     expect(() => mergeShardResults(6, [result(0, 0, 3)])).toThrow(/item 3 was not computed/);
+  });
+});
+
+describe("clusterShardSize", () => {
+  it("splits a long check into MIN_CLUSTER_SHARDS shards", () => {
+    // 160,000 items of 10 µs: 1.6 s in all, 16 shards of 0.1 s
+    expect(clusterShardSize(160_000, 1e-5)).toBe(10_000);
+  });
+  it("keeps a quick check in one shard rather than shards of microseconds", () => {
+    expect(clusterShardSize(194, 5e-6)).toBe(194);
+  });
+  it("caps a shard at MAX_SHARD_SECONDS of work", () => {
+    // 1,000,000 items of 1 ms: 16 shards would take 62 s each
+    expect(clusterShardSize(1_000_000, 1e-3)).toBe(2_000);
+  });
+  it("is at least one item", () => {
+    expect(clusterShardSize(10, 100)).toBe(1);
   });
 });

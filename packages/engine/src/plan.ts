@@ -48,16 +48,19 @@ export function planCoordinates(layout: Layout, options: Pick<CheckOptions, "mod
   return Int32Array.from(chosen);
 }
 
-/** How long one cluster shard should take: long enough that queue overhead is small. */
-export const CLUSTER_SHARD_SECONDS = 2;
-/** Even a quick check is split this far, so that every worker gets a share. */
+/** The longest a cluster shard should take, so that a lost worker costs little. */
+export const MAX_SHARD_SECONDS = 2;
+/** The shortest, so that queue overhead (milliseconds a job) stays small. */
+export const MIN_SHARD_SECONDS = 0.05;
+/** A check is split at least this far when it is long enough, so that every worker gets a share. */
 export const MIN_CLUSTER_SHARDS = 16;
 
 /**
- * Cluster shard size from a measured cost per item: shards of about CLUSTER_SHARD_SECONDS,
- * but at least MIN_CLUSTER_SHARDS of them when the plan allows.
+ * Cluster shard size from a measured cost per item: MIN_CLUSTER_SHARDS shards, unless that
+ * makes shards shorter than MIN_SHARD_SECONDS or longer than MAX_SHARD_SECONDS.
  */
 export function clusterShardSize(items: number, secondsPerItem: number): number {
-  const bySeconds = secondsPerItem > 0 ? Math.floor(CLUSTER_SHARD_SECONDS / secondsPerItem) : items;
-  return Math.max(1, Math.min(bySeconds, Math.ceil(items / MIN_CLUSTER_SHARDS)));
+  const itemsIn = (seconds: number) => (secondsPerItem > 0 ? Math.floor(seconds / secondsPerItem) : items);
+  const size = Math.min(Math.max(Math.ceil(items / MIN_CLUSTER_SHARDS), itemsIn(MIN_SHARD_SECONDS)), itemsIn(MAX_SHARD_SECONDS));
+  return Math.max(1, Math.min(size, items));
 }

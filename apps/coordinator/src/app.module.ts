@@ -1,0 +1,52 @@
+import { Module, type DynamicModule } from "@nestjs/common";
+import { APP_FILTER, APP_GUARD } from "@nestjs/core";
+import { ApiKeyRepository, HistoryRepository, type PrismaClient } from "@gradcheck/db";
+import { ApiKeyGuard } from "./auth/api-key.guard.js";
+import { CheckpointController } from "./checkpoints/checkpoint.controller.js";
+import { CheckpointRepository } from "./checkpoints/checkpoint.repository.js";
+import { CheckpointService } from "./checkpoints/checkpoint.service.js";
+import { CheckpointStorage } from "./checkpoints/checkpoint-storage.js";
+import { CheckController } from "./checks/check.controller.js";
+import { CheckEvents } from "./checks/check-events.js";
+import { CheckRepository } from "./checks/check.repository.js";
+import { CheckService } from "./checks/check.service.js";
+import { ApiErrorFilter } from "./common/api-error.filter.js";
+import type { CoordinatorConfig } from "./config.js";
+import { HealthController } from "./health/health.controller.js";
+import { HistoryService } from "./models/history.service.js";
+import { ModelController } from "./models/model.controller.js";
+import { ModelRepository } from "./models/model.repository.js";
+import { ModelService } from "./models/model.service.js";
+import { AggregationWorker } from "./queue/aggregation.worker.js";
+import { QueueService } from "./queue/queue.service.js";
+import { CONFIG, PRISMA } from "./tokens.js";
+
+@Module({})
+export class AppModule {
+  /** The whole coordinator, given its configuration and an open database. */
+  static create(config: CoordinatorConfig, prisma: PrismaClient): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [HealthController, ModelController, CheckpointController, CheckController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: PRISMA, useValue: prisma },
+        { provide: ApiKeyRepository, useValue: new ApiKeyRepository(prisma) },
+        { provide: HistoryRepository, useValue: new HistoryRepository(prisma) },
+        { provide: CheckpointStorage, useValue: new CheckpointStorage(config.storageDir) },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: ApiErrorFilter },
+        ModelRepository,
+        ModelService,
+        HistoryService,
+        CheckpointRepository,
+        CheckpointService,
+        CheckRepository,
+        CheckService,
+        CheckEvents,
+        QueueService,
+        AggregationWorker,
+      ],
+    };
+  }
+}

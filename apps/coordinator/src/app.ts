@@ -1,0 +1,31 @@
+import "reflect-metadata";
+import type { INestApplication } from "@nestjs/common";
+import { NestFactory } from "@nestjs/core";
+import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
+import { AppModule } from "./app.module.js";
+import type { CoordinatorConfig } from "./config.js";
+import { openDatabase } from "./database/database.js";
+
+/** The coordinator application, configured but not listening: main.ts and tests start it. */
+export async function createApp(config: CoordinatorConfig): Promise<INestApplication> {
+  const prisma = await openDatabase(config.databaseUrl);
+  const app = await NestFactory.create(AppModule.create(config, prisma), { logger: ["warn", "error"] });
+  app.setGlobalPrefix("api/v1");
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle("gradcheck coordinator")
+      .setDescription("Gradient checks of uploaded checkpoints, sharded over workers; history across training checkpoints.")
+      .setVersion("0.1.0")
+      .addBearerAuth({ type: "http", scheme: "bearer", description: "an API key from `gradcheck keys create --role R`" })
+      .build(),
+  );
+  SwaggerModule.setup("api/docs", app, document, { jsonDocumentUrl: "api/docs/json" });
+  const close = app.close.bind(app);
+  app.close = async () => {
+    await close();
+    await prisma.$disconnect();
+  };
+  return app;
+}

@@ -1,0 +1,48 @@
+import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from "@nestjs/common";
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import { createReadStream } from "node:fs";
+import type { Request, Response } from "express";
+import { RequiresRole } from "../auth/roles.js";
+import { CheckpointService } from "./checkpoint.service.js";
+
+@ApiTags("checkpoints")
+@ApiBearerAuth()
+@Controller()
+export class CheckpointController {
+  constructor(@Inject(CheckpointService) private readonly checkpoints: CheckpointService) {}
+
+  @Post("models/:name/checkpoints")
+  @RequiresRole("submitter")
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Upload a safetensors checkpoint of a model (201; 200 when the same bytes are stored already)",
+    description: "The body is the file itself, streamed; 4xx when it is not safetensors, does not fit the model, or holds NaN/Inf.",
+  })
+  @ApiConsumes("application/octet-stream")
+  @ApiBody({ schema: { type: "string", format: "binary" } })
+  @ApiQuery({ name: "step", required: false, description: "training step, when the file's __metadata__ has none" })
+  async upload(@Param("name") name: string, @Query("step") step: string | undefined, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const { info, created } = await this.checkpoints.upload(name, request, {
+      contentType: request.headers["content-type"],
+      contentLength: request.headers["content-length"],
+      step,
+    });
+    if (created) response.status(201);
+    return info;
+  }
+
+  @Get("models/:name/checkpoints")
+  @ApiOperation({ summary: "A model's checkpoints, by training step" })
+  list(@Param("name") name: string) {
+    return this.checkpoints.list(name);
+  }
+
+  @Get("checkpoints/:hash/content")
+  @ApiOperation({ summary: "Download a checkpoint by its SHA-256 (workers do)" })
+  async content(@Param("hash") hash: string, @Res() response: Response): Promise<void> {
+    const { path, sizeBytes } = await this.checkpoints.fileOf(hash);
+    response.setHeader("Content-Type", "application/octet-stream");
+    response.setHeader("Content-Length", String(sizeBytes));
+    createReadStream(path).pipe(response);
+  }
+}

@@ -1,0 +1,75 @@
+import { Inject, Injectable } from "@nestjs/common";
+import type { Prisma, PrismaClient } from "@gradcheck/db";
+import { PRISMA } from "../tokens.js";
+
+const withNames = { model: { select: { name: true } }, checkpoint: { select: { contentHash: true, step: true } } } as const;
+export type CheckRow = Prisma.CheckGetPayload<{ include: typeof withNames }>;
+
+export interface NewCheck {
+  readonly modelId: string;
+  readonly checkpointId: string;
+  readonly mode: string;
+  readonly options: Record<string, unknown>;
+  readonly optionsHash: string;
+  readonly backend: string;
+}
+
+/** Statuses of a check that is still to run or running. */
+const OPEN = ["queued", "running"];
+
+@Injectable()
+export class CheckRepository {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  find(id: string): Promise<CheckRow | null> {
+    return this.prisma.check.findUnique({ where: { id }, include: withNames });
+  }
+
+  /**
+   * The check of these options on this checkpoint that is queued, running or done; or, when
+   * there is none, a new one, committed only if `enqueue(id)` succeeds, so a check never exists
+   * without its jobs. Concurrent identical submissions are serialized by an advisory lock.
+   */
+  async findOrCreate(check: NewCheck, enqueue: (id: string) => Promise<void>): Promise<{ row: CheckRow; created: boolean }> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${check.checkpointId + check.optionsHash}))`;
+        const existing = await tx.check.findFirst({
+          where: { checkpointId: check.checkpointId, optionsHash: check.optionsHash, status: { in: [...OPEN, "done"] } },
+          include: withNames,
+          orderBy: { createdAt: "desc" },
+        });
+        if (existing) return { row: existing, created: false };
+        const now = new Date();
+        const row = await tx.check.create({
+          data: { ...check, options: check.options as Prisma.InputJsonValue, status: "queued", createdAt: now, startedAt: now },
+          include: withNames,
+        });
+        await enqueue(row.id);
+        return { row, created: true };
+      },
+      { timeout: 30_000 },
+    );
+  }
+
+  /** Shards stored for a check, and the items they cover. */
+  async shardTotals(id: string): Promise<{ shards: number; items: number }> {
+    const rows = await this.prisma.shardResult.findMany({ where: { checkId: id }, select: { start: true, end: true } });
+    return { shards: rows.length, items: rows.reduce((sum, row) => sum + row.end - row.start, 0) };
+  }
+
+  /** Marks an open check failed; a finished or cancelled one is left alone. */
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.prisma.check.updateMany({ where: { id, status: { in: OPEN } }, data: { status: "failed", error, finishedAt: new Date() } });
+  }
+
+  async markRunning(id: string): Promise<void> {
+    await this.prisma.check.updateMany({ where: { id, status: "queued" }, data: { status: "running" } });
+  }
+
+  /** Cancels an open check; false when it had already finished. */
+  async cancel(id: string): Promise<boolean> {
+    const { count } = await this.prisma.check.updateMany({ where: { id, status: { in: OPEN } }, data: { status: "cancelled", finishedAt: new Date() } });
+    return count > 0;
+  }
+}

@@ -1,0 +1,129 @@
+import { ConflictException, Inject, Injectable, NotFoundException } from "@nestjs/common";
+import {
+  checkOptionsSchema,
+  isFinished,
+  recordedCheckOptions,
+  reportSchema,
+  type CheckProgress,
+  type CheckState,
+  type CheckStatus,
+  type SubmitCheck,
+} from "@gradcheck/contracts";
+import { canonicalHash } from "@gradcheck/db";
+import { CheckpointRepository } from "../checkpoints/checkpoint.repository.js";
+import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
+import { ModelService } from "../models/model.service.js";
+import { QueueService, type FlowState } from "../queue/queue.service.js";
+import { CheckRepository, type CheckRow } from "./check.repository.js";
+import { shardCheck, shardJobs } from "./check-planner.js";
+
+@Injectable()
+export class CheckService {
+  constructor(
+    @Inject(CheckRepository) private readonly checks: CheckRepository,
+    @Inject(CheckpointRepository) private readonly checkpoints: CheckpointRepository,
+    @Inject(CheckpointStorage) private readonly storage: CheckpointStorage,
+    @Inject(ModelService) private readonly models: ModelService,
+    @Inject(QueueService) private readonly queue: QueueService,
+  ) {}
+
+  /** Queues a check (created: true), or finds the same checkpoint and options already queued, running or done. */
+  async submit(request: SubmitCheck): Promise<{ state: CheckState; created: boolean }> {
+    const { row: model, spec } = await this.models.spec(request.model);
+    const checkpoint = await this.checkpoints.find(model.id, request.checkpoint);
+    if (!checkpoint || !(await this.storage.has(checkpoint.contentHash))) {
+      throw new NotFoundException(`model "${model.name}" has no checkpoint ${request.checkpoint}; upload it with POST /api/v1/models/${model.name}/checkpoints`);
+    }
+    const recorded = recordedCheckOptions(request.options);
+    const options = checkOptionsSchema.parse(JSON.parse(JSON.stringify(recorded)));
+    const newCheck = {
+      modelId: model.id,
+      checkpointId: checkpoint.id,
+      mode: options.mode,
+      options: recorded,
+      optionsHash: canonicalHash(recorded),
+      backend: "cpu",
+    };
+    // Refuse before creating anything when the queue is down.
+    await this.queue.assertAvailable();
+    let sharded: Awaited<ReturnType<typeof shardCheck>> | undefined;
+    const { row, created } = await this.checks.findOrCreate(newCheck, async (id) => {
+      sharded ??= await shardCheck(this.storage.pathOf(checkpoint.contentHash), spec, options);
+      await this.queue.addCheckFlow(
+        { checkId: id, shards: sharded.shards.length, shardSize: sharded.shardSize, items: sharded.items },
+        shardJobs(id, checkpoint.contentHash, spec, options, sharded.shards),
+      );
+    });
+    return { state: await this.stateOf(row), created };
+  }
+
+  async state(id: string): Promise<CheckState> {
+    return this.stateOf(await this.row(id));
+  }
+
+  async cancel(id: string): Promise<CheckState> {
+    const row = await this.row(id);
+    if (!(await this.checks.cancel(id))) throw new ConflictException(`check ${id} has already finished (${row.status})`);
+    const flow = await this.queue.flowState(id).catch(() => null);
+    if (flow) await this.queue.cancel(id, flow.data.shards).catch(() => undefined);
+    return this.state(id);
+  }
+
+  /** Progress of a check whose jobs are gone from the queue: what its stored shard results cover. */
+  private async storedProgress(id: string): Promise<CheckProgress> {
+    const { shards, items } = await this.checks.shardTotals(id);
+    return { shardsDone: shards, shardsTotal: shards, itemsDone: items, itemsTotal: items, itemsPerSecond: null, etaSeconds: null };
+  }
+
+  private async row(id: string): Promise<CheckRow> {
+    const row = await this.checks.find(id).catch(() => null);
+    if (!row) throw new NotFoundException(`no check with id "${id}"`);
+    return row;
+  }
+
+  /** The check as stored, with its progress read from the queue; a flow that failed there marks the check failed. */
+  private async stateOf(row: CheckRow): Promise<CheckState> {
+    let status = row.status as CheckStatus;
+    const flow = await this.queue.flowState(row.id).catch(() => null);
+    if (!isFinished(status)) {
+      if (flow?.state === "failed") {
+        await this.checks.markFailed(row.id, flow.failedReason ?? "a shard failed");
+        return this.stateOf((await this.checks.find(row.id))!);
+      }
+      if (status === "queued" && flow && (flow.shardsDone > 0 || flow.state !== "waiting-children")) {
+        await this.checks.markRunning(row.id);
+        status = "running";
+      }
+    }
+    return {
+      id: row.id,
+      model: row.model.name,
+      checkpoint: row.checkpoint.contentHash,
+      step: row.checkpoint.step,
+      status,
+      options: checkOptionsSchema.parse(row.options),
+      backend: row.backend,
+      createdAt: row.createdAt.toISOString(),
+      startedAt: row.startedAt?.toISOString() ?? null,
+      finishedAt: row.finishedAt?.toISOString() ?? null,
+      progress: flow ? progressOf(row, flow) : await this.storedProgress(row.id),
+      report: row.report ? reportSchema.parse(row.report) : null,
+      error: row.error,
+    };
+  }
+}
+
+function progressOf(row: CheckRow, flow: FlowState): CheckProgress {
+  const { shards, shardSize, items } = flow.data;
+  const itemsDone = flow.shardsDone >= shards ? items : Math.min(items, flow.shardsDone * shardSize);
+  const seconds = (Date.now() - (row.startedAt ?? row.createdAt).getTime()) / 1000;
+  const itemsPerSecond = itemsDone > 0 && seconds > 0 ? itemsDone / seconds : null;
+  return {
+    shardsDone: flow.shardsDone,
+    shardsTotal: shards,
+    itemsDone,
+    itemsTotal: items,
+    itemsPerSecond,
+    etaSeconds: itemsPerSecond ? (items - itemsDone) / itemsPerSecond : null,
+  };
+}

@@ -1,0 +1,14 @@
+import { BadRequestException, type PipeTransform } from "@nestjs/common";
+import type { z } from "zod";
+
+/** Validates a request body with a zod schema; the 400 names every wrong field. */
+export class ZodBodyPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
+  constructor(private readonly schema: S) {}
+
+  transform(value: unknown): z.infer<S> {
+    const parsed = this.schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const problems = parsed.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message}`);
+    throw new BadRequestException(`invalid request body: ${problems.join("; ")}`);
+  }
+}

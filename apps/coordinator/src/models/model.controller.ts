@@ -1,0 +1,45 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from "@nestjs/common";
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from "@nestjs/swagger";
+import type { Response } from "express";
+import { RequiresRole } from "../auth/roles.js";
+import { HistoryService } from "./history.service.js";
+import { ModelService } from "./model.service.js";
+
+@ApiTags("models")
+@ApiBearerAuth()
+@Controller("models")
+export class ModelController {
+  constructor(
+    @Inject(ModelService) private readonly models: ModelService,
+    @Inject(HistoryService) private readonly histories: HistoryService,
+  ) {}
+
+  @Post()
+  @RequiresRole("submitter")
+  @HttpCode(200)
+  @ApiOperation({ summary: "Register a model spec (201), or find the same one registered (200); 409 for another spec under the name" })
+  @ApiBody({ schema: { type: "object", description: "model spec: name, inputSize, layers, loss, l2, keepProb" } })
+  async register(@Body() body: unknown, @Res({ passthrough: true }) response: Response) {
+    const { model, created } = await this.models.register(body);
+    if (created) response.status(201);
+    return model;
+  }
+
+  @Get()
+  @ApiOperation({ summary: "List models with their numbers of checkpoints and checks" })
+  list() {
+    return this.models.list();
+  }
+
+  @Get(":name")
+  @ApiOperation({ summary: "Show a model's spec" })
+  show(@Param("name") name: string) {
+    return this.models.show(name);
+  }
+
+  @Get(":name/history")
+  @ApiOperation({ summary: "A model's finished checks across checkpoints, ordered by training step, with per-tensor figures" })
+  history(@Param("name") name: string) {
+    return this.histories.history(name);
+  }
+}

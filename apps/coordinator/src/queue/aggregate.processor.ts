@@ -1,0 +1,44 @@
+import { CheckpointMismatchError, parseModelSpec } from "@gradcheck/models";
+import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData } from "@gradcheck/contracts";
+import { createClient, HistoryRepository, type PrismaClient } from "@gradcheck/db";
+import { backendFor, finishCheck, loadCheckInput, planCheck, type ShardResult } from "@gradcheck/engine";
+import type { SandboxedJob } from "bullmq";
+import { readConfig } from "../config.js";
+import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
+import { storeShardResults } from "./shard-results.js";
+
+// The aggregation job of a check's flow, run in a worker thread of the coordinator (it is
+// CPU work: noise measurement and, in directional mode, localization).
+
+let database: Promise<PrismaClient> | undefined;
+
+export default async function aggregate(job: SandboxedJob<AggregateJobData>): Promise<{ recorded: boolean }> {
+  const config = readConfig();
+  const prisma = await (database ??= createClient({ url: config.databaseUrl }));
+  const { checkId, items } = aggregateJobDataSchema.parse(job.data);
+  const check = await prisma.check.findUnique({ where: { id: checkId }, include: { model: true, checkpoint: true } });
+  // The flow is added just before its check commits: retry until it is there.
+  if (!check) throw new Error(`check ${checkId} is not in the database yet`);
+  if (check.status !== "queued" && check.status !== "running") return { recorded: false };
+
+  const children = await job.getChildrenValues();
+  const results: ShardResult[] = await storeShardResults(prisma, checkId, Object.values(children));
+  try {
+    const spec = parseModelSpec(check.model.spec, `model "${check.model.name}"`);
+    const options = checkOptionsSchema.parse(check.options);
+    const storage = new CheckpointStorage(config.storageDir);
+    const input = await loadCheckInput(storage.pathOf(check.checkpoint.contentHash), spec, "the stored checkpoint");
+    const plan = planCheck(input, options);
+    if (plan.items !== items) throw new CheckpointMismatchError(`the plan has ${plan.items} items, the flow ${items}`);
+    const backend = backendFor({ spec, theta: input.theta, inputs: input.batch.inputs, targets: input.batch.targets, batchSize: input.batch.size, settings: plan.settings });
+    const { report } = finishCheck(input, options, plan, backend, results);
+    return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, report, new Date()) };
+  } catch (error) {
+    // Nothing a retry can change: the check fails with the reason.
+    await prisma.check.updateMany({
+      where: { id: checkId, status: { in: ["queued", "running"] } },
+      data: { status: "failed", error: `aggregation failed: ${(error as Error).message}`, finishedAt: new Date() },
+    });
+    return { recorded: false };
+  }
+}

@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+import type { ApiRole } from "@gradcheck/contracts";
+import { ApiKeyRepository, createClient } from "@gradcheck/db";
+import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";
+import { Redis } from "ioredis";
+
+// A real cluster for medium tests: the built coordinator and workers as processes, a database
+// of their own on this machine's PostgreSQL, a key prefix of their own on its Redis.
+
+const COORDINATOR_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL("../../../worker/dist/main.js", import.meta.url));
+export const REDIS_URL = process.env.GRADCHECK_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface TestProcess {
+  readonly child: ChildProcess;
+  /** what it printed so far, stdout and stderr */
+  output(): string;
+  /** resolves with the exit code (or the signal's name) */
+  readonly exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+function startProcess(main: string, env: Record<string, string>): TestProcess {
+  const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
+  return {
+    child,
+    output: () => output,
+    exited,
+    kill: (signal = "SIGKILL") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export class TestCluster {
+  readonly prefix = `gc-test-${randomBytes(4).toString("hex")}`;
+  readonly processes: TestProcess[] = [];
+  coordinator?: TestProcess;
+  private constructor(
+    readonly database: TestDatabase,
+    readonly storageDir: string,
+    readonly port: number,
+  ) {}
+
+  static async create(): Promise<TestCluster> {
+    const database = await createTestDatabase();
+    const storageDir = await mkdtemp(join(tmpdir(), "gradcheck-coordinator-"));
+    return new TestCluster(database, storageDir, await freePort());
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  coordinatorEnv(): Record<string, string> {
+    return {
+      PORT: String(this.port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: this.database.url,
+      REDIS_URL: REDIS_URL,
+      GRADCHECK_QUEUE_PREFIX: this.prefix,
+      GRADCHECK_STORAGE_DIR: this.storageDir,
+    };
+  }
+
+  /** Starts the coordinator and waits until it is ready. */
+  async startCoordinator(env: Record<string, string> = {}): Promise<TestProcess> {
+    const coordinator = startProcess(COORDINATOR_MAIN, { ...this.coordinatorEnv(), ...env });
+    this.processes.push(coordinator);
+    this.coordinator = coordinator;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ready = await fetch(`${this.url}/api/v1/health/ready`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (ready) return coordinator;
+      if (coordinator.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`the coordinator did not become ready:\n${coordinator.output()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Starts a worker process with a viewer key; one processor unless told otherwise. */
+  async startWorker(env: Record<string, string> = {}): Promise<TestProcess> {
+    const cacheDir = await mkdtemp(join(tmpdir(), "gradcheck-worker-"));
+    const worker = startProcess(WORKER_MAIN, {
+      REDIS_URL: REDIS_URL,
+      GRADCHECK_QUEUE_PREFIX: this.prefix,
+      GRADCHECK_SERVER: this.url,
+      GRADCHECK_KEY: await this.key("viewer"),
+      GRADCHECK_CACHE_DIR: cacheDir,
+      GRADCHECK_WORKER_CONCURRENCY: "1",
+      ...env,
+    });
+    void worker.exited.then(() => rm(cacheDir, { recursive: true, force: true }));
+    this.processes.push(worker);
+    return worker;
+  }
+
+  /** A new API key of a role, in the cluster's database. */
+  async key(role: ApiRole): Promise<string> {
+    const prisma = await createClient({ url: this.database.url, migrate: true });
+    try {
+      return (await new ApiKeyRepository(prisma).create(`test-${role}`, role)).key;
+    } finally {
+      await prisma.$disconnect();
+    }
+  }
+
+  async destroy(): Promise<void> {
+    for (const process of this.processes) process.kill("SIGKILL");
+    await Promise.all(this.processes.map((process) => process.exited));
+    const redis = new Redis(REDIS_URL);
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${this.prefix}:*`, "COUNT", 1000);
+        if (keys.length) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
+    }
+    await rm(this.storageDir, { recursive: true, force: true });
+    await this.database.drop();
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { checkOptionsSchema, type CheckOptionsInput, type CheckState } from "@gradcheck/contracts";
+import { loadCheckInput, runLocalCheck } from "@gradcheck/engine";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canonicalJson, TestApi } from "../src/test-support/api.js";
+import { MNIST_SPEC, SHARDED_SPEC, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
+import { TestCluster } from "../src/test-support/cluster.js";
+
+// Checks through a real cluster (coordinator and worker processes, PostgreSQL, Redis) give the
+// local CLI's report, bit for bit.
+
+let cluster: TestCluster;
+let api: TestApi;
+let folder: string;
+const checkpoints: Record<string, string> = {};
+
+async function localReport(path: string, spec: typeof MNIST_SPEC, options: CheckOptionsInput) {
+  const input = await loadCheckInput(path, spec);
+  return runLocalCheck(input, { ...checkOptionsSchema.parse(options), threads: 1 });
+}
+
+async function submit(spec: typeof MNIST_SPEC, path: string, options: CheckOptionsInput): Promise<{ status: number; state: CheckState }> {
+  const hash = createHash("sha256").update(await readFile(path)).digest("hex");
+  const { status, body } = await api.request("POST", "/checks", { model: spec.name, checkpoint: hash, options });
+  return { status, state: body as CheckState };
+}
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), "gradcheck-cluster-test-"));
+  cluster = await TestCluster.create();
+  await cluster.startCoordinator();
+  api = new TestApi(cluster.url, await cluster.key("submitter"));
+  for (const spec of [MNIST_SPEC, SHARDED_SPEC]) expect((await api.request("POST", "/models", spec)).status).toBe(201);
+  checkpoints.mnist = join(folder, "mnist.safetensors");
+  checkpoints.mnistFaulty = join(folder, "mnist-faulty.safetensors");
+  checkpoints.faulty = join(folder, "faulty.safetensors");
+  await writeTestCheckpoint(checkpoints.mnist, MNIST_SPEC, { batchSize: 64, seed: 1, step: 100 });
+  await writeTestCheckpoint(checkpoints.mnistFaulty, MNIST_SPEC, { batchSize: 64, seed: 4, step: 300, faulty: true });
+  await writeTestCheckpoint(checkpoints.faulty, SHARDED_SPEC, { batchSize: 16, seed: 2, step: 200, faulty: true });
+  expect((await api.upload(MNIST_SPEC.name, checkpoints.mnist)).status).toBe(201);
+  expect((await api.upload(MNIST_SPEC.name, checkpoints.mnistFaulty)).status).toBe(201);
+  expect((await api.upload(SHARDED_SPEC.name, checkpoints.faulty)).status).toBe(201);
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.destroy();
+  await rm(folder, { recursive: true, force: true });
+});
+
+describe("a check through the cluster", () => {
+  it("with one worker, matches the local report bit for bit", async () => {
+    const worker = await cluster.startWorker();
+    const options = { mode: "full" } as const;
+    const { status, state } = await submit(MNIST_SPEC, checkpoints.mnist, options);
+    expect(status).toBe(202);
+    expect(state.status).toBe("queued");
+    expect(state.progress.shardsTotal).toBeGreaterThan(1);
+    const done = await api.waitFor(state.id);
+    expect(done.status).toBe("done");
+    expect(done.progress.shardsDone).toBe(done.progress.shardsTotal);
+    expect(canonicalJson(done.report)).toBe(canonicalJson(await localReport(checkpoints.mnist, MNIST_SPEC, options)));
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+  }, 120_000);
+
+  it("with two workers, matches the local report bit for bit, both workers taking shards", async () => {
+    const workers = [await cluster.startWorker(), await cluster.startWorker()];
+    const options = { mode: "full" } as const;
+    const { status, state } = await submit(MNIST_SPEC, checkpoints.mnistFaulty, options);
+    expect(status).toBe(202);
+    const done = await api.waitFor(state.id);
+    expect(done.status).toBe("done");
+    expect(done.report?.verdict).toBe("fail");
+    expect(canonicalJson(done.report)).toBe(canonicalJson(await localReport(checkpoints.mnistFaulty, MNIST_SPEC, options)));
+    for (const worker of workers) expect(worker.output()).toContain(`check ${state.id} shard`);
+
+    const sample = { mode: "sample", samples: 4000, seed: 3 } as const;
+    const sampled = await api.waitFor((await submit(MNIST_SPEC, checkpoints.mnist, sample)).state.id);
+    expect(canonicalJson(sampled.report)).toBe(canonicalJson(await localReport(checkpoints.mnist, MNIST_SPEC, sample)));
+
+    const faulty = await submit(SHARDED_SPEC, checkpoints.faulty, { mode: "directional", directions: 6, seed: 5 });
+    const diagnosed = await api.waitFor(faulty.state.id);
+    expect(diagnosed.report?.verdict).toBe("fail");
+    expect(diagnosed.report?.diagnosis.map((finding) => finding.code)).toContain("scale");
+    expect(canonicalJson(diagnosed.report)).toBe(
+      canonicalJson(await localReport(checkpoints.faulty, SHARDED_SPEC, { mode: "directional", directions: 6, seed: 5 })),
+    );
+    for (const worker of workers) worker.kill("SIGTERM");
+    expect(await Promise.all(workers.map((worker) => worker.exited))).toEqual([0, 0]);
+  }, 120_000);
+
+  it("returns the existing check when the same checkpoint and options come again", async () => {
+    const first = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full" });
+    const again = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full", seed: 9, samples: 7 });
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.state.id).toBe(first.state.id);
+    expect(again.state.status).toBe("done");
+  });
+
+  it("streams progress as Server-Sent Events, ending with the finished state", async () => {
+    const { state } = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full" });
+    const response = await fetch(`${cluster.url}/api/v1/checks/${state.id}/events`, { headers: { authorization: `Bearer ${api.key}` } });
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const text = await response.text();
+    const events = text.trim().split("\n\n").map((block) => ({ event: /^event: (.*)$/m.exec(block)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]) }));
+    expect(events.at(-1)?.event).toBe("end");
+    expect(events.at(-1)?.data.report.verdict).toBe("pass");
+  });
+
+  it("keeps the history of a model by training step, with per-tensor figures", async () => {
+    const { status, body } = await api.request("GET", `/models/${MNIST_SPEC.name}/history`);
+    expect(status).toBe(200);
+    expect(body.map((entry: { step: number; verdict: string }) => [entry.step, entry.verdict])).toEqual([
+      [100, "pass"],
+      [100, "pass"],
+      [300, "fail"],
+    ]);
+    expect(body[0].tensors.map((tensor: { name: string }) => tensor.name)).toEqual(["W1", "b1", "W2", "b2", "W3", "b3"]);
+  });
+});
