@@ -13,9 +13,11 @@ export class TestApi {
     if (body instanceof Uint8Array) {
       init.body = body;
       (init.headers as Record<string, string>)["content-type"] ??= "application/octet-stream";
+    } else if (typeof body === "string") {
+      init.body = body;
     } else if (body !== undefined) {
       init.body = JSON.stringify(body);
-      (init.headers as Record<string, string>)["content-type"] = "application/json";
+      (init.headers as Record<string, string>)["content-type"] ??= "application/json";
     }
     const response = await fetch(`${this.url}/api/v1${path}`, init);
     const text = await response.text();

@@ -45,3 +45,13 @@ export const MNIST_SPEC: ModelSpec = {
   l2: 0.01,
   keepProb: 1,
 };
+
+/** Writes a checkpoint whose tensor `name` holds NaN at its first element. */
+export async function writeCheckpointWithNaN(path: string, spec: ModelSpec, name: string): Promise<void> {
+  const random = createRandom(11);
+  const theta = randomTheta(spec, random);
+  const batch = randomBatch(spec, 4, random);
+  const tensors = checkpointTensors(spec, theta, backprop(networkFromTheta(spec, theta), batch), batch).map((tensor) => ({ ...tensor, dtype: "F64" as const }));
+  tensors.find((tensor) => tensor.name === name)!.data[0] = Number.NaN;
+  await writeSafetensors(path, tensors, { format: "gradcheck/1" });
+}

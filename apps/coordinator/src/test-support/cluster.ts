@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import type { ApiRole } from "@gradcheck/contracts";
-import { ApiKeyRepository, createClient } from "@gradcheck/db";
+import { ApiKeyRepository, createClient, type PrismaClient } from "@gradcheck/db";
 import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";
 import { Redis } from "ioredis";
 
@@ -81,14 +81,14 @@ export class TestCluster {
     };
   }
 
-  /** Starts the coordinator and waits until it is ready. */
-  async startCoordinator(env: Record<string, string> = {}): Promise<TestProcess> {
+  /** Starts the coordinator and waits until it is ready (or only alive, when its Redis is meant to be down). */
+  async startCoordinator(env: Record<string, string> = {}, until: "ready" | "live" = "ready"): Promise<TestProcess> {
     const coordinator = startProcess(COORDINATOR_MAIN, { ...this.coordinatorEnv(), ...env });
     this.processes.push(coordinator);
     this.coordinator = coordinator;
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const ready = await fetch(`${this.url}/api/v1/health/ready`).then(
+      const ready = await fetch(`${this.url}/api/v1/health${until === "ready" ? "/ready" : ""}`).then(
         (response) => response.ok,
         () => false,
       );
@@ -119,9 +119,14 @@ export class TestCluster {
 
   /** A new API key of a role, in the cluster's database. */
   async key(role: ApiRole): Promise<string> {
+    return this.withDatabase(async (prisma) => (await new ApiKeyRepository(prisma).create(`test-${role}`, role)).key);
+  }
+
+  /** Runs a task with a client of the cluster's database. */
+  async withDatabase<T>(task: (prisma: PrismaClient) => Promise<T>): Promise<T> {
     const prisma = await createClient({ url: this.database.url, migrate: true });
     try {
-      return (await new ApiKeyRepository(prisma).create(`test-${role}`, role)).key;
+      return await task(prisma);
     } finally {
       await prisma.$disconnect();
     }

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiKeyRepository } from "@gradcheck/db";
+import { TestApi } from "../src/test-support/api.js";
+import { SHARDED_SPEC } from "../src/test-support/checkpoints.js";
+import { TestCluster } from "../src/test-support/cluster.js";
+
+let cluster: TestCluster;
+
+beforeAll(async () => {
+  cluster = await TestCluster.create();
+  await cluster.startCoordinator();
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+describe("access", () => {
+  it("health answers without a key", async () => {
+    const api = new TestApi(cluster.url);
+    expect((await api.request("GET", "/health")).status).toBe(200);
+    expect((await api.request("GET", "/health/ready")).body).toMatchObject({ status: "ok", database: "ok", queue: "ok" });
+  });
+
+  it("no key, or an unknown one: 401 saying how to authenticate", async () => {
+    const none = await new TestApi(cluster.url).request("GET", "/models");
+    expect(none.status).toBe(401);
+    expect(none.body.message).toMatch(/Authorization: Bearer <key>/);
+    const unknown = await new TestApi(cluster.url, "gck_not-a-real-key").request("GET", "/models");
+    expect(unknown.status).toBe(401);
+    expect(unknown.body.message).toMatch(/unknown or revoked/);
+  });
+
+  it("a viewer can read but not submit: 403", async () => {
+    const viewer = new TestApi(cluster.url, await cluster.key("viewer"));
+    expect((await viewer.request("GET", "/models")).status).toBe(200);
+    for (const [method, path, body] of [
+      ["POST", "/models", SHARDED_SPEC],
+      ["POST", "/checks", { model: SHARDED_SPEC.name, checkpoint: "0".repeat(64) }],
+      ["POST", `/models/${SHARDED_SPEC.name}/checkpoints`, new Uint8Array(8)],
+    ] as const) {
+      const answer = await viewer.request(method, path, body);
+      expect([path, answer.status]).toEqual([path, 403]);
+      expect(answer.body.message).toMatch(/role submitter or above; this key's role is viewer/);
+    }
+  });
+
+  it("a revoked key is refused", async () => {
+    const { id, key } = await cluster.withDatabase((prisma) => new ApiKeyRepository(prisma).create("soon revoked", "admin"));
+    const api = new TestApi(cluster.url, key);
+    expect((await api.request("GET", "/models")).status).toBe(200);
+    await cluster.withDatabase((prisma) => new ApiKeyRepository(prisma).revoke(id));
+    expect((await api.request("GET", "/models")).status).toBe(401);
+  });
+
+  it("requests that do not fit the API get a 4xx with a message", async () => {
+    const api = new TestApi(cluster.url, await cluster.key("submitter"));
+    const badSpec = await api.request("POST", "/models", { name: "x", layers: [] });
+    expect(badSpec.status).toBe(400);
+    expect(typeof badSpec.body.message).toBe("string");
+    expect((await api.request("POST", "/models", SHARDED_SPEC)).status).toBe(201);
+    expect((await api.request("POST", "/models", SHARDED_SPEC)).status).toBe(200);
+    const conflict = await api.request("POST", "/models", { ...SHARDED_SPEC, l2: 0.5 });
+    expect(conflict.status).toBe(409);
+    const badJson = await api.request("POST", "/checks", "{not json", { "content-type": "application/json" });
+    expect(badJson.status).toBe(400);
+    const badOptions = await api.request("POST", "/checks", { model: SHARDED_SPEC.name, checkpoint: "0".repeat(64), options: { mode: "everything" } });
+    expect(badOptions.status).toBe(400);
+    expect(badOptions.body.message).toMatch(/options\.mode/);
+    const missing = await api.request("POST", "/checks", { model: SHARDED_SPEC.name, checkpoint: "0".repeat(64) });
+    expect(missing.status).toBe(404);
+    expect((await api.request("GET", "/checks/not-a-check")).status).toBe(404);
+    expect((await api.request("GET", "/models/nope")).status).toBe(404);
+  });
+
+  it("serves the OpenAPI document", async () => {
+    const response = await fetch(`${cluster.url}/api/docs/json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/api/v1/checks", "/api/v1/checks/{id}/events", "/api/v1/models/{name}/checkpoints"]));
+  });
+});
