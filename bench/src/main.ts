@@ -6,9 +6,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { loadCheckFiles } from "@gradcheck/cli";
 import { CpuBackend } from "@gradcheck/compute";
-import { stepRuleFor } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS, runLocalCheck, stepRuleFor } from "@gradcheck/engine";
+import { timeClusterChecks } from "./cluster-bench.js";
 import { timeNaiveCentralDifferences } from "./naive.js";
-import { writeMnistFixture } from "./mnist-fixture.js";
+import { BATCH_SIZE, writeMnistFixture } from "./mnist-fixture.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
@@ -87,9 +88,62 @@ async function main(): Promise<void> {
     console.log(`    cost evaluations:                                        ${directionalReport.costEvaluations.toLocaleString("en-US")} of a full check's ${fullEvaluations.toLocaleString("en-US")}`);
     console.log(`    ratio:                                                   ${(100 * share).toFixed(3)}%   target ≤ 2% ${mark(share <= 0.02)}`);
     console.log(`    wall time, end to end:                                   ${seconds(directionalMs)}`);
+
+    await clusterFigures(fixture.checkpointPath, fixture.modelPath);
+    // The overhead is a fixed cost per check: the same on a check four times as long.
+    const longer = await writeMnistFixture(directory, undefined, 4 * BATCH_SIZE);
+    await clusterFigures(longer.checkpointPath, longer.modelPath, `batch ${4 * BATCH_SIZE}`);
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/** In-process, warm, one thread: load + check, as a cluster check loads its checkpoint too. */
+async function timeInProcess(checkpointPath: string, modelPath: string): Promise<number> {
+  const once = async () => {
+    const started = performance.now();
+    await runLocalCheck(await loadCheckFiles(checkpointPath, modelPath), { ...DEFAULT_CHECK_OPTIONS, threads: 1 });
+    return performance.now() - started;
+  };
+  await once();
+  return median([await once(), await once(), await once()]);
+}
+
+/** 5. The same full check through a local cluster (PostgreSQL and Redis on this machine). */
+async function clusterFigures(checkpointPath: string, modelPath: string, variant?: string): Promise<void> {
+  console.log("");
+  console.log(`  the same full check${variant ? ` with a probe ${variant}` : ""} through a local cluster (workers of one processor each; local PostgreSQL and Redis):`);
+  let one, two;
+  try {
+    one = await timeClusterChecks(checkpointPath, modelPath, 1);
+    two = await timeClusterChecks(checkpointPath, modelPath, 2);
+  } catch (error) {
+    console.log(`    skipped: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    return;
+  }
+  const cliTimes = async (threads: number) => {
+    const times = [];
+    for (let repeat = 0; repeat < REPEATS; repeat++) {
+      const started = performance.now();
+      await run(process.execPath, [CLI, "check", checkpointPath, "--model", modelPath, "--json", "--no-save", "--threads", String(threads)]);
+      times.push(performance.now() - started);
+    }
+    return median(times);
+  };
+  const cliOne = await cliTimes(1);
+  const cliTwo = await cliTimes(2);
+  const inProcess = await timeInProcess(checkpointPath, modelPath);
+  const submitOne = median(one.submit);
+  const submitTwo = median(two.submit);
+  const overhead = submitOne / cliOne - 1;
+  console.log(`    gradcheck check --threads 1 (CLI process, median of ${REPEATS}):            ${seconds(cliOne)}`);
+  console.log(`    gradcheck submit --wait, 1 worker (CLI process, median of ${REPEATS}):      ${seconds(submitOne)}   ${one.shards} shards`);
+  console.log(`    queue overhead, 1 worker vs the in-process CLI:                  ${(100 * overhead).toFixed(1)}%   target ≤ 10% ${mark(overhead <= 0.1)}`);
+  console.log(`    gradcheck check --threads 2 (CLI process):                       ${seconds(cliTwo)}`);
+  console.log(`    gradcheck submit --wait, 2 workers (CLI process):                ${seconds(submitTwo)}   vs --threads 2: ${(100 * (submitTwo / cliTwo - 1)).toFixed(1)}%`);
+  console.log(`    two-worker speed-up:                                             ${(submitOne / submitTwo).toFixed(2)}×   (${availableParallelism()} cores, shared with the coordinator)`);
+  console.log(`    the service alone, warm: POST /checks to report, 1 worker:       ${seconds(median(one.service))}   2 workers: ${seconds(median(two.service))}`);
+  console.log(`    in the bench process, warm, one thread (load + check):          ${seconds(inProcess)}   (the service adds ${(100 * (median(one.service) / inProcess - 1)).toFixed(0)}%: planning, queue hops, database writes)`);
 }
 
 await main();

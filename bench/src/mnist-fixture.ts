@@ -26,16 +26,16 @@ export interface MnistFixture {
 }
 
 /** Writes the model spec and a float64 checkpoint (correct gradient unless a fault is given). */
-export async function writeMnistFixture(directory: string, fault?: Fault): Promise<MnistFixture> {
+export async function writeMnistFixture(directory: string, fault?: Fault, batchSize = BATCH_SIZE): Promise<MnistFixture> {
   await mkdir(directory, { recursive: true });
   const spec = parseModelSpec(MNIST_SPEC, "bench model");
   const random = createRandom(784);
   const theta = randomTheta(spec, random);
-  const batch = randomBatch(spec, BATCH_SIZE, random);
+  const batch = randomBatch(spec, batchSize, random);
   const network = networkFromTheta(spec, theta);
   const gradients = fault ? faultyGradients(fault, network, batch) : backprop(network, batch);
   const modelPath = join(directory, "mnist-mlp.json");
-  const checkpointPath = join(directory, fault ? `mnist-${fault.kind}.safetensors` : "mnist.safetensors");
+  const checkpointPath = join(directory, `mnist${fault ? `-${fault.kind}` : ""}${batchSize === BATCH_SIZE ? "" : `-batch${batchSize}`}.safetensors`);
   await writeFile(modelPath, JSON.stringify(MNIST_SPEC));
   await writeCheckpointFile(checkpointPath, spec, theta, gradients, batch, { step: 0 });
   return { modelPath, checkpointPath };

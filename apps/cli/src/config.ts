@@ -9,6 +9,10 @@ export interface CliConfig {
   readonly databaseUrl?: string;
   /** folder of the embedded history database */
   readonly dataDir: string;
+  /** coordinator URL for `gradcheck submit` (GRADCHECK_SERVER); --server overrides it */
+  readonly server?: string;
+  /** API key for the coordinator (GRADCHECK_KEY); --key overrides it, but the environment keeps it out of `ps` */
+  readonly key?: string;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -16,5 +20,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     debug: env.GRADCHECK_DEBUG === "1",
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.GRADCHECK_DATA_DIR || join(homedir(), ".gradcheck", "history"),
+    server: env.GRADCHECK_SERVER || undefined,
+    key: env.GRADCHECK_KEY || undefined,
   };
 }

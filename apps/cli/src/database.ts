@@ -1,6 +1,4 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import type { ApiKeyRepository, HistoryRepository } from "@gradcheck/db";
 import type { CliConfig } from "./config.js";
 
@@ -27,11 +25,4 @@ export async function withDatabase<T>(config: CliConfig, task: (repositories: Re
 /** Where the history lives, for messages. */
 export function historyLocation(config: CliConfig): string {
   return config.databaseUrl ? "the PostgreSQL history (DATABASE_URL)" : `the history in ${config.dataDir}`;
-}
-
-/** SHA-256 and size of a file, read as a stream. */
-export async function fileFingerprint(path: string): Promise<{ contentHash: string; sizeBytes: number }> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return { contentHash: hash.digest("hex"), sizeBytes: (await stat(path)).size };
 }

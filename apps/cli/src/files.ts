@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { access, constants, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { access, constants, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { InputError } from "./errors.js";
 
@@ -39,4 +40,11 @@ export async function assertWritable(path: string, what: string): Promise<void> 
   } catch (error) {
     throw new InputError(`${path}: cannot write the ${what} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
+}
+
+/** SHA-256 and size of a file, read as a stream. */
+export async function fileFingerprint(path: string): Promise<{ contentHash: string; sizeBytes: number }> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return { contentHash: hash.digest("hex"), sizeBytes: (await stat(path)).size };
 }

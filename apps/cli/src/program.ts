@@ -1,12 +1,13 @@
 import { API_ROLES } from "@gradcheck/contracts";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_CHECK_OPTIONS } from "@gradcheck/engine";
+import { Command, CommanderError, Option } from "commander";
+import { addCheckOptions, integerIn } from "./check-options.js";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
 import { readConfig, type CliConfig } from "./config.js";
 import { historyCommand } from "./commands/history.js";
 import { createKeyCommand } from "./commands/keys.js";
-import { EXIT, isInputError } from "./errors.js";
+import { submitCommand } from "./commands/submit.js";
+import { EXIT, isInputError, ServiceError } from "./errors.js";
 import { processOutput, type Output } from "./io.js";
 
 const HELP_FOOTER = `
@@ -18,39 +19,26 @@ Files
                     the probe batch X [m, n_0] and Y [m, n_L]; F64, F32, F16 or BF16; optional
                     "step" in __metadata__.
 
+Cluster
+  gradcheck submit sends a check to a coordinator: --server defaults to GRADCHECK_SERVER and
+  --key to GRADCHECK_KEY (a submitter key from \`gradcheck keys create\`; the environment keeps
+  it out of the process list). With --wait it follows the check and ends as gradcheck check does.
+
 History
   Every check is recorded (unless --no-save): in PostgreSQL when DATABASE_URL is set, otherwise
   in an embedded database in GRADCHECK_DATA_DIR (default ~/.gradcheck/history).
 
 Exit codes
-  0  pass or warn    1  fail    2  bad input or usage    3  internal error
+  0  pass or warn    1  fail    2  bad input or usage    3  internal or coordinator error
 
 Examples
   $ gradcheck demo
   $ gradcheck check checkpoint.safetensors --model model.json
   $ gradcheck check checkpoint.safetensors --model model.json --json > report.json
   $ gradcheck check big.safetensors --model model.json --mode directional --html report.html
-  $ gradcheck history mnist-mlp`;
-
-function positiveNumber(name: string, max: number) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (value.trim() === "" || !Number.isFinite(parsed) || parsed <= 0 || parsed > max) {
-      throw new InvalidArgumentError(`${name} must be a number in (0, ${max}], got "${value}".`);
-    }
-    return parsed;
-  };
-}
-
-function integerIn(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value.trim()) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
-    }
-    return parsed;
-  };
-}
+  $ gradcheck history mnist-mlp
+  $ export GRADCHECK_SERVER=http://coordinator:8080 GRADCHECK_KEY=gck_...
+  $ gradcheck submit big.safetensors --model model.json --mode sample --wait`;
 
 export function buildProgram(output: Output, setExitCode: (code: number) => void, config: CliConfig): Command {
   const program = new Command("gradcheck")
@@ -65,43 +53,35 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .exitOverride()
     .addHelpText("after", HELP_FOOTER);
 
-  program
-    .command("check")
-    .description("check a checkpoint's gradients on this machine")
-    .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
-    .requiredOption("-m, --model <file>", "model spec (JSON)")
-    .addOption(
-      new Option("--mode <mode>", "full: every coordinate; sample: --samples per tensor; directional: random directions, then localization")
-        .choices(["full", "sample", "directional"])
-        .default(DEFAULT_CHECK_OPTIONS.mode),
-    )
-    .addOption(new Option("--eps <h>", "fixed finite-difference step h (default: ∛ε·max(1, |θ_i|))").argParser(positiveNumber("--eps", 0.1)))
-    .option("--richardson", "Richardson extrapolation from h and h/2 (twice the cost evaluations)", false)
-    .addOption(
-      new Option("--samples <n>", "sample mode: coordinates per tensor")
-        .argParser(integerIn("--samples", 1, 100_000_000))
-        .default(DEFAULT_CHECK_OPTIONS.samples),
-    )
-    .addOption(
-      new Option("--directions <k>", "directional mode: random directions per tensor")
-        .argParser(integerIn("--directions", 1, 10_000))
-        .default(DEFAULT_CHECK_OPTIONS.directions),
-    )
-    .addOption(
-      new Option("--seed <s>", "seed of the sample and the directions").argParser(integerIn("--seed", 0, 2 ** 31 - 1)).default(DEFAULT_CHECK_OPTIONS.seed),
-    )
+  addCheckOptions(
+    program
+      .command("check")
+      .description("check a checkpoint's gradients on this machine")
+      .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
+      .requiredOption("-m, --model <file>", "model spec (JSON)"),
+  )
     .addOption(
       new Option("--threads <n>", "worker threads (default: one per core, fewer for small models)").argParser(
         integerIn("--threads", 1, 256),
       ),
     )
-    .addOption(
-      new Option("--top <k>", "worst coordinates listed per tensor").argParser(integerIn("--top", 0, 1000)).default(DEFAULT_CHECK_OPTIONS.top),
-    )
     .option("--json", "print only the JSON report on stdout", false)
     .option("--html <file>", "also write the report as one self-contained HTML file")
     .option("--no-save", "do not record the check in the history")
     .action(async (checkpoint: string, options) => setExitCode(await checkCommand(checkpoint, options, output, config)));
+
+  addCheckOptions(
+    program
+      .command("submit")
+      .description("send a check to a gradcheck coordinator; with --wait, follow it to the report")
+      .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y (uploaded)")
+      .requiredOption("-m, --model <file>", "model spec (JSON)"),
+  )
+    .option("--server <url>", "coordinator URL (default: $GRADCHECK_SERVER)")
+    .option("--key <key>", "API key with the submitter role (default: $GRADCHECK_KEY)")
+    .option("--wait", "follow the check with a progress bar and print its report", false)
+    .option("--json", "print only JSON on stdout: the report with --wait, otherwise the check's state", false)
+    .action(async (checkpoint: string, options) => setExitCode(await submitCommand(checkpoint, options, output, config)));
 
   program
     .command("history")
@@ -145,6 +125,10 @@ export async function main(argv: readonly string[], output: Output = processOutp
     if (isInputError(error)) {
       output.err(`gradcheck: error: ${error.message}`);
       return EXIT.badInput;
+    }
+    if (error instanceof ServiceError) {
+      output.err(`gradcheck: error: ${error.message}`);
+      return EXIT.internal;
     }
     output.err(`gradcheck: internal error: ${error instanceof Error ? error.message : String(error)}`);
     if (config.debug && error instanceof Error && error.stack) output.err(error.stack);

@@ -12,6 +12,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   if (!stream.isTTY) return { update() {}, stop() {} };
   const started = Date.now();
   let bar: cliProgress.SingleBar | undefined;
+  let barTotal = 0;
   return {
     update(done, total) {
       if (!bar) {
@@ -27,6 +28,12 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
           cliProgress.Presets.shades_classic,
         );
         bar.start(total, done);
+        barTotal = total;
+      }
+      // A cluster check may learn its total only once it is planned, after the bar appeared.
+      if (total !== barTotal) {
+        bar.setTotal(total);
+        barTotal = total;
       }
       bar.update(done);
     },

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiKeyRepository } from "@gradcheck/db";
 import { TestApi } from "../src/test-support/api.js";
 import { SHARDED_SPEC } from "../src/test-support/checkpoints.js";
-import { TestCluster } from "../src/test-support/cluster.js";
+import { LocalCluster } from "../src/testing/local-cluster.js";
 
-let cluster: TestCluster;
+let cluster: LocalCluster;
 
 beforeAll(async () => {
-  cluster = await TestCluster.create();
+  cluster = await LocalCluster.create();
   await cluster.startCoordinator();
 }, 120_000);
 

@@ -8,12 +8,12 @@ import { loadCheckInput, runLocalCheck } from "@gradcheck/engine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, TestApi } from "../src/test-support/api.js";
 import { MNIST_SPEC, SHARDED_SPEC, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
-import { TestCluster } from "../src/test-support/cluster.js";
+import { LocalCluster } from "../src/testing/local-cluster.js";
 
 // Checks through a real cluster (coordinator and worker processes, PostgreSQL, Redis) give the
 // local CLI's report, bit for bit.
 
-let cluster: TestCluster;
+let cluster: LocalCluster;
 let api: TestApi;
 let folder: string;
 const checkpoints: Record<string, string> = {};
@@ -31,7 +31,7 @@ async function submit(spec: typeof MNIST_SPEC, path: string, options: CheckOptio
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), "gradcheck-cluster-test-"));
-  cluster = await TestCluster.create();
+  cluster = await LocalCluster.create();
   await cluster.startCoordinator();
   api = new TestApi(cluster.url, await cluster.key("submitter"));
   for (const spec of [MNIST_SPEC, SHARDED_SPEC]) expect((await api.request("POST", "/models", spec)).status).toBe(201);

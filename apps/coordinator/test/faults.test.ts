@@ -7,7 +7,7 @@ import { loadCheckInput, runLocalCheck, DEFAULT_CHECK_OPTIONS } from "@gradcheck
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { canonicalJson, TestApi } from "../src/test-support/api.js";
 import { MNIST_SPEC, SHARDED_SPEC, writeCheckpointWithNaN, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
-import { TestCluster } from "../src/test-support/cluster.js";
+import { LocalCluster } from "../src/testing/local-cluster.js";
 
 // Faults with real processes: workers and the coordinator killed mid-check, Redis out of
 // reach, bad uploads. Each test gets a cluster of its own.
@@ -15,7 +15,7 @@ import { TestCluster } from "../src/test-support/cluster.js";
 let folder: string;
 let slowCheckpoint: string;
 let localReport: unknown;
-let cluster: TestCluster | undefined;
+let cluster: LocalCluster | undefined;
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), "gradcheck-faults-"));
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 async function startSlowCheck(): Promise<{ api: TestApi; state: CheckState }> {
-  cluster = await TestCluster.create();
+  cluster = await LocalCluster.create();
   await cluster.startCoordinator();
   const api = new TestApi(cluster.url, await cluster.key("submitter"));
   expect((await api.request("POST", "/models", MNIST_SPEC)).status).toBe(201);
@@ -74,7 +74,7 @@ describe("faults", () => {
   }, 180_000);
 
   it("Redis unreachable at submission: 503 with a clear message, and no check created", async () => {
-    cluster = await TestCluster.create();
+    cluster = await LocalCluster.create();
     await cluster.startCoordinator({ REDIS_URL: "redis://127.0.0.1:1" }, "live");
     const api = new TestApi(cluster.url, await cluster.key("submitter"));
     expect((await api.request("GET", "/health/ready")).status).toBe(503);
@@ -87,9 +87,28 @@ describe("faults", () => {
   }, 60_000);
 });
 
+describe("a shard that fails for good", () => {
+  it("fails its check, which says which shard and why", async () => {
+    cluster = await LocalCluster.create();
+    await cluster.startCoordinator();
+    const api = new TestApi(cluster.url, await cluster.key("submitter"));
+    expect((await api.request("POST", "/models", SHARDED_SPEC)).status).toBe(201);
+    const path = join(folder, "small.safetensors");
+    await writeTestCheckpoint(path, SHARDED_SPEC, { batchSize: 4, seed: 3 });
+    const { body: checkpoint } = await api.upload(SHARDED_SPEC.name, path);
+    // A worker whose key the coordinator refuses cannot download the checkpoint: a 401 is final.
+    await cluster.startWorker({ GRADCHECK_KEY: "gck_not-a-key" });
+    const { body } = await api.request("POST", "/checks", { model: SHARDED_SPEC.name, checkpoint: checkpoint.hash });
+    const failed = await api.waitFor(body.id, 30_000);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/^shard 0 failed: .*401.*unknown or revoked/);
+    expect(failed.report).toBeNull();
+  }, 60_000);
+});
+
 describe("bad uploads", () => {
   it("are refused with a 4xx naming the problem, and leave nothing stored", async () => {
-    cluster = await TestCluster.create();
+    cluster = await LocalCluster.create();
     await cluster.startCoordinator({ GRADCHECK_MAX_UPLOAD_BYTES: String(1_000_000) });
     const api = new TestApi(cluster.url, await cluster.key("submitter"));
     expect((await api.request("POST", "/models", SHARDED_SPEC)).status).toBe(201);

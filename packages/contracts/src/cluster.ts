@@ -142,3 +142,12 @@ export function recordedCheckOptions(options: CheckOptionsRecord): Partial<Check
     top: options.top,
   };
 }
+
+/** Worker processes name their queue connection by their number of processors, so the coordinator can size shards to the cluster. */
+export const workerName = (processors: number): string => `processors-${processors}`;
+
+/** Processors of a worker, from its Redis client name (`<prefix>:<queue>:w:<name>`); 1 when it does not say. */
+export function processorsOfWorker(clientName: string): number {
+  const match = /:w:processors-(\d+)$/.exec(clientName);
+  return match ? Math.max(1, Number(match[1])) : 1;
+}

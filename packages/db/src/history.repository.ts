@@ -112,11 +112,11 @@ export class HistoryRepository {
   }
 }
 
-/** A report's per-tensor figures, worst coordinates and diagnoses, as nested creates of a check. */
+/** A report's per-tensor figures, worst coordinates and diagnoses, as nested creates of a check (one INSERT each). */
 function reportRows(report: Report) {
   return {
     tensors: {
-      create: report.tensors.map((tensor, position) => ({
+      createMany: { data: report.tensors.map((tensor, position) => ({
         position,
         name: tensor.name,
         shape: tensor.shape,
@@ -125,10 +125,10 @@ function reportRows(report: Report) {
         verdict: tensor.verdict,
         checked: tensor.checked,
         kinks: tensor.kinks,
-      })),
+      })) },
     },
     worst: {
-      create: report.tensors.flatMap((tensor) =>
+      createMany: { data: report.tensors.flatMap((tensor) =>
         tensor.worst.map((coordinate, rank) => ({
           tensor: tensor.name,
           rank,
@@ -138,16 +138,16 @@ function reportRows(report: Report) {
           absError: coordinate.absError,
           relativeError: coordinate.relativeError,
         })),
-      ),
+      ) },
     },
     diagnoses: {
-      create: report.diagnosis.map((finding, position) => ({
+      createMany: { data: report.diagnosis.map((finding, position) => ({
         position,
         code: finding.code,
         tensors: finding.tensors,
         message: finding.message,
         evidence: finding.evidence as Prisma.InputJsonValue,
-      })),
+      })) },
     },
   };
 }

@@ -13,3 +13,4 @@ export * from "./check-plan.js";
 export * from "./finish-check.js";
 export * from "./load-check-input.js";
 export * from "./shard-codec.js";
+export * from "./loaded-checkpoint.js";

@@ -51,18 +51,18 @@ describe("mergeShardResults", () => {
 });
 
 describe("clusterShardSize", () => {
-  it("splits a long check into MIN_CLUSTER_SHARDS shards", () => {
-    // 160,000 items of 10 µs: 1.6 s in all, 16 shards of 0.1 s
-    expect(clusterShardSize(160_000, 1e-5)).toBe(10_000);
+  it("gives each processor a few shards", () => {
+    // 160,000 items of 10 µs: 1.6 s in all; 4 processors, 12 shards of 0.13 s
+    expect(clusterShardSize(160_000, 1e-5, 4)).toBe(13_334);
   });
   it("keeps a quick check in one shard rather than shards of microseconds", () => {
-    expect(clusterShardSize(194, 5e-6)).toBe(194);
+    expect(clusterShardSize(194, 5e-6, 8)).toBe(194);
   });
   it("caps a shard at MAX_SHARD_SECONDS of work", () => {
-    // 1,000,000 items of 1 ms: 16 shards would take 62 s each
-    expect(clusterShardSize(1_000_000, 1e-3)).toBe(2_000);
+    // 1,000,000 items of 1 ms, one processor: 3 shards would take 333 s each
+    expect(clusterShardSize(1_000_000, 1e-3, 1)).toBe(2_000);
   });
   it("is at least one item", () => {
-    expect(clusterShardSize(10, 100)).toBe(1);
+    expect(clusterShardSize(10, 100, 1)).toBe(1);
   });
 });

@@ -50,17 +50,19 @@ export function planCoordinates(layout: Layout, options: Pick<CheckOptions, "mod
 
 /** The longest a cluster shard should take, so that a lost worker costs little. */
 export const MAX_SHARD_SECONDS = 2;
-/** The shortest, so that queue overhead (milliseconds a job) stays small. */
+/** The shortest, so that the queue's overhead (a few milliseconds a job) stays small. */
 export const MIN_SHARD_SECONDS = 0.05;
-/** A check is split at least this far when it is long enough, so that every worker gets a share. */
-export const MIN_CLUSTER_SHARDS = 16;
+/** Shards per processor in the cluster: a few each balances the load when shards differ in speed. */
+export const SHARDS_PER_PROCESSOR = 3;
 
 /**
- * Cluster shard size from a measured cost per item: MIN_CLUSTER_SHARDS shards, unless that
- * makes shards shorter than MIN_SHARD_SECONDS or longer than MAX_SHARD_SECONDS.
+ * Cluster shard size from a measured cost per item and the processors the workers offer:
+ * SHARDS_PER_PROCESSOR shards for each, unless that makes shards shorter than MIN_SHARD_SECONDS
+ * or longer than MAX_SHARD_SECONDS.
  */
-export function clusterShardSize(items: number, secondsPerItem: number): number {
+export function clusterShardSize(items: number, secondsPerItem: number, processors: number): number {
   const itemsIn = (seconds: number) => (secondsPerItem > 0 ? Math.floor(seconds / secondsPerItem) : items);
-  const size = Math.min(Math.max(Math.ceil(items / MIN_CLUSTER_SHARDS), itemsIn(MIN_SHARD_SECONDS)), itemsIn(MAX_SHARD_SECONDS));
+  const balanced = Math.ceil(items / (SHARDS_PER_PROCESSOR * Math.max(1, processors)));
+  const size = Math.min(Math.max(balanced, itemsIn(MIN_SHARD_SECONDS)), itemsIn(MAX_SHARD_SECONDS));
   return Math.max(1, Math.min(size, items));
 }

@@ -17,7 +17,7 @@ export function decodeShardResult(encoded: ShardJobResult): ShardResult {
 }
 
 /** A shard's results from the bytes of its arrays (as a queue or a database holds them). */
-export function shardResultFromBytes(shard: Shard, numericBytes: Uint8Array, statusBytes: Uint8Array): ShardResult {
+function shardResultFromBytes(shard: Shard, numericBytes: Uint8Array, statusBytes: Uint8Array): ShardResult {
   const count = shard.end - shard.start;
   if (numericBytes.length !== count * Float64Array.BYTES_PER_ELEMENT || statusBytes.length !== count) {
     throw new Error(`shard ${shard.index}: results hold ${numericBytes.length / 8} values for ${count} items`);

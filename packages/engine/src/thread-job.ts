@@ -1,5 +1,6 @@
 import { CpuBackend } from "@gradcheck/compute";
 import type { ModelSpec } from "@gradcheck/models/evaluator";
+import type { CheckInput } from "./check-input.js";
 import type { Shard } from "./plan.js";
 import type { ShardSettings, ShardWork } from "./shard.js";
 
@@ -15,6 +16,11 @@ export interface ShardJob {
 
 export function backendFor(job: ShardJob): CpuBackend {
   return new CpuBackend(job.spec, job.theta, { inputs: job.inputs, targets: job.targets, size: job.batchSize });
+}
+
+/** The backend of a loaded check input: J(θ) and its perturbations, with the unperturbed pass cached. */
+export function backendForInput(input: Pick<CheckInput, "spec" | "theta" | "batch">): CpuBackend {
+  return new CpuBackend(input.spec, input.theta, input.batch);
 }
 
 /** Messages between the pool and its threads. */

@@ -1,26 +1,20 @@
-import { exitCodeFor, type Report } from "@gradcheck/contracts";
-import { runLocalCheckWithResults, type CheckInput, type CheckMode } from "@gradcheck/engine";
+import { exitCodeFor, recordedCheckOptions, type Report } from "@gradcheck/contracts";
+import { runLocalCheckWithResults, type CheckInput } from "@gradcheck/engine";
+import type { CheckOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
-import { fileFingerprint, historyLocation, withDatabase } from "../database.js";
+import { historyLocation, withDatabase } from "../database.js";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeHtmlReport } from "../html/write-html-report.js";
 import { InputError } from "../errors.js";
-import { assertWritable } from "../files.js";
+import { assertWritable, fileFingerprint } from "../files.js";
 import type { Output } from "../io.js";
 import { loadCheckFiles } from "../load-check-files.js";
 import { createProgress } from "../progress.js";
 import { renderReport } from "../render.js";
 
-export interface CheckCommandOptions {
+export interface CheckCommandOptions extends CheckOptionValues {
   readonly model: string;
-  readonly mode: CheckMode;
-  readonly eps?: number;
-  readonly richardson: boolean;
-  readonly samples: number;
-  readonly directions: number;
-  readonly seed: number;
   readonly threads?: number;
-  readonly top: number;
   readonly json: boolean;
   readonly html?: string;
   /** record the check in the history (--no-save turns it off) */
@@ -71,7 +65,7 @@ async function save(
       history.recordFinishedCheck({
         model: { name: input.spec.name, spec: input.spec },
         checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
-        options: recordedOptions(options),
+        options: recordedCheckOptions(options),
         backend: "cpu",
         report,
         ...times,
@@ -83,17 +77,4 @@ async function save(
       `gradcheck: warning: the check was not saved to ${historyLocation(config)} (${error instanceof Error ? error.message : String(error)}); --no-save skips saving`,
     );
   }
-}
-
-/** The options that shaped the result, as stored with it. */
-function recordedOptions(options: CheckCommandOptions): Record<string, unknown> {
-  return {
-    mode: options.mode,
-    eps: options.eps,
-    richardson: options.richardson,
-    samples: options.mode === "sample" ? options.samples : undefined,
-    directions: options.mode === "directional" ? options.directions : undefined,
-    seed: options.mode === "full" ? undefined : options.seed,
-    top: options.top,
-  };
 }

@@ -37,6 +37,12 @@ export class CheckpointController {
     return this.checkpoints.list(name);
   }
 
+  @Get("models/:name/checkpoints/:hash")
+  @ApiOperation({ summary: "One checkpoint of a model, by SHA-256; 404 when it was not uploaded (so a client can skip re-uploading)" })
+  find(@Param("name") name: string, @Param("hash") hash: string) {
+    return this.checkpoints.find(name, hash);
+  }
+
   @Get("checkpoints/:hash/content")
   @ApiOperation({ summary: "Download a checkpoint by its SHA-256 (workers do)" })
   async content(@Param("hash") hash: string, @Res() response: Response): Promise<void> {

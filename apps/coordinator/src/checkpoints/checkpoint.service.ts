@@ -85,6 +85,13 @@ export class CheckpointService {
     return (await this.checkpoints.list(model.id)).map((row) => checkpointInfo(modelName, row));
   }
 
+  async find(modelName: string, hash: string): Promise<CheckpointInfo> {
+    const { row: model } = await this.models.spec(modelName);
+    const row = /^[0-9a-f]{64}$/.test(hash) ? await this.checkpoints.find(model.id, hash) : null;
+    if (!row || !(await this.storage.has(hash))) throw new NotFoundException(`model "${modelName}" has no checkpoint with SHA-256 ${hash}`);
+    return checkpointInfo(modelName, row);
+  }
+
   /** The stored file of a hash, for workers to download. */
   async fileOf(hash: string): Promise<{ path: string; sizeBytes: number }> {
     const row = /^[0-9a-f]{64}$/.test(hash) ? await this.checkpoints.findByHash(hash) : null;

@@ -1,15 +1,24 @@
 import type { CheckOptionsRecord, ShardJobData } from "@gradcheck/contracts";
 import {
   assertCheckableCost,
-  backendFor,
   clusterShardSize,
-  loadCheckInput,
+  LastCheckpoint,
+  type LoadedCheckpoint,
   planCheck,
   planShards,
   timePerItem,
   type Shard,
 } from "@gradcheck/engine";
 import type { ModelSpec } from "@gradcheck/models";
+
+/** Work timed to size shards: enough for a stable rate, little next to a check worth sharding. */
+const CALIBRATION_SECONDS = 0.005;
+
+/** Checks of one checkpoint tend to come together (several modes, retries). */
+const checkpoints = new LastCheckpoint();
+/** What was learnt of a loaded checkpoint: its cost is checkable; seconds per item by kind of check. */
+const verified = new WeakSet<LoadedCheckpoint>();
+const secondsPerItem = new WeakMap<LoadedCheckpoint, Map<string, number>>();
 
 /** A check cut into shards for the queue. */
 export interface ShardedCheck {
@@ -20,21 +29,23 @@ export interface ShardedCheck {
 
 /**
  * Plans a check with the engine's planner: refuses a cost that cannot be checked (422),
- * times a few items on this machine, and sizes shards to take a couple of seconds each.
+ * times a few items on this machine, and sizes shards for the processors the workers offer.
  */
-export async function shardCheck(checkpointPath: string, spec: ModelSpec, options: CheckOptionsRecord): Promise<ShardedCheck> {
-  const input = await loadCheckInput(checkpointPath, spec, "the stored checkpoint");
+export async function shardCheck(checkpointPath: string, spec: ModelSpec, options: CheckOptionsRecord, processors: number): Promise<ShardedCheck> {
+  const loaded = await checkpoints.load(checkpointPath, spec, "the stored checkpoint");
+  const { input, backend } = loaded;
   const plan = planCheck(input, options);
-  const backend = backendFor({
-    spec,
-    theta: input.theta,
-    inputs: input.batch.inputs,
-    targets: input.batch.targets,
-    batchSize: input.batch.size,
-    settings: plan.settings,
-  });
-  assertCheckableCost(input, backend);
-  const shardSize = clusterShardSize(plan.items, timePerItem(backend, spec, plan));
+  if (!verified.has(loaded)) {
+    assertCheckableCost(input, backend);
+    verified.add(loaded);
+  }
+  const rates = secondsPerItem.get(loaded) ?? new Map<string, number>();
+  secondsPerItem.set(loaded, rates);
+  // The cost of an item depends on what kind of item it is, not on which or how many.
+  const kind = JSON.stringify([options.mode === "directional", options.richardson, options.eps]);
+  const rate = rates.get(kind) ?? timePerItem(backend, spec, plan, CALIBRATION_SECONDS);
+  rates.set(kind, rate);
+  const shardSize = clusterShardSize(plan.items, rate, processors);
   return { shards: planShards(plan.items, shardSize), shardSize, items: plan.items };
 }
 

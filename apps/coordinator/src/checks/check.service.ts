@@ -48,7 +48,7 @@ export class CheckService {
     await this.queue.assertAvailable();
     let sharded: Awaited<ReturnType<typeof shardCheck>> | undefined;
     const { row, created } = await this.checks.findOrCreate(newCheck, async (id) => {
-      sharded ??= await shardCheck(this.storage.pathOf(checkpoint.contentHash), spec, options);
+      sharded ??= await shardCheck(this.storage.pathOf(checkpoint.contentHash), spec, options, await this.queue.processors());
       await this.queue.addCheckFlow(
         { checkId: id, shards: sharded.shards.length, shardSize: sharded.shardSize, items: sharded.items },
         shardJobs(id, checkpoint.contentHash, spec, options, sharded.shards),

@@ -1,7 +1,7 @@
 import { CheckpointMismatchError, parseModelSpec } from "@gradcheck/models";
 import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData } from "@gradcheck/contracts";
 import { createClient, HistoryRepository, type PrismaClient } from "@gradcheck/db";
-import { backendFor, finishCheck, loadCheckInput, planCheck, type ShardResult } from "@gradcheck/engine";
+import { finishCheck, LastCheckpoint, planCheck, type ShardResult } from "@gradcheck/engine";
 import type { SandboxedJob } from "bullmq";
 import { readConfig } from "../config.js";
 import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
@@ -11,6 +11,8 @@ import { storeShardResults } from "./shard-results.js";
 // CPU work: noise measurement and, in directional mode, localization).
 
 let database: Promise<PrismaClient> | undefined;
+/** The checks of one checkpoint tend to come together. */
+const checkpoints = new LastCheckpoint();
 
 export default async function aggregate(job: SandboxedJob<AggregateJobData>): Promise<{ recorded: boolean }> {
   const config = readConfig();
@@ -26,11 +28,10 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   try {
     const spec = parseModelSpec(check.model.spec, `model "${check.model.name}"`);
     const options = checkOptionsSchema.parse(check.options);
-    const storage = new CheckpointStorage(config.storageDir);
-    const input = await loadCheckInput(storage.pathOf(check.checkpoint.contentHash), spec, "the stored checkpoint");
+    const path = new CheckpointStorage(config.storageDir).pathOf(check.checkpoint.contentHash);
+    const { input, backend } = await checkpoints.load(path, spec, "the stored checkpoint");
     const plan = planCheck(input, options);
     if (plan.items !== items) throw new CheckpointMismatchError(`the plan has ${plan.items} items, the flow ${items}`);
-    const backend = backendFor({ spec, theta: input.theta, inputs: input.batch.inputs, targets: input.batch.targets, batchSize: input.batch.size, settings: plan.settings });
     const { report } = finishCheck(input, options, plan, backend, results);
     return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, report, new Date()) };
   } catch (error) {

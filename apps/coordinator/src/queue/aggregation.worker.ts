@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from "@nestjs/common";
-import { QueueName } from "@gradcheck/contracts";
+import { QueueName, type AggregateJobData } from "@gradcheck/contracts";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { fileURLToPath } from "node:url";
 import type { CoordinatorConfig } from "../config.js";
 import { CONFIG } from "../tokens.js";
+import { CheckRepository } from "../checks/check.repository.js";
+import { QueueService } from "./queue.service.js";
 import { workerConnection } from "./redis.js";
 
 /** Lock timings that let a crashed coordinator's aggregation be picked up in seconds (see docs/cluster-notes.md). */
@@ -17,7 +19,11 @@ export class AggregationWorker implements OnApplicationBootstrap, OnApplicationS
   private worker?: Worker;
   private connection?: Redis;
 
-  constructor(@Inject(CONFIG) private readonly config: CoordinatorConfig) {}
+  constructor(
+    @Inject(CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(QueueService) private readonly queue: QueueService,
+    @Inject(CheckRepository) private readonly checks: CheckRepository,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.worker = new Worker(QueueName.aggregate, fileURLToPath(new URL("./aggregate.processor.js", import.meta.url)), {
@@ -28,7 +34,18 @@ export class AggregationWorker implements OnApplicationBootstrap, OnApplicationS
       ...LOCK_OPTIONS,
     });
     this.worker.on("error", (error) => this.logger.warn(error.message));
-    this.worker.on("failed", (job, error) => this.logger.warn(`aggregation ${job?.id ?? "?"} failed: ${error.message}`));
+    // A shard that failed for good fails its parent here, without the processor running.
+    this.worker.on("failed", (job, error) => {
+      if (!job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || job.finishedOn !== undefined;
+      this.logger.warn(`aggregation ${job.id ?? "?"} failed${final ? "" : ", will retry"}: ${error.message}`);
+      if (!final) return;
+      const { checkId } = job.data as AggregateJobData;
+      void this.queue
+        .failureReason(error.message)
+        .then((reason) => this.checks.markFailed(checkId, reason))
+        .catch((failure: Error) => this.logger.warn(`check ${checkId}: could not record the failure: ${failure.message}`));
+    });
     this.worker.on("completed", (job) => this.logger.log(`aggregated ${job.id}`));
   }
 

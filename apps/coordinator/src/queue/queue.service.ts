@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, ServiceUnavailableException, type OnApplica
 import {
   aggregateJobId,
   JobName,
+  processorsOfWorker,
   QueueName,
   shardJobId,
   type AggregateJobData,
@@ -71,6 +72,12 @@ export class QueueService implements OnApplicationShutdown {
     }
   }
 
+  /** Processors of the workers connected now (at least 1: workers may come later). */
+  async processors(): Promise<number> {
+    const workers = await this.shards.getWorkers().catch(() => []);
+    return Math.max(1, workers.reduce((sum, worker) => sum + processorsOfWorker(worker.rawname ?? ""), 0));
+  }
+
   /** One flow per check: the aggregation job waits on every shard job; ids make a repeated add a no-op. */
   async addCheckFlow(aggregate: AggregateJobData, shards: readonly ShardJobData[]): Promise<void> {
     const { checkId } = aggregate;
@@ -104,7 +111,19 @@ export class QueueService implements OnApplicationShutdown {
     const job = await this.aggregates.getJob(aggregateJobId(checkId));
     if (!job) return null;
     const [state, counts] = await Promise.all([job.getState(), job.getDependenciesCount({ processed: true })]);
-    return { state, data: job.data as AggregateJobData, shardsDone: counts.processed ?? 0, failedReason: job.failedReason ?? null };
+    const failedReason = state === "failed" ? await this.failureReason(job.failedReason) : null;
+    return { state, data: job.data as AggregateJobData, shardsDone: counts.processed ?? 0, failedReason };
+  }
+
+  /**
+   * Why a check's flow failed, in words: a parent failed by a child says only "child <key>
+   * failed", so the shard's own reason is looked up.
+   */
+  async failureReason(parentReason: string | undefined): Promise<string> {
+    const child = /child .*:(check-.+-shard-(\d+)) failed/.exec(parentReason ?? "");
+    if (!child) return parentReason || "the check's aggregation failed";
+    const shard = await this.shards.getJob(child[1]).catch(() => undefined);
+    return `shard ${child[2]} failed: ${shard?.failedReason ?? "no reason recorded"}`;
   }
 
   /** Removes what of a check's flow has not started; running shards finish and are ignored. */

@@ -1,10 +1,10 @@
 import { shardJobResultSchema } from "@gradcheck/contracts";
 import type { PrismaClient } from "@gradcheck/db";
-import { shardResultFromBytes, type ShardResult } from "@gradcheck/engine";
+import { decodeShardResult, type ShardResult } from "@gradcheck/engine";
 
 /**
  * Stores each shard's results once per (check, shard) — a shard recomputed after a worker
- * crash is not stored again — and returns what is stored, in shard order, for aggregation.
+ * crash is not stored again — and returns them decoded, in shard order, for aggregation.
  */
 export async function storeShardResults(prisma: PrismaClient, checkId: string, values: readonly unknown[]): Promise<ShardResult[]> {
   const received = values.map((value) => shardJobResultSchema.parse(value));
@@ -19,6 +19,5 @@ export async function storeShardResults(prisma: PrismaClient, checkId: string, v
     })),
     skipDuplicates: true,
   });
-  const stored = await prisma.shardResult.findMany({ where: { checkId }, orderBy: { shardIndex: "asc" } });
-  return stored.map((row) => shardResultFromBytes({ index: row.shardIndex, start: row.start, end: row.end }, row.numeric, row.status));
+  return received.map(decodeShardResult).sort((a, b) => a.shard.index - b.shard.index);
 }

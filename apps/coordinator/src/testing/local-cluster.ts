@@ -10,14 +10,14 @@ import { ApiKeyRepository, createClient, type PrismaClient } from "@gradcheck/db
 import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";
 import { Redis } from "ioredis";
 
-// A real cluster for medium tests: the built coordinator and workers as processes, a database
-// of their own on this machine's PostgreSQL, a key prefix of their own on its Redis.
+// A real cluster on this machine, for medium tests and the benchmark: the built coordinator and
+// workers as processes, a database of its own on the local PostgreSQL, a key prefix of its own on Redis.
 
 const COORDINATOR_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 const WORKER_MAIN = fileURLToPath(new URL("../../../worker/dist/main.js", import.meta.url));
 export const REDIS_URL = process.env.GRADCHECK_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-export interface TestProcess {
+export interface ClusterProcess {
   readonly child: ChildProcess;
   /** what it printed so far, stdout and stderr */
   output(): string;
@@ -26,7 +26,7 @@ export interface TestProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-function startProcess(main: string, env: Record<string, string>): TestProcess {
+function startProcess(main: string, env: Record<string, string>): ClusterProcess {
   const child = spawn(process.execPath, [main], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -50,20 +50,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export class TestCluster {
+export class LocalCluster {
   readonly prefix = `gc-test-${randomBytes(4).toString("hex")}`;
-  readonly processes: TestProcess[] = [];
-  coordinator?: TestProcess;
+  readonly processes: ClusterProcess[] = [];
+  coordinator?: ClusterProcess;
   private constructor(
     readonly database: TestDatabase,
     readonly storageDir: string,
     readonly port: number,
   ) {}
 
-  static async create(): Promise<TestCluster> {
+  static async create(): Promise<LocalCluster> {
     const database = await createTestDatabase();
     const storageDir = await mkdtemp(join(tmpdir(), "gradcheck-coordinator-"));
-    return new TestCluster(database, storageDir, await freePort());
+    return new LocalCluster(database, storageDir, await freePort());
   }
 
   get url(): string {
@@ -82,7 +82,7 @@ export class TestCluster {
   }
 
   /** Starts the coordinator and waits until it is ready (or only alive, when its Redis is meant to be down). */
-  async startCoordinator(env: Record<string, string> = {}, until: "ready" | "live" = "ready"): Promise<TestProcess> {
+  async startCoordinator(env: Record<string, string> = {}, until: "ready" | "live" = "ready"): Promise<ClusterProcess> {
     const coordinator = startProcess(COORDINATOR_MAIN, { ...this.coordinatorEnv(), ...env });
     this.processes.push(coordinator);
     this.coordinator = coordinator;
@@ -101,7 +101,7 @@ export class TestCluster {
   }
 
   /** Starts a worker process with a viewer key; one processor unless told otherwise. */
-  async startWorker(env: Record<string, string> = {}): Promise<TestProcess> {
+  async startWorker(env: Record<string, string> = {}): Promise<ClusterProcess> {
     const cacheDir = await mkdtemp(join(tmpdir(), "gradcheck-worker-"));
     const worker = startProcess(WORKER_MAIN, {
       REDIS_URL: REDIS_URL,

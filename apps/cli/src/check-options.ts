@@ -1,0 +1,71 @@
+import type { CheckOptionsInput } from "@gradcheck/contracts";
+import { DEFAULT_CHECK_OPTIONS, type CheckMode } from "@gradcheck/engine";
+import { InvalidArgumentError, Option, type Command } from "commander";
+
+// The options that shape a check, shared by `gradcheck check` (run here) and `gradcheck submit`
+// (run on a cluster), so both take the same flags with the same limits and defaults.
+
+/** What the shared options parse to. */
+export interface CheckOptionValues {
+  readonly mode: CheckMode;
+  readonly eps?: number;
+  readonly richardson: boolean;
+  readonly samples: number;
+  readonly directions: number;
+  readonly seed: number;
+  readonly top: number;
+}
+
+export function positiveNumber(name: string, max: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (value.trim() === "" || !Number.isFinite(parsed) || parsed <= 0 || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be a number in (0, ${max}], got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+export function integerIn(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value.trim()) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+/** Adds --mode, --eps, --richardson, --samples, --directions, --seed and --top to a command. */
+export function addCheckOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option("--mode <mode>", "full: every coordinate; sample: --samples per tensor; directional: random directions, then localization")
+        .choices(["full", "sample", "directional"])
+        .default(DEFAULT_CHECK_OPTIONS.mode),
+    )
+    .addOption(new Option("--eps <h>", "fixed finite-difference step h (default: ∛ε·max(1, |θ_i|))").argParser(positiveNumber("--eps", 0.1)))
+    .option("--richardson", "Richardson extrapolation from h and h/2 (twice the cost evaluations)", false)
+    .addOption(
+      new Option("--samples <n>", "sample mode: coordinates per tensor")
+        .argParser(integerIn("--samples", 1, 100_000_000))
+        .default(DEFAULT_CHECK_OPTIONS.samples),
+    )
+    .addOption(
+      new Option("--directions <k>", "directional mode: random directions per tensor")
+        .argParser(integerIn("--directions", 1, 10_000))
+        .default(DEFAULT_CHECK_OPTIONS.directions),
+    )
+    .addOption(
+      new Option("--seed <s>", "seed of the sample and the directions").argParser(integerIn("--seed", 0, 2 ** 31 - 1)).default(DEFAULT_CHECK_OPTIONS.seed),
+    )
+    .addOption(
+      new Option("--top <k>", "worst coordinates listed per tensor").argParser(integerIn("--top", 0, 1000)).default(DEFAULT_CHECK_OPTIONS.top),
+    );
+}
+
+/** Just the check options out of a command's parsed options (which also hold --model, --json, ...). */
+export function checkOptionsFrom(values: CheckOptionValues): CheckOptionsInput {
+  const { mode, eps, richardson, samples, directions, seed, top } = values;
+  return eps === undefined ? { mode, richardson, samples, directions, seed, top } : { mode, eps, richardson, samples, directions, seed, top };
+}

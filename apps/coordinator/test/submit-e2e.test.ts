@@ -1,0 +1,70 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { DEFAULT_CHECK_OPTIONS, loadCheckInput, runLocalCheck } from "@gradcheck/engine";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canonicalJson } from "../src/test-support/api.js";
+import { MNIST_SPEC, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
+import { LocalCluster } from "../src/testing/local-cluster.js";
+
+// End to end: `gradcheck submit` (the built CLI, as a process) against a running local cluster.
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url));
+
+let cluster: LocalCluster;
+let folder: string;
+let key: string;
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), "gradcheck-submit-"));
+  cluster = await LocalCluster.create();
+  await cluster.startCoordinator();
+  await cluster.startWorker({ GRADCHECK_WORKER_CONCURRENCY: "2" });
+  key = await cluster.key("submitter");
+  await writeFile(join(folder, "model.json"), JSON.stringify(MNIST_SPEC));
+  await writeTestCheckpoint(join(folder, "checkpoint.safetensors"), MNIST_SPEC, { batchSize: 32, seed: 8, step: 42 });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.destroy();
+  await rm(folder, { recursive: true, force: true });
+});
+
+function submit(...flags: string[]) {
+  return run(process.execPath, [CLI, "submit", join(folder, "checkpoint.safetensors"), "--model", join(folder, "model.json"), "--server", cluster.url, ...flags], {
+    env: { ...process.env, GRADCHECK_KEY: key },
+  });
+}
+
+describe("gradcheck submit against a running cluster", () => {
+  it("--wait --json prints the same report as a local check", async () => {
+    const { stdout } = await submit("--wait", "--json");
+    const local = await runLocalCheck(await loadCheckInput(join(folder, "checkpoint.safetensors"), MNIST_SPEC), { ...DEFAULT_CHECK_OPTIONS, threads: 1 });
+    expect(canonicalJson(JSON.parse(stdout))).toBe(canonicalJson(local));
+  }, 120_000);
+
+  it("--wait prints the terminal report; the check is in the model's history", async () => {
+    const { stdout } = await submit("--wait", "--mode", "sample", "--samples", "500");
+    expect(stdout).toMatch(/PASS/);
+    expect(stdout).toMatch(/W1/);
+    const history = await fetch(`${cluster.url}/api/v1/models/${MNIST_SPEC.name}/history`, { headers: { authorization: `Bearer ${key}` } });
+    const entries = (await history.json()) as { step: number; mode: string }[];
+    expect(entries.map((entry) => [entry.step, entry.mode])).toEqual([
+      [42, "full"],
+      [42, "sample"],
+    ]);
+  }, 120_000);
+
+  it("a viewer key cannot submit: exit 2 with the server's message", async () => {
+    const viewer = await cluster.key("viewer");
+    const failure = await run(process.execPath, [CLI, "submit", join(folder, "checkpoint.safetensors"), "--model", join(folder, "model.json"), "--server", cluster.url, "--key", viewer]).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toMatch(/role submitter or above.*\(HTTP 403\)/);
+  });
+});

@@ -1,0 +1,124 @@
+import { createHash, randomUUID } from "node:crypto";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+
+/** Where checkpoints come from and where they are kept. */
+export interface CheckpointSource {
+  /** the coordinator's base URL, without a trailing slash */
+  readonly server: string;
+  readonly key: string;
+  readonly cacheDir: string;
+}
+
+/**
+ * A checkpoint that could not be had. `permanent` errors (refused by the coordinator, or
+ * bytes that do not match the hash) come back the same on a retry; the others may not.
+ */
+export class CheckpointFetchError extends Error {
+  override name = "CheckpointFetchError";
+
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The local path of the checkpoint with this SHA-256, downloaded from the coordinator on
+ * first use. A file in the cache was verified when it arrived, so it is used as is.
+ */
+export async function cachedCheckpoint(source: CheckpointSource, hash: string): Promise<string> {
+  // The hash becomes a file name: anything but hex could point outside the cache.
+  if (!SHA256_HEX.test(hash)) throw new CheckpointFetchError(`"${hash}" is not a SHA-256 in lowercase hex`, true);
+  const path = join(source.cacheDir, `${hash}.safetensors`);
+  if (await isFile(path)) return path;
+  await mkdir(source.cacheDir, { recursive: true });
+  await download(source, hash, path);
+  return path;
+}
+
+async function download(source: CheckpointSource, hash: string, path: string): Promise<void> {
+  const url = `${source.server}/api/v1/checkpoints/${hash}/content`;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { authorization: `Bearer ${source.key}` } });
+  } catch (error) {
+    throw new CheckpointFetchError(`cannot download checkpoint ${hash}: GET ${url} failed: ${causeOf(error)}`, false);
+  }
+  if (!response.ok) {
+    const reason = await serverMessage(response);
+    // Retrying cannot change a refusal (bad key, unknown hash), except for timeouts and rate limits.
+    const permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
+    throw new CheckpointFetchError(
+      `cannot download checkpoint ${hash}: GET ${url} answered ${response.status} ${response.statusText}${reason ? `: ${reason}` : ""}`,
+      permanent,
+    );
+  }
+
+  // A unique temporary name and an atomic rename: threads and processes fetching the same
+  // checkpoint at once each write their own file, and readers only ever see complete ones.
+  const temporary = join(source.cacheDir, `.${hash}.${randomUUID()}.part`);
+  try {
+    const digest = await writeHashing(response, temporary).catch((error: unknown) => {
+      throw new CheckpointFetchError(`cannot download checkpoint ${hash}: GET ${url}: ${causeOf(error)}`, false);
+    });
+    if (digest !== hash) {
+      throw new CheckpointFetchError(
+        `checkpoint ${hash} from ${url} has the SHA-256 ${digest}: the coordinator's copy is corrupt or the download was altered`,
+        true,
+      );
+    }
+    await rename(temporary, path);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+}
+
+/** Streams the body to `path`, returning the SHA-256 of what was written. */
+async function writeHashing(response: Response, path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await open(path, "wx");
+  try {
+    if (response.body) {
+      for await (const chunk of response.body) {
+        hash.update(chunk);
+        await file.write(chunk);
+      }
+    }
+  } finally {
+    await file.close();
+  }
+  return hash.digest("hex");
+}
+
+/** The `message` of the coordinator's JSON error body, if it sent one. */
+async function serverMessage(response: Response): Promise<string | undefined> {
+  try {
+    const body: unknown = JSON.parse(await response.text());
+    if (typeof body === "object" && body !== null && "message" in body) {
+      const { message } = body;
+      return Array.isArray(message) ? message.join("; ") : String(message);
+    }
+  } catch {
+    // not JSON: the status line says enough
+  }
+  return undefined;
+}
+
+/** fetch() reports network failures as "fetch failed" with the real reason in `cause`. */
+function causeOf(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}

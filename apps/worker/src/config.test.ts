@@ -1,0 +1,56 @@
+import { availableParallelism, homedir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, readWorkerConfig, redactedRedisUrl } from "./config.js";
+
+describe("readWorkerConfig", () => {
+  it("fills in defaults around the required key", () => {
+    expect(readWorkerConfig({ GRADCHECK_KEY: "k" })).toEqual({
+      redisUrl: "redis://127.0.0.1:6379",
+      queuePrefix: "gradcheck",
+      server: "http://127.0.0.1:8080",
+      key: "k",
+      cacheDir: join(homedir(), ".gradcheck", "worker-cache"),
+      concurrency: availableParallelism(),
+      debug: false,
+    });
+  });
+
+  it("reads every variable", () => {
+    const config = readWorkerConfig({
+      GRADCHECK_KEY: "k",
+      REDIS_URL: "rediss://user:pw@redis.example:6380/2",
+      GRADCHECK_QUEUE_PREFIX: "gc-x",
+      GRADCHECK_SERVER: "https://gradcheck.example/base/",
+      GRADCHECK_CACHE_DIR: "cache",
+      GRADCHECK_WORKER_CONCURRENCY: "3",
+      GRADCHECK_DEBUG: "1",
+    });
+    expect(config).toMatchObject({
+      redisUrl: "rediss://user:pw@redis.example:6380/2",
+      queuePrefix: "gc-x",
+      server: "https://gradcheck.example/base",
+      concurrency: 3,
+      debug: true,
+    });
+    expect(config.cacheDir).toBe(join(process.cwd(), "cache"));
+  });
+
+  it("refuses a missing key and bad values with the variable's name", () => {
+    expect(() => readWorkerConfig({})).toThrow(/GRADCHECK_KEY is not set/);
+    const bad = (env: Record<string, string>) => () => readWorkerConfig({ GRADCHECK_KEY: "k", ...env });
+    for (const value of ["0", "-1", "1.5", "two"]) {
+      expect(bad({ GRADCHECK_WORKER_CONCURRENCY: value })).toThrow(`GRADCHECK_WORKER_CONCURRENCY must be a positive whole number, got "${value}"`);
+    }
+    expect(bad({ REDIS_URL: "localhost:6379" })).toThrow(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(bad({ GRADCHECK_SERVER: "not a url" })).toThrow(/GRADCHECK_SERVER must be a URL/);
+    expect(bad({ GRADCHECK_SERVER: "ftp://x" })).toThrow(ConfigError);
+  });
+});
+
+describe("redactedRedisUrl", () => {
+  it("drops the password only", () => {
+    expect(redactedRedisUrl("redis://user:secret@host:6379/1")).toBe("redis://user@host:6379/1");
+    expect(redactedRedisUrl("redis://127.0.0.1:6379")).toBe("redis://127.0.0.1:6379");
+  });
+});

@@ -1,0 +1,112 @@
+import { workerData } from "node:worker_threads";
+import { UnrecoverableError, type SandboxedJob } from "bullmq";
+import { shardJobDataSchema, type ShardJobData, type ShardJobResult, type ShardProgress } from "@gradcheck/contracts";
+import { CheckpointError } from "@gradcheck/checkpoint";
+import { encodeShardResult, LastCheckpoint, planCheck, runShard, shardWork, type CheckPlan, type LoadedCheckpoint } from "@gradcheck/engine";
+import { CheckpointMismatchError, ModelSpecError, parseModelSpec, type ModelSpec } from "@gradcheck/models";
+import { cachedCheckpoint, CheckpointFetchError, type CheckpointSource } from "./checkpoint-cache.js";
+
+/** What startWorker hands every processor thread as `workerData`. */
+export interface ProcessorSettings extends CheckpointSource {
+  readonly debug: boolean;
+}
+
+/** A check's plan, for the shards of that check. */
+interface PreparedCheck {
+  readonly spec: ModelSpec;
+  readonly backend: LoadedCheckpoint["backend"];
+  readonly plan: CheckPlan;
+}
+
+const PROGRESS_INTERVAL_MS = 250;
+
+// Module state lives as long as the thread: BullMQ keeps processor threads in a pool and
+// hands each one job at a time.
+/** Later shards of the same checkpoint, of any check, reuse it. */
+const checkpoints = new LastCheckpoint();
+let planned: { readonly key: string; readonly plan: CheckPlan } | undefined;
+
+/**
+ * Computes one shard of a check (BullMQ sandboxed processor, run in a worker thread).
+ *
+ * Input that no retry can fix fails with UnrecoverableError, so BullMQ fails the job at once
+ * whatever its `attempts`. Errors cross from the thread as plain JSON (bullmq's errorToJSON
+ * copies own properties) and come back as a plain Error, so `instanceof` is lost; but
+ * UnrecoverableError sets its own `name`, which survives, and Job.shouldRetryJob also
+ * accepts `err.name == "UnrecoverableError"`. Everything else (coordinator unreachable or
+ * 5xx) is thrown as is and retried per the job's `attempts`/`backoff`.
+ */
+export default async function processShard(job: SandboxedJob<ShardJobData>): Promise<ShardJobResult> {
+  const settings = processorSettings();
+  const parsed = shardJobDataSchema.safeParse(job.data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UnrecoverableError(`shard job ${job.id}: invalid data: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  const data = parsed.data;
+  const check = await prepare(settings, data);
+  const work = unrecoverableOn(() => shardWork(check.plan, data.shard), RangeError);
+  const total = data.shard.end - data.shard.start;
+  const started = performance.now();
+  const result = runShard(check.backend, check.spec, data.shard, work, check.plan.settings, progressReporter(job, total));
+  const seconds = (performance.now() - started) / 1000;
+  if (settings.debug) console.log(`[debug] check ${data.checkId} shard ${data.shard.index}: ${total} items in ${seconds.toFixed(3)} s`);
+  return encodeShardResult(result, seconds);
+}
+
+async function prepare(settings: ProcessorSettings, data: ShardJobData): Promise<PreparedCheck> {
+  const spec = unrecoverableOn(() => parseModelSpec(data.spec, "model spec"), ModelSpecError);
+  const checkpoint = await load(settings, data, spec);
+  const key = JSON.stringify([data.checkpointHash, spec, data.options]);
+  if (planned?.key !== key) {
+    planned = { key, plan: planCheck(checkpoint.input, data.options) };
+    if (settings.debug) console.log(`[debug] check ${data.checkId}: ${planned.plan.items} items`);
+  }
+  return { spec, backend: checkpoint.backend, plan: planned.plan };
+}
+
+async function load(settings: ProcessorSettings, data: ShardJobData, spec: ModelSpec): Promise<LoadedCheckpoint> {
+  let path: string;
+  try {
+    path = await cachedCheckpoint(settings, data.checkpointHash);
+  } catch (error) {
+    if (error instanceof CheckpointFetchError && error.permanent) throw new UnrecoverableError(error.message);
+    throw error;
+  }
+  try {
+    return await checkpoints.load(path, spec, `checkpoint ${data.checkpointHash}`);
+  } catch (error) {
+    // The file matched its hash, so a bad or mismatched checkpoint stays bad on every retry.
+    if (error instanceof CheckpointMismatchError || error instanceof CheckpointError) throw new UnrecoverableError(error.message);
+    throw error;
+  }
+}
+
+/** Progress for QueueEvents (the coordinator's live view), at most every PROGRESS_INTERVAL_MS. */
+function progressReporter(job: SandboxedJob<ShardJobData>, total: number): (done: number) => void {
+  let last = performance.now();
+  return (done) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    // Progress is advisory: a lost update must not fail the shard.
+    job.updateProgress({ done, total } satisfies ShardProgress).catch(() => undefined);
+  };
+}
+
+function unrecoverableOn<T>(compute: () => T, kind: abstract new (...args: never[]) => Error): T {
+  try {
+    return compute();
+  } catch (error) {
+    if (error instanceof kind) throw new UnrecoverableError(error.message);
+    throw error;
+  }
+}
+
+function processorSettings(): ProcessorSettings {
+  const settings = workerData as ProcessorSettings | null;
+  if (!settings?.cacheDir) {
+    throw new Error("shard.processor.js must run in a worker thread started by startWorker, which passes its settings as workerData");
+  }
+  return settings;
+}
