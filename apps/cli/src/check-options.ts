@@ -1,20 +1,12 @@
 import type { CheckOptionsInput } from "@gradcheck/contracts";
-import { DEFAULT_CHECK_OPTIONS, type CheckMode } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS, type CheckOptions } from "@gradcheck/engine";
 import { InvalidArgumentError, Option, type Command } from "commander";
 
 // The options that shape a check, shared by `gradcheck check` (run here) and `gradcheck submit`
 // (run on a cluster), so both take the same flags with the same limits and defaults.
 
-/** What the shared options parse to. */
-export interface CheckOptionValues {
-  readonly mode: CheckMode;
-  readonly eps?: number;
-  readonly richardson: boolean;
-  readonly samples: number;
-  readonly directions: number;
-  readonly seed: number;
-  readonly top: number;
-}
+/** What the shared options parse to: the engine's check options. */
+export type CheckOptionValues = CheckOptions;
 
 export function positiveNumber(name: string, max: number) {
   return (value: string): number => {

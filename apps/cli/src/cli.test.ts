@@ -5,40 +5,21 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { encodeSafetensors, type TensorToWrite } from "@gradcheck/checkpoint";
-import { createRandom } from "@gradcheck/core";
 import { reportSchema } from "@gradcheck/contracts";
 import {
   backprop,
   checkpointTensors,
   faultyGradients,
   networkFromTheta,
-  parseModelSpec,
-  randomBatch,
-  randomTheta,
 } from "@gradcheck/models";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { batch, network, spec, SPEC, theta } from "./test-support/small-model.js";
 import { writeCheckpointFile } from "./checkpoint-file.js";
 import type { CliConfig } from "./config.js";
 import { ApiKeyRepository, createClient } from "@gradcheck/db";
 import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";
 import { main } from "./program.js";
 
-const SPEC = {
-  name: "cli-test",
-  inputSize: 4,
-  layers: [
-    { units: 6, activation: "tanh" },
-    { units: 5, activation: "relu" },
-    { units: 3, activation: "softmax" },
-  ],
-  loss: "cross-entropy",
-  l2: 0.2,
-};
-const spec = parseModelSpec(SPEC);
-const random = createRandom(42);
-const theta = randomTheta(spec, random);
-const batch = randomBatch(spec, 8, random);
-const network = networkFromTheta(spec, theta);
 
 let directory: string;
 let modelPath: string;

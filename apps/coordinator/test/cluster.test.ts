@@ -3,12 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { checkOptionsSchema, type CheckOptionsInput, type CheckState } from "@gradcheck/contracts";
+import { checkOptionsSchema, QueueName, type CheckOptionsInput, type CheckState } from "@gradcheck/contracts";
+import { Queue } from "bullmq";
 import { loadCheckInput, runLocalCheck } from "@gradcheck/engine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson, TestApi } from "../src/test-support/api.js";
 import { MNIST_SPEC, SHARDED_SPEC, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
-import { LocalCluster } from "../src/testing/local-cluster.js";
+import { LocalCluster, REDIS_URL } from "../src/testing/local-cluster.js";
 
 // Checks through a real cluster (coordinator and worker processes, PostgreSQL, Redis) give the
 // local CLI's report, bit for bit.
@@ -63,6 +64,10 @@ describe("a check through the cluster", () => {
     expect(done.status).toBe("done");
     expect(done.progress.shardsDone).toBe(done.progress.shardsTotal);
     expect(canonicalJson(done.report)).toBe(canonicalJson(await localReport(checkpoints.mnist, MNIST_SPEC, options)));
+    // Finished shard jobs leave Redis; their results are in the database.
+    const shards = new Queue(QueueName.shards, { connection: { url: REDIS_URL }, prefix: cluster.prefix });
+    expect(await shards.getJobCounts("completed", "failed", "waiting", "active")).toEqual({ completed: 0, failed: 0, waiting: 0, active: 0 });
+    await shards.close();
     worker.kill("SIGTERM");
     expect(await worker.exited).toBe(0);
   }, 120_000);
@@ -122,4 +127,27 @@ describe("a check through the cluster", () => {
     ]);
     expect(body[0].tensors.map((tensor: { name: string }) => tensor.name)).toEqual(["W1", "b1", "W2", "b2", "W3", "b3"]);
   });
+
+  it("cancels a queued check, which then never runs; a finished one cannot be cancelled", async () => {
+    // No worker is running now: the check stays queued.
+    const { status, state } = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full", top: 9 });
+    expect(status).toBe(202);
+    const cancelled = await api.request("POST", `/checks/${state.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe("cancelled");
+    const again = await api.request("POST", `/checks/${state.id}/cancel`);
+    expect(again.status).toBe(409);
+    const worker = await cluster.startWorker();
+    const shards = new Queue(QueueName.shards, { connection: { url: REDIS_URL }, prefix: cluster.prefix });
+    expect(await shards.getJobCounts("waiting", "active")).toEqual({ waiting: 0, active: 0 });
+    await shards.close();
+    expect((await api.request("GET", `/checks/${state.id}`)).body).toMatchObject({ status: "cancelled", report: null });
+    // A check of the same options may be submitted anew.
+    const fresh = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full", top: 9 });
+    expect(fresh.status).toBe(202);
+    expect(fresh.state.id).not.toBe(state.id);
+    expect((await api.waitFor(fresh.state.id)).status).toBe("done");
+    worker.kill("SIGTERM");
+    await worker.exited;
+  }, 120_000);
 });

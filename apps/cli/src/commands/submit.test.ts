@@ -9,6 +9,7 @@ import { checkStateSchema, reportSchema, type Report } from "@gradcheck/contract
 import { DEFAULT_CHECK_OPTIONS, loadCheckInput, runLocalCheck } from "@gradcheck/engine";
 import { backprop, faultyGradients, networkFromTheta, parseModelSpec, randomBatch, randomTheta } from "@gradcheck/models";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { batch, network, spec, SPEC, theta } from "../test-support/small-model.js";
 import { writeCheckpointFile } from "../checkpoint-file.js";
 import type { CliConfig } from "../config.js";
 import { main } from "../program.js";
@@ -21,22 +22,6 @@ vi.mock("../progress.js", () => ({
   createProgress: () => ({ update: (done: number, total: number) => progressUpdates.push([done, total]), stop() {} }),
 }));
 
-const SPEC = {
-  name: "cli-test",
-  inputSize: 4,
-  layers: [
-    { units: 6, activation: "tanh" },
-    { units: 5, activation: "relu" },
-    { units: 3, activation: "softmax" },
-  ],
-  loss: "cross-entropy",
-  l2: 0.2,
-};
-const spec = parseModelSpec(SPEC);
-const random = createRandom(42);
-const theta = randomTheta(spec, random);
-const batch = randomBatch(spec, 8, random);
-const network = networkFromTheta(spec, theta);
 
 let directory: string;
 let modelPath: string;

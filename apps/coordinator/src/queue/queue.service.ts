@@ -20,6 +20,9 @@ const READY_TIMEOUT_MS = 500;
 /** Retries of a shard whose worker crashed or failed transiently; bad input fails at once. */
 export const SHARD_ATTEMPTS = 3;
 
+/** How long a finished flow stays in Redis (for its progress and failure reasons). */
+const FINISHED_FLOW_SECONDS = 24 * 3600;
+
 /** Where a check's flow stands in the queue. */
 export interface FlowState {
   readonly state: string;
@@ -86,7 +89,14 @@ export class QueueService implements OnApplicationShutdown {
         name: JobName.aggregate,
         queueName: QueueName.aggregate,
         data: aggregate,
-        opts: { jobId: aggregateJobId(checkId), attempts: SHARD_ATTEMPTS, backoff: { type: "exponential", delay: 1000 } },
+        opts: {
+          jobId: aggregateJobId(checkId),
+          attempts: SHARD_ATTEMPTS,
+          backoff: { type: "exponential", delay: 1000 },
+          // Once aggregated, the report is in the database; the flow can go.
+          removeOnComplete: { age: FINISHED_FLOW_SECONDS },
+          removeOnFail: { age: FINISHED_FLOW_SECONDS },
+        },
         children: shards.map((data) => ({
           name: JobName.shard,
           queueName: QueueName.shards,
@@ -96,6 +106,8 @@ export class QueueService implements OnApplicationShutdown {
             attempts: SHARD_ATTEMPTS,
             backoff: { type: "exponential", delay: 1000 },
             failParentOnFailure: true,
+            // A child's result lives on in its parent's processed list, which aggregation reads.
+            removeOnComplete: true,
           },
         })),
       });
