@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
+import { stripVTControlCharacters } from "node:util";
 import { join } from "node:path";
 import { createRandom } from "@gradcheck/core";
 import { checkStateSchema, reportSchema, type Report } from "@gradcheck/contracts";
@@ -45,7 +46,8 @@ async function cliWith(cliConfig: CliConfig, ...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(["node", "gradcheck", ...args], { out: (text) => out.push(text), err: (text) => err.push(text) }, cliConfig);
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+  // Colours are on under CI (picocolors): compare the text alone.
+  return { code, stdout: stripVTControlCharacters(out.join("\n")), stderr: stripVTControlCharacters(err.join("\n")) };
 }
 
 const submit = (...args: string[]) => cliWith(config(), "submit", ...args);
@@ -97,7 +99,7 @@ describe("gradcheck submit --wait", () => {
     fake.stream = { lineEnding: "\r\n", pieces: [1, 2, 3, 5, 8, 13, 21, 34, 55, 89] };
     const result = await submit(correctPath, "--model", modelPath, "--wait");
     expect(result.code).toBe(0);
-    expect(result.stdout.startsWith(renderReport(correctReport))).toBe(true);
+    expect(result.stdout.startsWith(stripVTControlCharacters(renderReport(correctReport)))).toBe(true);
     expect(result.stdout).toContain("PASS");
     expect(result.stdout).toMatch(new RegExp(`Checked on the cluster \\(backend cpu\\): GET ${fake.url}/api/v1/checks/${CHECK_ID.source}`));
     expect(result.stderr).toMatch(new RegExp(`^Check ${CHECK_ID.source} submitted \\(queued\\); waiting for its report`));
@@ -121,7 +123,7 @@ describe("gradcheck submit --wait", () => {
   it("exits 1 with the failing report when the verdict is fail", async () => {
     const result = await submit(buggyPath, "--model", modelPath, "--wait");
     expect(result.code).toBe(1);
-    expect(result.stdout.startsWith(renderReport(buggyReport))).toBe(true);
+    expect(result.stdout.startsWith(stripVTControlCharacters(renderReport(buggyReport)))).toBe(true);
     expect(result.stdout).toContain("FAIL");
     expect(result.stdout).toContain("W1[4,2]");
   });
@@ -140,7 +142,7 @@ describe("gradcheck submit --wait", () => {
     fake.stream = { ...fake.stream, breakAfter: 1 };
     const result = await submit(correctPath, "--model", modelPath, "--wait");
     expect(result.code).toBe(0);
-    expect(result.stdout.startsWith(renderReport(correctReport))).toBe(true);
+    expect(result.stdout.startsWith(stripVTControlCharacters(renderReport(correctReport)))).toBe(true);
     const id = CHECK_ID.exec(result.stdout)![0];
     expect(fake.lines().filter((line) => line === `GET /api/v1/checks/${id}`).length).toBeGreaterThanOrEqual(1);
   });
