@@ -71,6 +71,11 @@ describe("access", () => {
     expect(missing.status).toBe(404);
     expect((await api.request("GET", "/checks/not-a-check")).status).toBe(404);
     expect((await api.request("GET", "/models/nope")).status).toBe(404);
+    expect((await api.request("GET", "/models/a%00b")).status).toBe(404);
+    expect((await api.request("GET", "/models/a%00b/history")).status).toBe(404);
+    const controlName = await api.request("POST", "/models", { ...SHARDED_SPEC, name: "a\u0000b" });
+    expect(controlName.status).toBe(400);
+    expect(controlName.body.message).toMatch(/name: must be printable text/);
   });
 
   it("serves the OpenAPI document", async () => {

@@ -87,6 +87,25 @@ describe("faults", () => {
   }, 60_000);
 });
 
+describe("stopping the coordinator", () => {
+  it("SIGTERM ends open event streams and the process, mid-check", async () => {
+    cluster = await LocalCluster.create();
+    const coordinator = await cluster.startCoordinator();
+    const api = new TestApi(cluster.url, await cluster.key("submitter"));
+    expect((await api.request("POST", "/models", SHARDED_SPEC)).status).toBe(201);
+    const path = join(folder, "queued.safetensors");
+    await writeTestCheckpoint(path, SHARDED_SPEC, { batchSize: 4, seed: 5 });
+    const { body: checkpoint } = await api.upload(SHARDED_SPEC.name, path);
+    // No worker: the check stays queued and its stream stays open.
+    const { body } = await api.request("POST", "/checks", { model: SHARDED_SPEC.name, checkpoint: checkpoint.hash });
+    const stream = await fetch(`${cluster.url}/api/v1/checks/${body.id}/events`, { headers: { authorization: `Bearer ${api.key}` } });
+    const text = stream.text();
+    coordinator.kill("SIGTERM");
+    expect(await coordinator.exited).toBe("SIGTERM");
+    expect(await text).toMatch(/^event: progress/);
+  }, 60_000);
+});
+
 describe("a shard that fails for good", () => {
   it("fails its check, which says which shard and why", async () => {
     cluster = await LocalCluster.create();

@@ -66,19 +66,33 @@ async function prepare(settings: ProcessorSettings, data: ShardJobData): Promise
 }
 
 async function load(settings: ProcessorSettings, data: ShardJobData, spec: ModelSpec): Promise<LoadedCheckpoint> {
-  let path: string;
-  try {
-    path = await cachedCheckpoint(settings, data.checkpointHash);
-  } catch (error) {
-    if (error instanceof CheckpointFetchError && error.permanent) throw new UnrecoverableError(error.message);
-    throw error;
-  }
+  const path = await download(settings, data.checkpointHash);
   try {
     return await checkpoints.load(path, spec, `checkpoint ${data.checkpointHash}`);
   } catch (error) {
     // The file matched its hash, so a bad or mismatched checkpoint stays bad on every retry.
     if (error instanceof CheckpointMismatchError || error instanceof CheckpointError) throw new UnrecoverableError(error.message);
     throw error;
+  }
+}
+
+/** Waits between download attempts: about two minutes in all, time for a coordinator to restart. */
+const DOWNLOAD_RETRY_SECONDS = [1, 2, 4, 8, 15, 30, 30, 30];
+
+/**
+ * The checkpoint's path in the cache, downloading it if needed. A coordinator that is down or
+ * restarting is waited for here, so that it does not use up the shard's few attempts.
+ */
+async function download(settings: ProcessorSettings, hash: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await cachedCheckpoint(settings, hash);
+    } catch (error) {
+      if (error instanceof CheckpointFetchError && error.permanent) throw new UnrecoverableError(error.message);
+      if (attempt >= DOWNLOAD_RETRY_SECONDS.length) throw error;
+      if (settings.debug) console.log(`[debug] ${(error as Error).message}; retrying in ${DOWNLOAD_RETRY_SECONDS[attempt]} s`);
+      await new Promise((resolve) => setTimeout(resolve, DOWNLOAD_RETRY_SECONDS[attempt] * 1000));
+    }
   }
 }
 

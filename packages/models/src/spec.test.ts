@@ -135,3 +135,13 @@ describe("parseModelSpec", () => {
     expect(rejection([]).message).toMatch(/^model: \(root\): /);
   });
 });
+
+describe("model names", () => {
+  const spec = (name: string) => ({ name, inputSize: 2, layers: [{ units: 1, activation: "sigmoid" }], loss: "cross-entropy" });
+  it.each(["a\u0000b", "tab\there", "a/b", "a\\b", "\ud800"])("refuses %j", (name) => {
+    expect(() => parseModelSpec(spec(name))).toThrow(/name: must be printable text/);
+  });
+  it.each(["mnist-mlp", "modèle 2", "résnet_v1.2", "😀"])("accepts %j", (name) => {
+    expect(parseModelSpec(spec(name)).name).toBe(name);
+  });
+});

@@ -26,8 +26,23 @@ const layerSchema = z.strictObject({
   activation: z.enum([...HIDDEN_ACTIVATIONS, "softmax"]),
 });
 
+/** No control characters, no path separators, no lone UTF-16 surrogates. */
+export function isPrintableName(name: string): boolean {
+  if (/[/\\]|[\uD800-\uDFFF]/u.test(name)) return false;
+  return [...name].every((character) => {
+    const code = character.codePointAt(0)!;
+    return code >= 0x20 && code !== 0x7f;
+  });
+}
+
 const modelSpecSchema = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  // A name appears in URLs, file names and the database: printable, well-formed text only.
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .refine(isPrintableName, "must be printable text without / or \\"),
   inputSize: z.number().int().positive().max(10_000_000),
   layers: z.array(layerSchema).min(1).max(100),
   loss: z.enum(LOSSES),

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from "@nestjs/common";
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
 import { createReadStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import type { Request, Response } from "express";
 import { RequiresRole } from "../auth/roles.js";
 import { CheckpointService } from "./checkpoint.service.js";
@@ -49,6 +50,7 @@ export class CheckpointController {
     const { path, sizeBytes } = await this.checkpoints.fileOf(hash);
     response.setHeader("Content-Type", "application/octet-stream");
     response.setHeader("Content-Length", String(sizeBytes));
-    createReadStream(path).pipe(response);
+    // pipeline closes the file when the client goes away mid-download.
+    await pipeline(createReadStream(path), response).catch(() => response.destroy());
   }
 }

@@ -25,31 +25,40 @@ export class CheckRepository {
     return this.prisma.check.findUnique({ where: { id }, include: withNames });
   }
 
+  /** The check of these options on this checkpoint that is queued, running or done, if any. */
+  findExisting(checkpointId: string, optionsHash: string): Promise<CheckRow | null> {
+    return this.prisma.check.findFirst({
+      where: { checkpointId, optionsHash, status: { in: [...OPEN, "done"] } },
+      include: withNames,
+      orderBy: { createdAt: "desc" },
+    });
+  }
+
   /**
-   * The check of these options on this checkpoint that is queued, running or done; or, when
-   * there is none, a new one, committed only if `enqueue(id)` succeeds, so a check never exists
-   * without its jobs. Concurrent identical submissions are serialized by an advisory lock.
+   * The existing check (created: false), or a new queued one. Concurrent identical submissions
+   * are serialized by an advisory lock, so only one of them creates it.
    */
-  async findOrCreate(check: NewCheck, enqueue: (id: string) => Promise<void>): Promise<{ row: CheckRow; created: boolean }> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${check.checkpointId + check.optionsHash}))`;
-        const existing = await tx.check.findFirst({
-          where: { checkpointId: check.checkpointId, optionsHash: check.optionsHash, status: { in: [...OPEN, "done"] } },
-          include: withNames,
-          orderBy: { createdAt: "desc" },
-        });
-        if (existing) return { row: existing, created: false };
-        const now = new Date();
-        const row = await tx.check.create({
-          data: { ...check, options: check.options as Prisma.InputJsonValue, status: "queued", createdAt: now, startedAt: now },
-          include: withNames,
-        });
-        await enqueue(row.id);
-        return { row, created: true };
-      },
-      { timeout: 30_000 },
-    );
+  async findOrCreate(check: NewCheck): Promise<{ row: CheckRow; created: boolean }> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${check.checkpointId + check.optionsHash}))`;
+      const existing = await tx.check.findFirst({
+        where: { checkpointId: check.checkpointId, optionsHash: check.optionsHash, status: { in: [...OPEN, "done"] } },
+        include: withNames,
+        orderBy: { createdAt: "desc" },
+      });
+      if (existing) return { row: existing, created: false };
+      const now = new Date();
+      const row = await tx.check.create({
+        data: { ...check, options: check.options as Prisma.InputJsonValue, status: "queued", createdAt: now, startedAt: now },
+        include: withNames,
+      });
+      return { row, created: true };
+    });
+  }
+
+  /** Removes a check that never reached the queue. */
+  async remove(id: string): Promise<void> {
+    await this.prisma.check.deleteMany({ where: { id } });
   }
 
   /** Shards stored for a check, and the items they cover. */

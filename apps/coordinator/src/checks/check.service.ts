@@ -17,6 +17,9 @@ import { QueueService, type FlowState } from "../queue/queue.service.js";
 import { CheckRepository, type CheckRow } from "./check.repository.js";
 import { shardCheck, shardJobs } from "./check-planner.js";
 
+/** A check this old whose flow is missing from the queue will never run. */
+const LOST_FLOW_MS = 30_000;
+
 @Injectable()
 export class CheckService {
   constructor(
@@ -44,16 +47,26 @@ export class CheckService {
       optionsHash: canonicalHash(recorded),
       backend: "cpu",
     };
+    const existing = await this.checks.findExisting(newCheck.checkpointId, newCheck.optionsHash);
+    if (existing) return { state: await this.stateOf(existing), created: false };
     // Refuse before creating anything when the queue is down.
     await this.queue.assertAvailable();
-    let sharded: Awaited<ReturnType<typeof shardCheck>> | undefined;
-    const { row, created } = await this.checks.findOrCreate(newCheck, async (id) => {
-      sharded ??= await shardCheck(this.storage.pathOf(checkpoint.contentHash), spec, options, await this.queue.processors());
-      await this.queue.addCheckFlow(
-        { checkId: id, shards: sharded.shards.length, shardSize: sharded.shardSize, items: sharded.items },
-        shardJobs(id, checkpoint.contentHash, spec, options, sharded.shards),
-      );
-    });
+    // Planned before the check exists: planning takes time, and no transaction should wait on it.
+    const sharded = await shardCheck(this.storage.pathOf(checkpoint.contentHash), spec, options, await this.queue.processors());
+    const { row, created } = await this.checks.findOrCreate(newCheck);
+    if (created) {
+      // The check is committed before its flow exists, so aggregation always finds it; a flow
+      // that cannot be added takes the check away again.
+      try {
+        await this.queue.addCheckFlow(
+          { checkId: row.id, shards: sharded.shards.length, shardSize: sharded.shardSize, items: sharded.items },
+          shardJobs(row.id, checkpoint.contentHash, spec, options, sharded.shards),
+        );
+      } catch (error) {
+        await this.checks.remove(row.id);
+        throw error;
+      }
+    }
     return { state: await this.stateOf(row), created };
   }
 
@@ -84,8 +97,14 @@ export class CheckService {
   /** The check as stored, with its progress read from the queue; a flow that failed there marks the check failed. */
   private async stateOf(row: CheckRow): Promise<CheckState> {
     let status = row.status as CheckStatus;
-    const flow = await this.queue.flowState(row.id).catch(() => null);
+    // null: the queue has no such flow; undefined: the queue cannot be asked now.
+    const flow = await this.queue.flowState(row.id).catch(() => undefined);
     if (!isFinished(status)) {
+      if (flow === null && Date.now() - row.createdAt.getTime() > LOST_FLOW_MS) {
+        // Redis lost the jobs (flushed, or the coordinator stopped between commit and enqueue).
+        await this.checks.markFailed(row.id, "the check's jobs are no longer in the queue (was Redis flushed?); submit it again");
+        return this.stateOf((await this.checks.find(row.id))!);
+      }
       if (flow?.state === "failed") {
         await this.checks.markFailed(row.id, flow.failedReason ?? "a shard failed");
         return this.stateOf((await this.checks.find(row.id))!);

@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { canonicalHash } from "@gradcheck/db";
-import { parseModelSpec, type ModelSpec } from "@gradcheck/models";
+import { isPrintableName, parseModelSpec, type ModelSpec } from "@gradcheck/models";
 import { ModelRepository, type ModelRow } from "./model.repository.js";
 
 export interface ModelView {
@@ -40,7 +40,7 @@ export class ModelService {
   }
 
   private async row(name: string): Promise<ModelRow> {
-    const row = await this.models.findByName(name);
+    const row = isPrintableName(name) ? await this.models.findByName(name) : null;
     if (!row) throw new NotFoundException(`no model named "${name}"; register it with POST /api/v1/models`);
     return row;
   }

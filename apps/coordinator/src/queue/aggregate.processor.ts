@@ -1,9 +1,12 @@
-import { CheckpointMismatchError, parseModelSpec } from "@gradcheck/models";
+import { CheckpointError } from "@gradcheck/checkpoint";
+import { CheckpointMismatchError, ModelSpecError, parseModelSpec } from "@gradcheck/models";
+import { ZodError } from "zod";
 import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData } from "@gradcheck/contracts";
 import { createClient, HistoryRepository, type PrismaClient } from "@gradcheck/db";
-import { finishCheck, LastCheckpoint, planCheck, type ShardResult } from "@gradcheck/engine";
+import { finishCheck, LastCheckpoint, NonFiniteCostError, NondeterministicCostError, planCheck, type ShardResult } from "@gradcheck/engine";
 import type { SandboxedJob } from "bullmq";
-import { readConfig } from "../config.js";
+import { workerData } from "node:worker_threads";
+import type { CoordinatorConfig } from "../config.js";
 import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
 import { storeShardResults } from "./shard-results.js";
 
@@ -15,12 +18,12 @@ let database: Promise<PrismaClient> | undefined;
 const checkpoints = new LastCheckpoint();
 
 export default async function aggregate(job: SandboxedJob<AggregateJobData>): Promise<{ recorded: boolean }> {
-  const config = readConfig();
+  const config = workerData as CoordinatorConfig;
   const prisma = await (database ??= createClient({ url: config.databaseUrl }));
   const { checkId, items } = aggregateJobDataSchema.parse(job.data);
   const check = await prisma.check.findUnique({ where: { id: checkId }, include: { model: true, checkpoint: true } });
-  // The flow is added just before its check commits: retry until it is there.
-  if (!check) throw new Error(`check ${checkId} is not in the database yet`);
+  // The check commits before its flow is added: a flow without one was abandoned.
+  if (!check) return { recorded: false };
   if (check.status !== "queued" && check.status !== "running") return { recorded: false };
 
   const children = await job.getChildrenValues();
@@ -35,11 +38,23 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
     const { report } = finishCheck(input, options, plan, backend, results);
     return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, report, new Date()) };
   } catch (error) {
-    // Nothing a retry can change: the check fails with the reason.
+    // Other errors (database, disk) are retried by the queue; these no retry can change.
+    if (!isInputError(error)) throw error;
     await prisma.check.updateMany({
       where: { id: checkId, status: { in: ["queued", "running"] } },
       data: { status: "failed", error: `aggregation failed: ${(error as Error).message}`, finishedAt: new Date() },
     });
     return { recorded: false };
   }
+}
+
+function isInputError(error: unknown): boolean {
+  return (
+    error instanceof CheckpointError ||
+    error instanceof CheckpointMismatchError ||
+    error instanceof ModelSpecError ||
+    error instanceof NonFiniteCostError ||
+    error instanceof NondeterministicCostError ||
+    error instanceof ZodError
+  );
 }

@@ -30,6 +30,8 @@ export class AggregationWorker implements OnApplicationBootstrap, OnApplicationS
       connection: (this.connection = workerConnection(this.config.redisUrl)),
       prefix: this.config.queuePrefix,
       useWorkerThreads: true,
+      // The processor thread gets the application's configuration, not the environment's.
+      workerThreadsOptions: { workerData: this.config },
       concurrency: 1,
       ...LOCK_OPTIONS,
     });

@@ -108,6 +108,7 @@ export class QueueService implements OnApplicationShutdown {
             failParentOnFailure: true,
             // A child's result lives on in its parent's processed list, which aggregation reads.
             removeOnComplete: true,
+            removeOnFail: { age: FINISHED_FLOW_SECONDS },
           },
         })),
       });
