@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { loadCheckFiles } from "@gradcheck/cli";
 import { CpuBackend } from "@gradcheck/compute";
-import { DEFAULT_CHECK_OPTIONS, runLocalCheck, stepRuleFor } from "@gradcheck/engine";
+import { availableGpuJsModes, GpuJsBackend } from "@gradcheck/compute/gpujs";
+import { AUTO_STEP_BASE } from "@gradcheck/core";
+import { DEFAULT_CHECK_OPTIONS, runLocalCheck, stepRuleFor, type CheckInput } from "@gradcheck/engine";
 import { timeClusterChecks } from "./cluster-bench.js";
 import { timeNaiveCentralDifferences } from "./naive.js";
 import { BATCH_SIZE, writeMnistFixture } from "./mnist-fixture.js";
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     backend.centralDifferences(coordinates(total), options);
     const incrementalMs = (performance.now() - started) / total;
     const naiveMs = timeNaiveCentralDifferences(input.spec, input.theta, input.batch, 200);
+    const gpuJs = timeGpuJsModes(input, total);
 
     // 4. Directional mode plus localization on the same model with one wrong coordinate in dW1.
     const faulty = await writeMnistFixture(directory, { kind: "wrong-coordinate", layer: 1, row: 3, column: 7 });
@@ -80,6 +83,9 @@ async function main(): Promise<void> {
     console.log(`  coordinates per second, one thread, naive (200 sampled):   ${(1000 / naiveMs).toFixed(1)}`);
     console.log(`  speed-up over naive central differences (one thread):      ${speedUp.toFixed(0)}×   target ≥ 25× ${mark(speedUp >= 25)}`);
     console.log(`  naive full check, estimated:                               ${seconds(naiveMs * total)}`);
+    for (const { mode, coordinatesPerSecond } of gpuJs) {
+      console.log(`  coordinates per second, gpujs ${`${mode} (float32, first increment):`.padEnd(28)}${Math.round(coordinatesPerSecond).toLocaleString("en-US")}`);
+    }
     const fullEvaluations = 2 * total;
     const share = directionalReport.costEvaluations / fullEvaluations;
     console.log("");
@@ -96,6 +102,22 @@ async function main(): Promise<void> {
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/**
+ * The gpu.js float32 backend in each mode that works here, on 2,000 coordinates spread over θ
+ * (not yet used by checks: the float64 confirmation of its screen is still to come).
+ */
+function timeGpuJsModes(input: CheckInput, total: number): { mode: string; coordinatesPerSecond: number }[] {
+  const indices = Int32Array.from({ length: 2_000 }, (_, n) => Math.floor((n * total) / 2_000));
+  const step = { kind: "auto", base: AUTO_STEP_BASE.float32 } as const;
+  return availableGpuJsModes().map((mode) => {
+    const backend = new GpuJsBackend(input.spec, input.theta, input.batch, { mode });
+    backend.centralDifferences(indices.subarray(0, 100), { step }); // compiles the kernels
+    const started = performance.now();
+    backend.centralDifferences(indices, { step });
+    return { mode, coordinatesPerSecond: indices.length / ((performance.now() - started) / 1000) };
+  });
 }
 
 /** In-process, warm, one thread: load + check, as a cluster check loads its checkpoint too. */

@@ -162,7 +162,7 @@ describe("worker process", { timeout: 60_000 }, () => {
     });
   });
 
-  it("fails input no retry can fix at once, and retries a transient download failure", async () => {
+  it("fails input no retry can fix at once, and waits out a transient download failure", async () => {
     await withCluster(async (cluster) => {
       const worker = await cluster.startProcess();
       const checkpoint = testCheckpoint(SMALL, 2);
@@ -221,8 +221,9 @@ describe("worker process", { timeout: 60_000 }, () => {
 
       const id = shardJobId("retried", 0);
       expect(await settledState(cluster.shards, id, ["failed", "completed"], worker.output)).toBe("completed");
-      expect((await jobOf(cluster.shards, id)).attemptsMade).toBe(2);
-      expect(worker.output()).toMatch(/check retried shard 0 \(attempt 1\): failed: .*answered 503 Service Unavailable/);
+      // The download was retried inside the shard: a busy or restarting coordinator uses up no attempt.
+      expect((await jobOf(cluster.shards, id)).attemptsMade).toBe(1);
+      expect(cluster.server.failures.get(retried.hash)).toBe(0);
     });
   });
 
