@@ -3,12 +3,14 @@ import type { INestApplication } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import { AppModule } from "./app.module.js";
+import { CheckpointStorage } from "./checkpoints/checkpoint-storage.js";
 import type { CoordinatorConfig } from "./config.js";
 import { openDatabase } from "./database/database.js";
 
 /** The coordinator application, configured but not listening: main.ts and tests start it. */
 export async function createApp(config: CoordinatorConfig): Promise<INestApplication> {
   const prisma = await openDatabase(config.databaseUrl);
+  await new CheckpointStorage(config.storageDir).clearIncoming();
   const app = await NestFactory.create(AppModule.create(config, prisma), { logger: ["warn", "error"] });
   app.setGlobalPrefix("api/v1");
   app.enableShutdownHooks();

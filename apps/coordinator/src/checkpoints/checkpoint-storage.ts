@@ -64,6 +64,11 @@ export class CheckpointStorage {
     await rename(file.path, this.pathOf(file.hash));
   }
 
+  /** Removes what a previous process left half-received (it stopped mid-upload). */
+  async clearIncoming(): Promise<void> {
+    await rm(join(this.root, "incoming"), { recursive: true, force: true });
+  }
+
   async discard(file: IncomingFile): Promise<void> {
     await rm(file.path, { force: true });
   }

@@ -17,6 +17,8 @@ import { QueueService, type FlowState } from "../queue/queue.service.js";
 import { CheckRepository, type CheckRow } from "./check.repository.js";
 import { shardCheck, shardJobs } from "./check-planner.js";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A check this old whose flow is missing from the queue will never run. */
 const LOST_FLOW_MS = 30_000;
 
@@ -89,7 +91,8 @@ export class CheckService {
   }
 
   private async row(id: string): Promise<CheckRow> {
-    const row = await this.checks.find(id).catch(() => null);
+    // An id that is not a UUID cannot be a check; anything else is the database's to say.
+    const row = UUID.test(id) ? await this.checks.find(id) : null;
     if (!row) throw new NotFoundException(`no check with id "${id}"`);
     return row;
   }
