@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { writeCheckpointFile } from "@gradcheck/cli";
+import { writeCheckpointFile } from "@gradcheck/engine";
 import { createRandom } from "@gradcheck/core";
 import { backprop, faultyGradients, networkFromTheta, parseModelSpec, randomBatch, randomTheta, type Fault } from "@gradcheck/models";
 import { writeFile } from "node:fs/promises";

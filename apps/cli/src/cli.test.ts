@@ -14,7 +14,7 @@ import {
 } from "@gradcheck/models";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batch, network, spec, SPEC, theta } from "./test-support/small-model.js";
-import { writeCheckpointFile } from "./checkpoint-file.js";
+import { writeCheckpointFile } from "@gradcheck/engine";
 import type { CliConfig } from "./config.js";
 import { ApiKeyRepository, createClient } from "@gradcheck/db";
 import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";

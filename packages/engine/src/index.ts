@@ -14,3 +14,4 @@ export * from "./finish-check.js";
 export * from "./load-check-input.js";
 export * from "./shard-codec.js";
 export * from "./loaded-checkpoint.js";
+export * from "./checkpoint-file.js";

@@ -13,7 +13,7 @@ import {
   type Fault,
 } from "@gradcheck/models";
 import pc from "picocolors";
-import { writeCheckpointFile } from "../checkpoint-file.js";
+import { writeCheckpointFile } from "@gradcheck/engine";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { Output } from "../io.js";

@@ -11,7 +11,7 @@ import { DEFAULT_CHECK_OPTIONS, loadCheckInput, runLocalCheck } from "@gradcheck
 import { backprop, faultyGradients, networkFromTheta, parseModelSpec, randomBatch, randomTheta } from "@gradcheck/models";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { batch, network, spec, SPEC, theta } from "../test-support/small-model.js";
-import { writeCheckpointFile } from "../checkpoint-file.js";
+import { writeCheckpointFile } from "@gradcheck/engine";
 import type { CliConfig } from "../config.js";
 import { main } from "../program.js";
 import { renderReport } from "../render.js";

@@ -7,7 +7,7 @@ export interface CheckpointFileOptions {
   readonly step?: number;
 }
 
-/** Writes θ, dθ, X and Y as a gradcheck checkpoint (safetensors), atomically. */
+/** Writes θ, dθ, X and Y as a gradcheck checkpoint (safetensors), atomically: what loadCheckInput reads. */
 export async function writeCheckpointFile(
   path: string,
   spec: ModelSpec,
