@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { SHA256_HEX } from "@gradcheck/contracts";
 
 /** Where checkpoints come from and where they are kept. */
 export interface CheckpointSource {
@@ -25,7 +26,6 @@ export class CheckpointFetchError extends Error {
   }
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * The local path of the checkpoint with this SHA-256, downloaded from the coordinator on

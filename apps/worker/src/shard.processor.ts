@@ -1,9 +1,8 @@
 import { workerData } from "node:worker_threads";
 import { UnrecoverableError, type SandboxedJob } from "bullmq";
 import { shardJobDataSchema, type ShardJobData, type ShardJobResult, type ShardProgress } from "@gradcheck/contracts";
-import { CheckpointError } from "@gradcheck/checkpoint";
-import { encodeShardResult, LastCheckpoint, planCheck, runShard, shardWork, type CheckPlan, type LoadedCheckpoint } from "@gradcheck/engine";
-import { CheckpointMismatchError, ModelSpecError, parseModelSpec, type ModelSpec } from "@gradcheck/models";
+import { encodeShardResult, isCheckInputError, LastCheckpoint, planCheck, runShard, shardWork, type CheckPlan, type LoadedCheckpoint } from "@gradcheck/engine";
+import { ModelSpecError, parseModelSpec, type ModelSpec } from "@gradcheck/models";
 import { cachedCheckpoint, CheckpointFetchError, type CheckpointSource } from "./checkpoint-cache.js";
 
 /** What startWorker hands every processor thread as `workerData`. */
@@ -71,7 +70,7 @@ async function load(settings: ProcessorSettings, data: ShardJobData, spec: Model
     return await checkpoints.load(path, spec, `checkpoint ${data.checkpointHash}`);
   } catch (error) {
     // The file matched its hash, so a bad or mismatched checkpoint stays bad on every retry.
-    if (error instanceof CheckpointMismatchError || error instanceof CheckpointError) throw new UnrecoverableError(error.message);
+    if (isCheckInputError(error)) throw new UnrecoverableError((error as Error).message);
     throw error;
   }
 }

@@ -33,7 +33,9 @@ export const checkOptionsSchema = z
   .strict();
 export type CheckOptionsInput = z.input<typeof checkOptionsSchema>;
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 in lowercase hex (64 characters)");
+/** How checkpoints are named everywhere: their SHA-256 in lowercase hex. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+const sha256 = z.string().regex(SHA256_HEX, "a SHA-256 in lowercase hex (64 characters)");
 
 /** POST /api/v1/checks */
 export const submitCheckSchema = z

@@ -15,3 +15,4 @@ export * from "./load-check-input.js";
 export * from "./shard-codec.js";
 export * from "./loaded-checkpoint.js";
 export * from "./checkpoint-file.js";
+export * from "./input-errors.js";

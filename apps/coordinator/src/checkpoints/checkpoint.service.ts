@@ -1,5 +1,5 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnprocessableEntityException } from "@nestjs/common";
-import type { CheckpointInfo } from "@gradcheck/contracts";
+import { SHA256_HEX, type CheckpointInfo } from "@gradcheck/contracts";
 import { loadCheckInput } from "@gradcheck/engine";
 import type { Readable } from "node:stream";
 import { CONFIG } from "../tokens.js";
@@ -87,14 +87,14 @@ export class CheckpointService {
 
   async find(modelName: string, hash: string): Promise<CheckpointInfo> {
     const { row: model } = await this.models.spec(modelName);
-    const row = /^[0-9a-f]{64}$/.test(hash) ? await this.checkpoints.find(model.id, hash) : null;
+    const row = SHA256_HEX.test(hash) ? await this.checkpoints.find(model.id, hash) : null;
     if (!row || !(await this.storage.has(hash))) throw new NotFoundException(`model "${modelName}" has no checkpoint with SHA-256 ${hash}`);
     return checkpointInfo(modelName, row);
   }
 
   /** The stored file of a hash, for workers to download. */
   async fileOf(hash: string): Promise<{ path: string; sizeBytes: number }> {
-    const row = /^[0-9a-f]{64}$/.test(hash) ? await this.checkpoints.findByHash(hash) : null;
+    const row = SHA256_HEX.test(hash) ? await this.checkpoints.findByHash(hash) : null;
     if (!row || !(await this.storage.has(hash))) throw new NotFoundException(`no checkpoint with SHA-256 ${hash}`);
     return { path: this.storage.pathOf(hash), sizeBytes: Number(row.sizeBytes) };
   }

@@ -26,8 +26,8 @@ export class CheckRepository {
   }
 
   /** The check of these options on this checkpoint that is queued, running or done, if any. */
-  findExisting(checkpointId: string, optionsHash: string): Promise<CheckRow | null> {
-    return this.prisma.check.findFirst({
+  findExisting(checkpointId: string, optionsHash: string, client: Pick<PrismaClient, "check"> = this.prisma): Promise<CheckRow | null> {
+    return client.check.findFirst({
       where: { checkpointId, optionsHash, status: { in: [...OPEN, "done"] } },
       include: withNames,
       orderBy: { createdAt: "desc" },
@@ -41,11 +41,7 @@ export class CheckRepository {
   async findOrCreate(check: NewCheck): Promise<{ row: CheckRow; created: boolean }> {
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${check.checkpointId + check.optionsHash}))`;
-      const existing = await tx.check.findFirst({
-        where: { checkpointId: check.checkpointId, optionsHash: check.optionsHash, status: { in: [...OPEN, "done"] } },
-        include: withNames,
-        orderBy: { createdAt: "desc" },
-      });
+      const existing = await this.findExisting(check.checkpointId, check.optionsHash, tx);
       if (existing) return { row: existing, created: false };
       const now = new Date();
       const row = await tx.check.create({

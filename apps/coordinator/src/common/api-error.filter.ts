@@ -1,22 +1,13 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from "@nestjs/common";
-import { CheckpointError } from "@gradcheck/checkpoint";
 import type { ApiError } from "@gradcheck/contracts";
-import { NonFiniteCostError, NondeterministicCostError } from "@gradcheck/engine";
-import { CheckpointMismatchError, ModelSpecError } from "@gradcheck/models";
+import { isCheckInputError } from "@gradcheck/engine";
+import { ModelSpecError } from "@gradcheck/models";
 import type { Response } from "express";
 
 /** Statuses of the domain's own errors: bad input the caller can fix. */
 function statusOf(error: unknown): number | undefined {
   if (error instanceof ModelSpecError) return HttpStatus.BAD_REQUEST;
-  if (
-    error instanceof CheckpointError ||
-    error instanceof CheckpointMismatchError ||
-    error instanceof NonFiniteCostError ||
-    error instanceof NondeterministicCostError
-  ) {
-    return HttpStatus.UNPROCESSABLE_ENTITY;
-  }
-  return undefined;
+  return isCheckInputError(error) ? HttpStatus.UNPROCESSABLE_ENTITY : undefined;
 }
 
 /** Every error becomes `{statusCode, error, message}`; internal errors are logged, never shown. */

@@ -1,9 +1,8 @@
-import { CheckpointError } from "@gradcheck/checkpoint";
-import { CheckpointMismatchError, ModelSpecError, parseModelSpec } from "@gradcheck/models";
+import { CheckpointMismatchError, parseModelSpec } from "@gradcheck/models";
 import { ZodError } from "zod";
 import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData } from "@gradcheck/contracts";
 import { createClient, HistoryRepository, type PrismaClient } from "@gradcheck/db";
-import { finishCheck, LastCheckpoint, NonFiniteCostError, NondeterministicCostError, planCheck, type ShardResult } from "@gradcheck/engine";
+import { finishCheck, isCheckInputError, LastCheckpoint, planCheck, type ShardResult } from "@gradcheck/engine";
 import type { SandboxedJob } from "bullmq";
 import { workerData } from "node:worker_threads";
 import type { CoordinatorConfig } from "../config.js";
@@ -39,22 +38,11 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
     return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, report, new Date()) };
   } catch (error) {
     // Other errors (database, disk) are retried by the queue; these no retry can change.
-    if (!isInputError(error)) throw error;
+    if (!isCheckInputError(error) && !(error instanceof ZodError)) throw error;
     await prisma.check.updateMany({
       where: { id: checkId, status: { in: ["queued", "running"] } },
       data: { status: "failed", error: `aggregation failed: ${(error as Error).message}`, finishedAt: new Date() },
     });
     return { recorded: false };
   }
-}
-
-function isInputError(error: unknown): boolean {
-  return (
-    error instanceof CheckpointError ||
-    error instanceof CheckpointMismatchError ||
-    error instanceof ModelSpecError ||
-    error instanceof NonFiniteCostError ||
-    error instanceof NondeterministicCostError ||
-    error instanceof ZodError
-  );
 }
