@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import { loadCheckFiles } from "@gradcheck/cli";
 import { CpuBackend } from "@gradcheck/compute";
 import { availableGpuJsModes, GpuJsBackend } from "@gradcheck/compute/gpujs";
-import { AUTO_STEP_BASE } from "@gradcheck/core";
-import { DEFAULT_CHECK_OPTIONS, runLocalCheck, stepRuleFor, type CheckInput } from "@gradcheck/engine";
+import { parameterLayout } from "@gradcheck/models";
+import { DEFAULT_CHECK_OPTIONS, runLocalCheck, ScreenedBackend, stepRuleFor, type CheckInput } from "@gradcheck/engine";
 import { timeClusterChecks } from "./cluster-bench.js";
 import { timeNaiveCentralDifferences } from "./naive.js";
 import { BATCH_SIZE, writeMnistFixture } from "./mnist-fixture.js";
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     backend.centralDifferences(coordinates(total), options);
     const incrementalMs = (performance.now() - started) / total;
     const naiveMs = timeNaiveCentralDifferences(input.spec, input.theta, input.batch, 200);
-    const gpuJs = timeGpuJsModes(input, total);
+    const gpuJs = timeGpuJsModes(input);
 
     // 4. Directional mode plus localization on the same model with one wrong coordinate in dW1.
     const faulty = await writeMnistFixture(directory, { kind: "wrong-coordinate", layer: 1, row: 3, column: 7 });
@@ -84,8 +84,10 @@ async function main(): Promise<void> {
     console.log(`  coordinates per second, one thread, naive (200 sampled):   ${(1000 / naiveMs).toFixed(1)}`);
     console.log(`  speed-up over naive central differences (one thread):      ${speedUp.toFixed(0)}×   target ≥ 25× ${mark(speedUp >= 25)}`);
     console.log(`  naive full check, estimated:                               ${seconds(naiveMs * total)}`);
-    for (const { mode, coordinatesPerSecond } of gpuJs) {
-      console.log(`  coordinates per second, one thread, gpujs ${`${mode} (float32):`.padEnd(17)}${Math.round(coordinatesPerSecond).toLocaleString("en-US")}`);
+    for (const { mode, coordinatesPerSecond, screenPerSecond, confirmShare, confirmed } of gpuJs) {
+      console.log(`  coordinates per second, gpujs ${mode}, screen + float64 confirmation: ${Math.round(coordinatesPerSecond).toLocaleString("en-US")}`);
+      console.log(`    float32 screen alone:                                    ${Math.round(screenPerSecond).toLocaleString("en-US")}`);
+      console.log(`    float64 confirmation: ${(100 * confirmed).toFixed(1)}% of coordinates, ${(100 * confirmShare).toFixed(1)}% of the time`);
     }
     const fullEvaluations = 2 * total;
     const share = directionalReport.costEvaluations / fullEvaluations;
@@ -106,18 +108,29 @@ async function main(): Promise<void> {
 }
 
 /**
- * The gpu.js float32 backend in each mode that works here, on 2,000 coordinates spread over θ
- * (not yet used by checks: the float64 confirmation of its screen is still to come).
+ * The gpujs backend as checks use it, in each gpu.js mode that works here, on 2,000 coordinates
+ * spread over θ (a whole check takes minutes in webasm): the float32 screen, then the float64
+ * confirmation of what it flags and of the sample of its passes.
  */
-function timeGpuJsModes(input: CheckInput, total: number): { mode: string; coordinatesPerSecond: number }[] {
+function timeGpuJsModes(input: CheckInput) {
+  const total = input.theta.length;
   const indices = Int32Array.from({ length: 2_000 }, (_, n) => Math.floor((n * total) / 2_000));
-  const step = { kind: "auto", base: AUTO_STEP_BASE.float32 } as const;
+  const options = { step: stepRuleFor({}) };
+  const confirm = new CpuBackend(input.spec, input.theta, input.batch);
+  const settings = { layout: parameterLayout(input.spec), analytic: input.analytic, precision: input.precision, seed: 0 };
   return availableGpuJsModes().map((mode) => {
-    const backend = new GpuJsBackend(input.spec, input.theta, input.batch, { mode });
-    backend.centralDifferences(indices.subarray(0, 100), { step }); // compiles the kernels
-    const started = performance.now();
-    backend.centralDifferences(indices, { step });
-    return { mode, coordinatesPerSecond: indices.length / ((performance.now() - started) / 1000) };
+    const screen = new GpuJsBackend(input.spec, input.theta, input.batch, { mode });
+    new ScreenedBackend(screen, confirm, settings).centralDifferences(indices.subarray(0, 100), options); // compiles the kernels
+    const screened = new ScreenedBackend(screen, confirm, settings);
+    screened.centralDifferences(indices, options);
+    const { screenSeconds, confirmSeconds, flagged, sampled } = screened.statistics;
+    return {
+      mode,
+      coordinatesPerSecond: indices.length / (screenSeconds + confirmSeconds),
+      screenPerSecond: indices.length / screenSeconds,
+      confirmShare: confirmSeconds / (screenSeconds + confirmSeconds),
+      confirmed: (flagged + sampled) / indices.length,
+    };
   });
 }
 

@@ -1,5 +1,5 @@
 import type { CheckOptionsInput } from "@gradcheck/contracts";
-import { DEFAULT_CHECK_OPTIONS, type CheckOptions } from "@gradcheck/engine";
+import { BACKEND_REQUESTS, DEFAULT_CHECK_OPTIONS, type BackendRequest, type CheckOptions } from "@gradcheck/engine";
 import { InvalidArgumentError, Option, type Command } from "commander";
 
 // The options that shape a check, shared by `gradcheck check` (run here) and `gradcheck submit`
@@ -60,4 +60,30 @@ export function addCheckOptions(command: Command): Command {
 export function checkOptionsFrom(values: CheckOptionValues): CheckOptionsInput {
   const { mode, eps, richardson, samples, directions, seed, top } = values;
   return eps === undefined ? { mode, richardson, samples, directions, seed, top } : { mode, eps, richardson, samples, directions, seed, top };
+}
+
+export const GPUJS_MODE_REQUESTS = ["auto", "headlessgl", "webasm", "cpu"] as const;
+
+export interface BackendOptionValues {
+  readonly backend: BackendRequest;
+  /** undefined unless given: auto */
+  readonly gpujsMode?: (typeof GPUJS_MODE_REQUESTS)[number];
+}
+
+/** Adds --backend and --gpujs-mode: where a local check computes its perturbed costs. */
+export function addBackendOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        "--backend <backend>",
+        "cpu: float64 on the CPU; gpujs: a float32 gpu.js screen, every flagged coordinate and a sample of the rest confirmed in float64; auto: gpujs where gpu.js reaches a GPU (headless-gl and a display), else cpu",
+      )
+        .choices([...BACKEND_REQUESTS])
+        .default("cpu"),
+    )
+    .addOption(
+      new Option("--gpujs-mode <mode>", "gpu.js mode for --backend gpujs (default: auto: headlessgl, else webasm, else cpu)").choices([
+        ...GPUJS_MODE_REQUESTS,
+      ]),
+    );
 }

@@ -1,14 +1,21 @@
-import { coordinateFloor, coordinateRelativeErrors, gradientNoiseFloor } from "@gradcheck/core";
+import { coordinateFloor, coordinateRelativeErrors, gradientNoiseFloor, ScreenOutcome } from "@gradcheck/core";
 import type { Report } from "@gradcheck/contracts";
 import type { CheckInput, MergedResults } from "@gradcheck/engine";
 import { parameterLayout } from "@gradcheck/models";
 import type { CoordinateErrors } from "./html/html-report.js";
 
-/** Per-coordinate relative errors of every tensor: the HTML heatmaps and the terminal strips. */
+/**
+ * Per-coordinate relative errors of every tensor: the HTML heatmaps and the terminal strips.
+ * Coordinates that passed a float32 screen unconfirmed are left blank (NaN), as unchecked
+ * ones are: their float32 noise is not an error of the gradient.
+ */
 export function coordinateErrorsFor(input: CheckInput, report: Report, results: MergedResults): CoordinateErrors[] {
   const noiseFloor = gradientNoiseFloor(input.precision, report.cost);
   const floor = coordinateFloor(results.numeric, input.analytic, results.status, noiseFloor);
   const errors = coordinateRelativeErrors(results.numeric, input.analytic, results.status, floor);
+  results.screen?.forEach((outcome, index) => {
+    if (outcome === ScreenOutcome.passed) errors[index] = NaN;
+  });
   return parameterLayout(input.spec).tensors.map((slot) => ({
     name: slot.name,
     shape: [...slot.shape],

@@ -1,5 +1,5 @@
 import { CheckpointError } from "@gradcheck/checkpoint";
-import { NondeterministicCostError, NonFiniteCostError } from "@gradcheck/engine";
+import { BackendUnavailableError, NondeterministicCostError, NonFiniteCostError } from "@gradcheck/engine";
 import { CheckpointMismatchError, ModelSpecError } from "@gradcheck/models";
 
 /** Bad input the user can fix: reported in one line, exit code 2. */
@@ -25,6 +25,7 @@ export function isInputError(error: unknown): error is Error {
     error instanceof CheckpointMismatchError ||
     error instanceof ModelSpecError ||
     error instanceof NondeterministicCostError ||
-    error instanceof NonFiniteCostError
+    error instanceof NonFiniteCostError ||
+    error instanceof BackendUnavailableError
   );
 }

@@ -1,6 +1,6 @@
 import { API_ROLES } from "@gradcheck/contracts";
 import { Command, CommanderError, Option } from "commander";
-import { addCheckOptions, integerIn } from "./check-options.js";
+import { addBackendOptions, addCheckOptions, integerIn } from "./check-options.js";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
 import { readConfig, type CliConfig } from "./config.js";
@@ -53,12 +53,14 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .exitOverride()
     .addHelpText("after", HELP_FOOTER);
 
-  addCheckOptions(
-    program
-      .command("check")
-      .description("check a checkpoint's gradients on this machine")
-      .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
-      .requiredOption("-m, --model <file>", "model spec (JSON)"),
+  addBackendOptions(
+    addCheckOptions(
+      program
+        .command("check")
+        .description("check a checkpoint's gradients on this machine")
+        .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
+        .requiredOption("-m, --model <file>", "model spec (JSON)"),
+    ),
   )
     .addOption(
       new Option("--threads <n>", "worker threads (default: one per core, fewer for small models)").argParser(

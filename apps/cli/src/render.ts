@@ -15,6 +15,19 @@ const VERDICT_MARK: Readonly<Record<Verdict, string>> = { pass: "✔ PASS", warn
 /** Tables without a rule between every row. */
 export const TABLE_CHARS = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
 
+/** Where the derivatives came from, when not from the float64 cpu backend alone. */
+function screenSummary(report: Report): string {
+  const { backends, screen } = report.compute;
+  const screens = backends.filter((usage) => usage.precision === "float32");
+  if (!screen || screens.length === 0) return "";
+  const confirmed = screen.flagged + screen.sampled;
+  const where = screens.map((usage) => `${usage.name} ${usage.mode}`).join(", ");
+  return (
+    `float32 screen on ${where}: ${formatGrouped(confirmed)} of ${formatGrouped(screen.screened)} recomputed in float64 ` +
+    `(${formatGrouped(screen.flagged)} flagged, ${formatGrouped(screen.sampled)} sampled)`
+  );
+}
+
 /** The report as a person reads it on a terminal; with per-coordinate errors, each tensor gets an error strip. */
 export function renderReport(report: Report, coordinateErrors?: readonly CoordinateErrors[]): string {
   const lines: string[] = [];
@@ -35,6 +48,7 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
     report.richardson ? "Richardson" : "",
     `${formatGrouped(report.costEvaluations)} cost evaluations`,
     `numerical noise ${formatCompact(report.noise.relative)}`,
+    screenSummary(report),
   ].filter(Boolean);
   lines.push(pc.dim(how.join(" · ")));
   const compared =

@@ -98,6 +98,23 @@ describe("a check through the cluster", () => {
     expect(await Promise.all(workers.map((worker) => worker.exited))).toEqual([0, 0]);
   }, 120_000);
 
+  it("with a gpujs worker, matches the local gpujs report bit for bit and records the backend", async () => {
+    const worker = await cluster.startWorker({ GRADCHECK_BACKEND: "gpujs", GRADCHECK_GPUJS_MODE: "webasm" });
+    const options = { mode: "full", seed: 4 } as const;
+    const { state } = await submit(SHARDED_SPEC, checkpoints.faulty, options);
+    expect(state.backend).toBe("pending");
+    const done = await api.waitFor(state.id);
+    expect(done.backend).toBe("gpujs:webasm");
+    const input = await loadCheckInput(checkpoints.faulty, SHARDED_SPEC);
+    const local = await runLocalCheck(input, { ...checkOptionsSchema.parse(options), threads: 1, backend: "gpujs", gpujsMode: "webasm" });
+    expect(canonicalJson(done.report)).toBe(canonicalJson(local));
+    expect(done.report?.compute.screen?.unconfirmed).toBeGreaterThan(0);
+    const cpu = await localReport(checkpoints.faulty, SHARDED_SPEC, options);
+    expect([done.report?.verdict, done.report?.diagnosis.map((finding) => finding.code)]).toEqual([cpu.verdict, cpu.diagnosis.map((finding) => finding.code)]);
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+  }, 120_000);
+
   it("returns the existing check when the same checkpoint and options come again", async () => {
     const first = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full" });
     const again = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full", seed: 9, samples: 7 });

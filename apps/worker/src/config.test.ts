@@ -13,7 +13,20 @@ describe("readWorkerConfig", () => {
       cacheDir: join(homedir(), ".gradcheck", "worker-cache"),
       concurrency: availableParallelism(),
       debug: false,
+      backend: "cpu",
+      gpujsMode: "auto",
     });
+  });
+
+  it("takes the backend from the environment, and from flags over it; one processor for gpu.js", () => {
+    const env = { GRADCHECK_KEY: "k", GRADCHECK_BACKEND: "auto", GRADCHECK_GPUJS_MODE: "cpu" };
+    expect(readWorkerConfig(env)).toMatchObject({ backend: "auto", gpujsMode: "cpu", concurrency: 1 });
+    expect(readWorkerConfig(env, ["--backend", "cpu", "--gpujs-mode=webasm"])).toMatchObject({ backend: "cpu", gpujsMode: "webasm", concurrency: availableParallelism() });
+    expect(readWorkerConfig({ ...env, GRADCHECK_WORKER_CONCURRENCY: "3" }, ["--backend", "gpujs"])).toMatchObject({ backend: "gpujs", concurrency: 3 });
+    expect(() => readWorkerConfig(env, ["--backend", "gpu"])).toThrow('--backend must be one of cpu, gpujs, auto, got "gpu"');
+    expect(() => readWorkerConfig({ ...env, GRADCHECK_GPUJS_MODE: "webgl" })).toThrow('GRADCHECK_GPUJS_MODE must be one of auto, headlessgl, webasm, cpu, got "webgl"');
+    expect(() => readWorkerConfig(env, ["--backend"])).toThrow(/--backend <value>' argument missing \(see --help\)/);
+    expect(() => readWorkerConfig(env, ["extra"])).toThrow(ConfigError);
   });
 
   it("reads every variable", () => {

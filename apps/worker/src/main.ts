@@ -1,19 +1,29 @@
 import { QueueName } from "@gradcheck/contracts";
-import { ConfigError, readWorkerConfig, redactedRedisUrl, type WorkerConfig } from "./config.js";
+import { resolveWorkerBackend, type WorkerBackend } from "./compute-backend.js";
+import { ConfigError, readWorkerConfig, redactedRedisUrl, wantsHelp, WORKER_USAGE, type WorkerConfig } from "./config.js";
 import { startWorker } from "./worker.js";
 
+const argv = process.argv.slice(2);
+if (wantsHelp(argv)) {
+  console.log(WORKER_USAGE);
+  process.exit(0);
+}
+
 let config: WorkerConfig;
+let compute: WorkerBackend;
 try {
-  config = readWorkerConfig();
+  config = readWorkerConfig(process.env, argv);
+  compute = await resolveWorkerBackend(config);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   console.error(`gradcheck worker: ${error.message}`);
   process.exit(2);
 }
 
-const { worker, close } = startWorker(config);
+const { worker, close } = startWorker(config, compute);
+const backend = compute.backend === "gpujs" ? `gpujs (${compute.gpujsMode}, float32 screen, float64 confirmation)` : "cpu (float64)";
 console.log(
-  `gradcheck worker ${process.pid}: ${config.concurrency} processors on ${QueueName.shards} at ${redactedRedisUrl(config.redisUrl)}`,
+  `gradcheck worker ${process.pid}: ${config.concurrency} processors on ${QueueName.shards} at ${redactedRedisUrl(config.redisUrl)}, backend ${backend}`,
 );
 
 worker.on("completed", (job, result) => {

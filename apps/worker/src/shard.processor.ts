@@ -1,19 +1,31 @@
 import { workerData } from "node:worker_threads";
 import { UnrecoverableError, type SandboxedJob } from "bullmq";
 import { shardJobDataSchema, type ShardJobData, type ShardJobResult, type ShardProgress } from "@gradcheck/contracts";
-import { encodeShardResult, isCheckInputError, LastCheckpoint, planCheck, runShard, shardWork, type CheckPlan, type LoadedCheckpoint } from "@gradcheck/engine";
+import type { PerturbedCostBackend } from "@gradcheck/compute";
+import {
+  encodeShardResult,
+  isCheckInputError,
+  LastCheckpoint,
+  openScreenedBackend,
+  planCheck,
+  runShard,
+  shardWork,
+  type CheckPlan,
+  type LoadedCheckpoint,
+} from "@gradcheck/engine";
 import { ModelSpecError, parseModelSpec, type ModelSpec } from "@gradcheck/models";
 import { cachedCheckpoint, CheckpointFetchError, type CheckpointSource } from "./checkpoint-cache.js";
+import type { WorkerBackend } from "./compute-backend.js";
 
 /** What startWorker hands every processor thread as `workerData`. */
-export interface ProcessorSettings extends CheckpointSource {
+export interface ProcessorSettings extends CheckpointSource, WorkerBackend {
   readonly debug: boolean;
 }
 
 /** A check's plan, for the shards of that check. */
 interface PreparedCheck {
   readonly spec: ModelSpec;
-  readonly backend: LoadedCheckpoint["backend"];
+  readonly backend: PerturbedCostBackend;
   readonly plan: CheckPlan;
 }
 
@@ -24,6 +36,8 @@ const PROGRESS_INTERVAL_MS = 250;
 /** Later shards of the same checkpoint, of any check, reuse it. */
 const checkpoints = new LastCheckpoint();
 let planned: { readonly key: string; readonly plan: CheckPlan } | undefined;
+/** The gpu.js screen of the last check's coordinates (gpujs backend only). */
+let screen: { readonly key: string; readonly opened: ReturnType<typeof openScreenedBackend> } | undefined;
 
 /**
  * Computes one shard of a check (BullMQ sandboxed processor, run in a worker thread).
@@ -61,7 +75,20 @@ async function prepare(settings: ProcessorSettings, data: ShardJobData): Promise
     planned = { key, plan: planCheck(checkpoint.input, data.options) };
     if (settings.debug) console.log(`[debug] check ${data.checkId}: ${planned.plan.items} items`);
   }
-  return { spec, backend: checkpoint.backend, plan: planned.plan };
+  // Directional mode is not screened: its few directions run on the float64 cpu backend.
+  if (settings.backend === "cpu" || planned.plan.directions) return { spec, backend: checkpoint.backend, plan: planned.plan };
+  return { spec, backend: await screenedBackend(settings, checkpoint, planned.plan, key), plan: planned.plan };
+}
+
+/** The screen for this check, built once per (checkpoint, options) and kept for its next shards. */
+async function screenedBackend(settings: ProcessorSettings, checkpoint: LoadedCheckpoint, plan: CheckPlan, key: string): Promise<PerturbedCostBackend> {
+  if (screen?.key !== key) {
+    const previous = screen;
+    screen = { key, opened: openScreenedBackend(checkpoint.input, checkpoint.backend, { gpujsMode: settings.gpujsMode ?? "auto", seed: plan.settings.seed }) };
+    await previous?.opened.then((old) => old.close(), () => undefined);
+    screen.opened.catch(() => (screen = undefined));
+  }
+  return (await screen.opened).backend;
 }
 
 async function load(settings: ProcessorSettings, data: ShardJobData, spec: ModelSpec): Promise<LoadedCheckpoint> {

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -26,7 +27,9 @@ import {
   type Shard,
 } from "@gradcheck/engine";
 import type { ModelSpec } from "@gradcheck/models";
-import { jobOf, settledState, spawnWorker, waitFor, withCluster, type Cluster } from "./test-support/cluster.js";
+import { availableGpuJsModes, GPUJS_MODES } from "@gradcheck/compute/gpujs";
+import { ScreenOutcome } from "@gradcheck/core";
+import { jobOf, settledState, spawnWorker, waitFor, WORKER_MAIN, withCluster, type Cluster } from "./test-support/cluster.js";
 import { testCheckpoint, type TestCheckpoint } from "./test-support/checkpoint.js";
 
 const SMALL = {
@@ -160,6 +163,42 @@ describe("worker process", { timeout: 60_000 }, () => {
       worker.child.kill("SIGTERM");
       expect(await worker.exited()).toEqual({ code: 0, signal: null });
     });
+  });
+
+  it("screens on gpu.js and confirms in float64 when started with the gpujs backend", async () => {
+    await withCluster(async (cluster) => {
+      const worker = await cluster.startProcess({ env: { GRADCHECK_BACKEND: "gpujs", GRADCHECK_GPUJS_MODE: "webasm" } });
+      expect(worker.output()).toMatch(/backend gpujs \(webasm, float32 screen, float64 confirmation\)/);
+      const checkpoint = testCheckpoint(SMALL, 1);
+      const path = await publish(cluster, checkpoint);
+      const options = { mode: "full" } as const;
+      const shards = planShards(await planItems(path, checkpoint.spec, options), 8);
+      await addCheck(cluster, { checkId: "screened", options, hash: checkpoint.hash, spec: SMALL, shards });
+      await settledState(cluster.aggregate, aggregateJobId("screened"), ["waiting"], worker.output);
+      const parent = await jobOf(cluster.aggregate, aggregateJobId("screened"));
+      const values = Object.values(await parent.getChildrenValues<ShardJobResult>());
+      expect(new Set(values.map((value) => JSON.stringify(value.backend)))).toEqual(new Set([JSON.stringify({ name: "gpujs", mode: "webasm", precision: "float32" })]));
+      const remote = mergeShardResults(shards[shards.length - 1].end, values.map(decodeShardResult));
+      const local = await localResults(path, checkpoint.spec, options, shards);
+      expect(bytes(remote.status)).toEqual(bytes(local.status));
+      // SMALL's tensors are under the sample's minimum: every coordinate is confirmed in float64
+      expect(remote.screen!.every((outcome) => outcome === ScreenOutcome.flagged || outcome === ScreenOutcome.sampled)).toBe(true);
+      expect(bytes(remote.numeric)).toEqual(bytes(local.numeric));
+    });
+  });
+
+  it("refuses to start on a gpu.js mode that does not work here, or an unknown backend", () => {
+    const missing = GPUJS_MODES.find((mode) => !availableGpuJsModes().includes(mode));
+    for (const [args, message] of [
+      ...(missing ? [[["--backend", "gpujs", "--gpujs-mode", missing], new RegExp(`gpu\\.js mode "${missing}" does not work here; available: .*cpu`)] as const] : []),
+      [["--backend", "tpu"], /--backend must be one of cpu, gpujs, auto, got "tpu"/],
+      [["--bogus"], /Unknown option '--bogus'/],
+    ] as const) {
+      const run = spawnSync(process.execPath, [WORKER_MAIN, ...args], { env: { PATH: process.env.PATH, GRADCHECK_KEY: "k" }, encoding: "utf8" });
+      expect([run.status, run.stderr]).toEqual([2, expect.stringMatching(message)]);
+    }
+    const help = spawnSync(process.execPath, [WORKER_MAIN, "--help"], { env: { PATH: process.env.PATH }, encoding: "utf8" });
+    expect([help.status, help.stdout]).toEqual([0, expect.stringContaining("--backend")]);
   });
 
   it("fails input no retry can fix at once, and waits out a transient download failure", async () => {

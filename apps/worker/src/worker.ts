@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { QueueName, workerName, type ShardJobData, type ShardJobResult } from "@gradcheck/contracts";
+import type { WorkerBackend } from "./compute-backend.js";
 import type { WorkerConfig } from "./config.js";
 import type { ProcessorSettings } from "./shard.processor.js";
 
@@ -14,10 +15,10 @@ export interface RunningWorker {
 }
 
 /** Consumes shard jobs, each computed in a sandboxed worker thread. */
-export function startWorker(config: WorkerConfig): RunningWorker {
+export function startWorker(config: WorkerConfig, compute: WorkerBackend = { backend: "cpu", gpujsMode: null }): RunningWorker {
   // BullMQ requires maxRetriesPerRequest: null for a Worker's connection (blocking commands).
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const settings: ProcessorSettings = { server: config.server, key: config.key, cacheDir: config.cacheDir, debug: config.debug };
+  const settings: ProcessorSettings = { server: config.server, key: config.key, cacheDir: config.cacheDir, debug: config.debug, ...compute };
   const worker: ShardWorker = new Worker(QueueName.shards, fileURLToPath(new URL("./shard.processor.js", import.meta.url)), {
     connection,
     prefix: config.queuePrefix,

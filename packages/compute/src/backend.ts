@@ -1,11 +1,14 @@
 import type { StepRule } from "@gradcheck/core";
 import type { SparseDirection } from "@gradcheck/models/evaluator";
+import type { GpuJsMode } from "./gpujs-mode.js";
 
 /** Numerical derivatives, one per requested coordinate or direction, and each one's status. */
 export interface Derivatives {
   readonly numeric: Float64Array;
   /** CoordinateStatus: checked, or kink when a ReLU kink was crossed */
   readonly status: Uint8Array;
+  /** ScreenOutcome per item, when a float32 screen ran before float64 confirmation */
+  readonly screen?: Uint8Array;
 }
 
 export interface DifferenceOptions {
@@ -14,10 +17,17 @@ export interface DifferenceOptions {
   readonly richardson?: boolean;
 }
 
-/** Something that evaluates perturbed costs: the float64 CPU today, gpu.js next. */
-export interface PerturbedCostBackend {
-  readonly name: string;
+/** Which backend computed something, as reports record it. */
+export interface BackendIdentity {
+  readonly name: "cpu" | "gpujs";
+  /** the gpu.js mode; null on the cpu backend */
+  readonly mode: GpuJsMode | null;
+  /** the arithmetic of the perturbed costs */
   readonly precision: "float64" | "float32";
+}
+
+/** Something that evaluates perturbed costs: the float64 CPU, or gpu.js in float32. */
+export interface PerturbedCostBackend extends BackendIdentity {
   /** J(θ) */
   readonly cost: number;
   /** ∂J/∂θ_i by central differences for each index. */

@@ -14,6 +14,7 @@ const PROGRESS_EVERY = 1024;
 /** Float64 central differences on the CPU through the incremental evaluators. */
 export class CpuBackend implements PerturbedCostBackend {
   readonly name = "cpu";
+  readonly mode = null;
   readonly precision = "float64" as const;
   readonly evaluator: PerturbedCostEvaluator;
   private directional?: DirectionalCostEvaluator;

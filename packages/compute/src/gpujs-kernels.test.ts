@@ -6,7 +6,8 @@ import {
   activationChange,
   expm1Accurate,
   headCode,
-  kinkCrossed,
+  KINK_MARGIN,
+  kinkPossible,
   log1pAccurate,
   unitLossChange,
 } from "./gpujs-kernels.js";
@@ -18,6 +19,11 @@ const samples = Array.from({ length: 200 }, () => ({ z: 2 * gaussian(random), dz
 const relative = (value: number, reference: number) => Math.abs(value - reference) / Math.max(Math.abs(reference), 1e-300);
 
 describe("kernel helpers", () => {
+  it("flag kinks and near misses, and nothing far from the kink", () => {
+    expect([kinkPossible(1, -2), kinkPossible(-1, 2), kinkPossible(1, -0.995), kinkPossible(1, 0.995), kinkPossible(0, -1e-9)]).toEqual([1, 1, 1, 1, 1]);
+    expect([kinkPossible(1, -0.9), kinkPossible(-1, 0.5), kinkPossible(0, 0), kinkPossible(3, 1e-3)]).toEqual([0, 0, 0, 0]);
+  });
+
   it("compute expm1 and log1p to a few ulps, tiny arguments included", () => {
     for (const x of [1e-12, -3e-9, 2e-5, -0.004, 0.3, -2, 7]) {
       expect(relative(expm1Accurate(x), Math.expm1(x))).toBeLessThan(1e-15);
@@ -29,7 +35,10 @@ describe("kernel helpers", () => {
     // both sides compute 1 − tanh(z)·tanh(z + dz), which magnifies ulps by up to 1/(1 − tanh²z) ≈ 1e4 here
     for (const { z, dz } of samples) {
       expect(relative(activationChange(ACTIVATION_CODE[activation], z, dz), activationDelta(activation, z, dz))).toBeLessThan(1e-10);
-      expect(kinkCrossed(z, dz) === 1).toBe(crossesKink(z, dz));
+      // every crossing is flagged; a flag without one is a near miss, within the margin on either side
+      if (crossesKink(z, dz)) expect(kinkPossible(z, dz)).toBe(1);
+      const near = (scale: number) => crossesKink(z, scale * dz) || crossesKink(z, -scale * dz);
+      if (kinkPossible(z, dz) === 1) expect(near(1 + 2 * KINK_MARGIN)).toBe(true);
     }
   });
 

@@ -73,16 +73,25 @@ export function activationChange(activation: number, z: number, dz: number): num
   return dz;
 }
 
-/** 1 when z and z + dz lie on different sides of ReLU's kink at 0, else 0. */
-export function kinkCrossed(z: number, dz: number): number {
+/**
+ * 1 when z and z + dz may lie on different sides of ReLU's kink at 0, else 0: when they do in
+ * float32, and also when |z| is within KINK_MARGIN of |dz|, where float32 rounding of z and dz
+ * (which grows as changes propagate through layers) could decide it either way. The screen
+ * recomputes every flagged coordinate in float64, which settles it; a false alarm costs time.
+ */
+export function kinkPossible(z: number, dz: number): number {
   const moved = z + dz;
   if (z > 0) {
-    if (moved > 0) return 0;
+    if (moved <= 0) return 1;
+  } else if (moved > 0) {
     return 1;
   }
-  if (moved > 0) return 1;
+  if (Math.abs(z) < 1.01 * Math.abs(dz)) return 1;
   return 0;
 }
+
+/** The relative margin of kinkPossible (written out in its body, where gpu.js compiles it). */
+export const KINK_MARGIN = 0.01;
 
 /**
  * loss_i(z + d·e_k) − loss_i(z) for a HEAD_CODE, from the head cache c_k (softmax p_k, σ(z_k)
@@ -101,7 +110,7 @@ export const KERNEL_HELPERS = [
   tanhAccurate,
   sigmoidStable,
   activationChange,
-  kinkCrossed,
+  kinkPossible,
   unitLossChange,
 ];
 
@@ -140,7 +149,7 @@ export function unitActivationKernel(
   return activationChange(this.constants.activation, preActivations[i][unit[r]], step[r] * inputs[i][input[r]]);
 }
 
-/** 1 where the perturbed unit's pre-activation crosses 0 (ReLU layers), [m][lanes]. */
+/** 1 where the perturbed unit's pre-activation may cross 0 (ReLU layers; see kinkPossible), [m][lanes]. */
 export function unitKinkKernel(
   this: IKernelFunctionThis<UnitConstants>,
   preActivations: Float32Array[],
@@ -151,7 +160,7 @@ export function unitKinkKernel(
 ): number {
   const r = this.thread.x;
   const i = this.thread.y;
-  return kinkCrossed(preActivations[i][unit[r]], step[r] * inputs[i][input[r]]);
+  return kinkPossible(preActivations[i][unit[r]], step[r] * inputs[i][input[r]]);
 }
 
 /** Loss change when the perturbed unit is an output unit, [m][lanes]. */
@@ -195,7 +204,7 @@ export function activationKernel(this: IKernelFunctionThis<LayerConstants>, preA
   return activationChange(this.constants.activation, preActivations[i][v], change[v][i][this.thread.x]);
 }
 
-/** 1 where `previous` is already 1 or some unit of this ReLU layer crosses 0, [m][lanes]. */
+/** 1 where `previous` is already 1 or some unit of this ReLU layer may cross 0, [m][lanes]. */
 export function kinkKernel(
   this: IKernelFunctionThis<LayerConstants>,
   previous: Float32Array[],
@@ -206,7 +215,7 @@ export function kinkKernel(
   const i = this.thread.y;
   let crossed = previous[i][r];
   for (let v = 0; v < this.constants.units; v++) {
-    if (kinkCrossed(preActivations[i][v], change[v][i][r]) > 0) crossed = 1;
+    if (kinkPossible(preActivations[i][v], change[v][i][r]) > 0) crossed = 1;
   }
   return crossed;
 }

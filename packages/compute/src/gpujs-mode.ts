@@ -53,6 +53,14 @@ export function availableGpuJsModes(): GpuJsMode[] {
   return GPUJS_MODES.filter(gpuJsModeWorks);
 }
 
+/** Whether gpu.js reaches a GPU (or at least GL) here: headless-gl loads and an X display is set. */
+export function headlessGlAvailable(
+  environment: GpuJsEnvironment = processEnvironment(),
+  works: (mode: GpuJsMode) => boolean = gpuJsModeWorks,
+): boolean {
+  return Boolean(environment.display) && works("headlessgl");
+}
+
 /** `auto`: headless-gl where a display is set and it works, else webasm where it works, else cpu. */
 export function resolveGpuJsMode(
   request: GpuJsModeRequest,
@@ -60,6 +68,6 @@ export function resolveGpuJsMode(
   works: (mode: GpuJsMode) => boolean = gpuJsModeWorks,
 ): GpuJsMode {
   if (request !== "auto") return request;
-  if (environment.display && works("headlessgl")) return "headlessgl";
+  if (headlessGlAvailable(environment, works)) return "headlessgl";
   return works("webasm") ? "webasm" : "cpu";
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CHECK_MODES, reportSchema } from "./report.js";
+import { backendUsageSchema, CHECK_MODES, reportSchema } from "./report.js";
 
 // What the coordinator, the workers and `gradcheck submit` agree on: queue and job names,
 // job payloads, and the HTTP API's request and response bodies.
@@ -63,7 +63,10 @@ export type ShardJobData = z.infer<typeof shardJobDataSchema>;
 export const shardJobResultSchema = z.object({
   shard: shardSchema,
   numeric: z.string(),
+  /** per item: the CoordinateStatus in the low 4 bits, the ScreenOutcome in the high 4 */
   status: z.string(),
+  /** what computed the shard */
+  backend: backendUsageSchema.omit({ items: true }),
   /** seconds the shard's computation took, for throughput figures */
   seconds: z.number().nonnegative(),
 });

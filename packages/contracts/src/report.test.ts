@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exitCodeFor, reportSchema, type Report } from "./report.js";
+import { backendLabel, exitCodeFor, reportSchema, type Report } from "./report.js";
 
 const report: Report = {
   model: "m",
@@ -34,6 +34,7 @@ const report: Report = {
   ],
   warnings: [{ code: "step-unknown", message: "no step" }],
   diagnosis: [],
+  compute: { backends: [{ name: "cpu", mode: null, precision: "float64", items: 2 }], screen: null },
 };
 
 describe("reportSchema", () => {
@@ -49,8 +50,28 @@ describe("reportSchema", () => {
     expect(paths).toContain("coordinates.total");
   });
 
+  it("reads a report recorded before backends were, as not recorded", () => {
+    const { compute: _, ...older } = report;
+    expect(reportSchema.parse(older).compute).toEqual({ backends: [], screen: null });
+  });
+
+  it("rejects an unknown backend or gpu.js mode", () => {
+    const usage = report.compute.backends[0];
+    expect(reportSchema.safeParse({ ...report, compute: { backends: [{ ...usage, name: "tpu" }], screen: null } }).success).toBe(false);
+    expect(reportSchema.safeParse({ ...report, compute: { backends: [{ ...usage, mode: "webgpu" }], screen: null } }).success).toBe(false);
+  });
+
   it("rejects an unknown warning code", () => {
     expect(reportSchema.safeParse({ ...report, warnings: [{ code: "mystery", message: "" }] }).success).toBe(false);
+  });
+});
+
+describe("backendLabel", () => {
+  it("names each backend with its gpu.js mode", () => {
+    const gpujs = { name: "gpujs", mode: "headlessgl", precision: "float32", items: 5 } as const;
+    expect(backendLabel(report.compute)).toBe("cpu");
+    expect(backendLabel({ backends: [...report.compute.backends, gpujs], screen: null })).toBe("cpu+gpujs:headlessgl");
+    expect(backendLabel({ backends: [], screen: null })).toBe("unrecorded");
   });
 });
 

@@ -52,6 +52,37 @@ export const localizationSchema = z.object({
   complete: z.boolean(),
 });
 
+export const COMPUTE_BACKENDS = ["cpu", "gpujs"] as const;
+export const GPUJS_MODE_NAMES = ["headlessgl", "webasm", "cpu"] as const;
+
+/** A backend that computed some of a check's derivatives. */
+export const backendUsageSchema = z.object({
+  name: z.enum(COMPUTE_BACKENDS),
+  /** the gpu.js mode; null on the cpu backend */
+  mode: z.enum(GPUJS_MODE_NAMES).nullable(),
+  /** the arithmetic of its perturbed costs */
+  precision: z.enum(["float64", "float32"]),
+  /** coordinates (or directions) it computed */
+  items: z.number().int().nonnegative(),
+});
+
+/** Where a check's numerical derivatives were computed, and in what precision. */
+export const computeSchema = z.object({
+  backends: z.array(backendUsageSchema),
+  /** the float32 screen and its float64 confirmation, in coordinates; null when everything ran in float64 */
+  screen: z
+    .object({
+      screened: z.number().int().nonnegative(),
+      /** flagged by the screen and recomputed in float64 */
+      flagged: z.number().int().nonnegative(),
+      /** passed the screen and recomputed in float64 as the random sample */
+      sampled: z.number().int().nonnegative(),
+      /** passed the screen and kept in float32: left out of ‖n − a‖, which the sample estimates */
+      unconfirmed: z.number().int().nonnegative(),
+    })
+    .nullable(),
+});
+
 export const warningSchema = z.object({ code: z.enum(WARNING_CODES), message: z.string() });
 
 export const diagnosisSchema = z.object({
@@ -93,6 +124,8 @@ export const reportSchema = z.object({
   localization: localizationSchema.nullable(),
   warnings: z.array(warningSchema),
   diagnosis: z.array(diagnosisSchema),
+  /** reports recorded before this field existed read as "not recorded": no backends */
+  compute: computeSchema.default({ backends: [], screen: null }),
 });
 
 export type Verdict = (typeof VERDICTS)[number];
@@ -104,6 +137,14 @@ export type Diagnosis = z.infer<typeof diagnosisSchema>;
 export type Localization = z.infer<typeof localizationSchema>;
 export type CheckMode = (typeof CHECK_MODES)[number];
 export type Report = z.infer<typeof reportSchema>;
+export type BackendUsage = z.infer<typeof backendUsageSchema>;
+export type ComputeSummary = z.infer<typeof computeSchema>;
+
+/** A report's backends in a word, as the history lists them: "cpu", "gpujs:webasm", "cpu+gpujs:headlessgl". */
+export function backendLabel(compute: ComputeSummary): string {
+  if (compute.backends.length === 0) return "unrecorded";
+  return compute.backends.map((usage) => (usage.mode ? `${usage.name}:${usage.mode}` : usage.name)).join("+");
+}
 
 /** Exit status of a check: 0 pass or warn, 1 fail. */
 export function exitCodeFor(verdict: Verdict): 0 | 1 {

@@ -6,6 +6,8 @@ import {
   CoordinateStatus,
   compareGradients,
   relativeDifference,
+  ScreenOutcome,
+  screenWeights,
   type CompareOptions,
 } from "./metrics.js";
 import { THRESHOLDS, gradientNoiseFloor } from "./verdict.js";
@@ -416,5 +418,32 @@ describe("relativeDifference far from 1", () => {
 
   it("does not overflow for huge gradients", () => {
     expect(relativeDifference([1e160], [1.00001e160])).toBeCloseTo(0.00001 / 2.00001, 12);
+  });
+});
+
+describe("after a float32 screen", () => {
+  const layout = createLayout([{ name: "W", shape: [8] }]);
+  const status = new Uint8Array(8).fill(CoordinateStatus.checked);
+  const { passed, flagged, sampled } = ScreenOutcome;
+  // 0–3 passed unconfirmed, 4–5 sampled from the passes, 6 flagged, 7 a kink.
+  const screen = Uint8Array.of(passed, passed, passed, passed, sampled, sampled, flagged, passed);
+  status[7] = CoordinateStatus.kink;
+
+  it("weighs each sampled coordinate for all the passes, the unconfirmed ones 0, the rest once", () => {
+    expect([...screenWeights(layout, status, screen)]).toEqual([0, 0, 0, 0, 3, 3, 1, 0]);
+  });
+
+  it("estimates ‖n − a‖ from the sample and keeps float32 values out of the worst list", () => {
+    const analytic = Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+    const numeric = analytic.slice();
+    numeric[4] += 1e-6; // a float64 sample error
+    numeric[6] += 1e-3; // the flagged one
+    numeric[0] += 5e-5; // a float32 value that passed the screen: not a float64 error
+    const result = compareGradients(layout, numeric, analytic, status, { thresholds: THRESHOLDS.F64, top: 8, screen });
+    const norms = Math.hypot(...numeric.slice(0, 7)) + Math.hypot(...analytic.slice(0, 7));
+    expect(result.relativeDifference).toBeCloseTo(Math.sqrt(3 * 1e-12 + 1e-6) / norms, 15);
+    expect(result.tensors[0].checked).toBe(7);
+    expect(result.tensors[0].worst.map((c) => c.flatIndex)).toEqual([6, 4, 5]);
+    expect(result.tensors[0].maxAbsError).toBeCloseTo(1e-3, 12);
   });
 });

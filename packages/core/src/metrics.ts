@@ -6,6 +6,22 @@ export const CoordinateStatus = { unchecked: 0, checked: 1, kink: 2 } as const;
 export type CoordinateStatus = (typeof CoordinateStatus)[keyof typeof CoordinateStatus];
 
 /**
+ * Where a coordinate's numerical derivative came from when a float32 screen ran before the
+ * float64 confirmation (see the engine's ScreenedBackend).
+ */
+export const ScreenOutcome = {
+  /** computed in float64 from the start: no screen ran */
+  float64: 0,
+  /** passed the float32 screen and was not recomputed: its value is float32 */
+  passed: 1,
+  /** flagged by the screen (disagreement or a possible kink) and recomputed in float64 */
+  flagged: 2,
+  /** passed the screen and was recomputed in float64 as one of the random sample */
+  sampled: 3,
+} as const;
+export type ScreenOutcome = (typeof ScreenOutcome)[keyof typeof ScreenOutcome];
+
+/**
  * Per-coordinate errors are |n − a| / max(|n| + |a|, floor). The floor is the larger of the
  * noise floor and this fraction of the largest |n| + |a| in θ, so coordinates whose gradient
  * is ~0 cannot dominate the ranking with pure rounding noise.
@@ -16,6 +32,8 @@ const ABSOLUTE_FLOOR = 1e-300;
 /**
  * ‖n − a‖₂ / max(‖n‖₂ + ‖a‖₂, √k·noiseFloor) over the k coordinates in [start, end) that
  * `include` accepts; 0 when both are 0. With noiseFloor 0 this is the classic formula.
+ * With `weights`, coordinate i's (n_i − a_i)² counts weights[i] times in ‖n − a‖₂² (an
+ * estimate of the whole from a sample); the norms of n and a are unweighted.
  */
 export function relativeDifference(
   numeric: ArrayLike<number>,
@@ -24,6 +42,7 @@ export function relativeDifference(
   start = 0,
   end = numeric.length,
   noiseFloor = 0,
+  weights?: ArrayLike<number>,
 ): number {
   // Norms are summed after dividing by the largest magnitude, so they neither underflow
   // nor overflow for gradients far from 1.
@@ -43,7 +62,7 @@ export function relativeDifference(
       if (!include(i)) continue;
       const n = numeric[i] / scale;
       const a = analytic[i] / scale;
-      difference += (n - a) * (n - a);
+      difference += (weights ? weights[i] : 1) * (n - a) * (n - a);
       numericNorm += n * n;
       analyticNorm += a * a;
     }
@@ -90,11 +109,16 @@ export interface CompareOptions {
   readonly top: number;
   /** Smallest resolvable gradient per coordinate (see gradientNoiseFloor); 0 for none. */
   readonly noiseFloor?: number;
+  /** per coordinate, when a float32 screen ran: see ScreenOutcome and screenWeights */
+  readonly screen?: Uint8Array;
 }
 
 /**
  * Compares the numerical gradient with the analytic one, overall and per tensor.
  * Only coordinates with status `checked` count: kinks and unchecked ones are left out.
+ * After a float32 screen, coordinates that passed it unconfirmed count in the norms and in
+ * `checked`, but their (float32) differences neither enter ‖n − a‖ nor the worst lists nor
+ * maxAbsError: the float64 sample stands in for them (see screenWeights).
  */
 export function compareGradients(
   layout: Layout,
@@ -106,6 +130,8 @@ export function compareGradients(
   const isChecked = (i: number) => status[i] === CoordinateStatus.checked;
   const noiseFloor = options.noiseFloor ?? 0;
   const floor = coordinateFloor(numeric, analytic, status, noiseFloor);
+  const weights = options.screen ? screenWeights(layout, status, options.screen) : undefined;
+  const confirmed = (i: number) => !options.screen || options.screen[i] !== ScreenOutcome.passed;
 
   const tensors = layout.tensors.map((slot): TensorComparison => {
     const end = slot.offset + slot.size;
@@ -117,6 +143,7 @@ export function compareGradients(
       if (status[i] === CoordinateStatus.kink) kinks++;
       if (!isChecked(i)) continue;
       checked++;
+      if (!confirmed(i)) continue;
       const absError = Math.abs(numeric[i] - analytic[i]);
       maxAbsError = Math.max(maxAbsError, absError);
       const relativeError = coordinateRelativeError(numeric[i], analytic[i], floor);
@@ -129,7 +156,7 @@ export function compareGradients(
         relativeError,
       });
     }
-    const tensorDifference = relativeDifference(numeric, analytic, isChecked, slot.offset, end, noiseFloor);
+    const tensorDifference = relativeDifference(numeric, analytic, isChecked, slot.offset, end, noiseFloor, weights);
     return {
       name: slot.name,
       shape: slot.shape,
@@ -143,7 +170,7 @@ export function compareGradients(
     };
   });
 
-  const overall = relativeDifference(numeric, analytic, isChecked, 0, layout.total, noiseFloor);
+  const overall = relativeDifference(numeric, analytic, isChecked, 0, layout.total, noiseFloor, weights);
   return {
     coordinateFloor: floor,
     relativeDifference: overall,
@@ -152,6 +179,31 @@ export function compareGradients(
     kinks: tensors.reduce((sum, t) => sum + t.kinks, 0),
     tensors,
   };
+}
+
+/**
+ * Weights that make ‖n − a‖² an unbiased estimate of its float64 value after a screen: within
+ * each tensor, the s sampled coordinates stand for all p that passed the screen (weight p/s),
+ * the unconfirmed ones weigh 0, and float64 and flagged ones count once. A tensor with
+ * passes but no sample leaves them out: each is within the screen's tolerance.
+ */
+export function screenWeights(layout: Layout, status: Uint8Array, screen: Uint8Array): Float64Array {
+  const weights = new Float64Array(screen.length);
+  for (const slot of layout.tensors) {
+    const end = slot.offset + slot.size;
+    let passed = 0;
+    let sampled = 0;
+    for (let i = slot.offset; i < end; i++) {
+      if (status[i] !== CoordinateStatus.checked) continue;
+      if (screen[i] === ScreenOutcome.passed) passed++;
+      else if (screen[i] === ScreenOutcome.sampled) sampled++;
+    }
+    const sampleWeight = sampled === 0 ? 1 : (passed + sampled) / sampled;
+    for (let i = slot.offset; i < end; i++) {
+      weights[i] = screen[i] === ScreenOutcome.passed ? 0 : screen[i] === ScreenOutcome.sampled ? sampleWeight : 1;
+    }
+  }
+  return weights;
 }
 
 /** The floor under per-coordinate relative errors: see COORDINATE_FLOOR_FRACTION. */

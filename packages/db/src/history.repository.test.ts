@@ -29,6 +29,7 @@ function report(verdict: Report["verdict"], relativeDifference: number, step: nu
     localization: null,
     warnings: [],
     diagnosis: verdict === "fail" ? [{ code: "scale", tensors: ["W1"], message: "W1 is 2 × the numerical one", evidence: { factors: [2] } }] : [],
+    compute: { backends: [{ name: "cpu", mode: null, precision: "float64", items: 12 }], screen: null },
   };
 }
 

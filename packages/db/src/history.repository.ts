@@ -1,4 +1,4 @@
-import type { Report } from "@gradcheck/contracts";
+import { backendLabel, type Report } from "@gradcheck/contracts";
 import { canonicalHash } from "./canonical-hash.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
@@ -80,6 +80,8 @@ export class HistoryRepository {
         where: { id: checkId, status: { in: ["queued", "running"] } },
         data: {
           status: "done",
+          // the workers that took the shards decide it: known once the report is
+          backend: backendLabel(report.compute),
           verdict: report.verdict,
           relativeDifference: report.relativeDifference,
           report: report as unknown as Prisma.InputJsonValue,

@@ -1,7 +1,7 @@
 import type { PerturbedCostBackend } from "@gradcheck/compute";
 import { stepSize, type Layout } from "@gradcheck/core";
 import { parameterLayout, type ModelSpec } from "@gradcheck/models/evaluator";
-import { stepRuleFor, type CheckInput, type CheckOptions } from "./check-input.js";
+import { DEFAULT_CHECK_OPTIONS, stepRuleFor, type CheckInput, type CheckOptions } from "./check-input.js";
 import { planDirections, type DirectionRef } from "./directions.js";
 import { planCoordinates, type Shard } from "./plan.js";
 import { runShard, type ShardSettings, type ShardWork } from "./shard.js";
@@ -26,7 +26,8 @@ export function planCheck(input: Pick<CheckInput, "spec" | "theta">, options: Ch
   const settings: ShardSettings = {
     step,
     richardson: options.richardson,
-    seed: options.seed,
+    // Full mode takes no seed (reports say null): the screen's float64 sample must not depend on one.
+    seed: options.mode === "full" ? DEFAULT_CHECK_OPTIONS.seed : options.seed,
     directionStep: stepSize(step, maxAbs(input.theta)),
   };
   const layout = parameterLayout(input.spec);

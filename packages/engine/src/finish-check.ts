@@ -2,7 +2,7 @@ import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/
 import { gradientNoiseFloor, THRESHOLDS } from "@gradcheck/core";
 import type { Report } from "@gradcheck/contracts";
 import { forward, networkFromTheta } from "@gradcheck/models";
-import { mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
+import { backendUsage, mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import type { CheckPlan } from "./check-plan.js";
 import { assertDeterministicCost, assertFiniteCost } from "./determinism.js";
@@ -39,6 +39,7 @@ export function finishCheck(
   shardResults: readonly ShardResult[],
 ): CheckOutcome {
   const merged = mergeShardResults(plan.items, shardResults);
+  const backends = backendUsage(shardResults);
   const perDerivative = evaluationsPerDerivative(options.richardson);
   const { layout, settings } = plan;
   if (plan.coordinates) {
@@ -52,6 +53,7 @@ export function finishCheck(
       cost: backend.cost,
       noise,
       costEvaluations: plan.items * perDerivative + noise.evaluations,
+      backends,
     });
     return { report, results };
   }
@@ -91,6 +93,7 @@ export function finishCheck(
     cost: backend.cost,
     noise,
     costEvaluations: refs.length * perDerivative + noise.evaluations + localization.evaluations,
+    backends,
     directional: { projections, localization },
   });
   return { report, results: { numeric, status } };

@@ -16,3 +16,5 @@ export * from "./shard-codec.js";
 export * from "./loaded-checkpoint.js";
 export * from "./checkpoint-file.js";
 export * from "./input-errors.js";
+export * from "./screen.js";
+export * from "./compute-backend.js";

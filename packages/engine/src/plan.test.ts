@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { mergeShardResults } from "./aggregate.js";
+import { backendUsage, mergeShardResults } from "./aggregate.js";
+import type { ShardResult } from "./shard.js";
+import { decodeShardResult, encodeShardResult } from "./shard-codec.js";
 import { clusterShardSize, localShardSize, planShards } from "./plan.js";
 
 describe("planShards", () => {
@@ -30,10 +32,12 @@ describe("planShards", () => {
 });
 
 describe("mergeShardResults", () => {
-  const result = (index: number, start: number, end: number) => ({
+  const cpu = { name: "cpu", mode: null, precision: "float64" } as const;
+  const result = (index: number, start: number, end: number): ShardResult => ({
     shard: { index, start, end },
     numeric: new Float64Array(end - start).fill(index + 1),
     status: new Uint8Array(end - start).fill(1),
+    backend: cpu,
   });
 
   it("places each shard at its indices, whatever order they arrive in", () => {
@@ -47,6 +51,36 @@ describe("mergeShardResults", () => {
 
   it("refuses a gap", () => {
     expect(() => mergeShardResults(6, [result(0, 0, 3)])).toThrow(/item 3 was not computed/);
+  });
+
+  it("keeps screen outcomes where a shard was screened, float64 elsewhere, and counts items per backend", () => {
+    const gpujs = { name: "gpujs", mode: "webasm", precision: "float32" } as const;
+    const screened: ShardResult = { ...result(1, 3, 6), screen: Uint8Array.of(1, 2, 3), backend: gpujs };
+    const merged = mergeShardResults(6, [result(0, 0, 3), screened]);
+    expect([...merged.screen!]).toEqual([0, 0, 0, 1, 2, 3]);
+    expect(mergeShardResults(6, [result(0, 0, 3), result(1, 3, 6)]).screen).toBeUndefined();
+    expect(backendUsage([screened, result(0, 0, 3), result(2, 6, 8)])).toEqual([
+      { ...cpu, items: 5 },
+      { ...gpujs, items: 3 },
+    ]);
+  });
+});
+
+describe("shard codec", () => {
+  it("carries numbers, statuses, screen outcomes and the backend through JSON unchanged", () => {
+    const shard = { index: 2, start: 10, end: 14 };
+    const plain: ShardResult = { shard, numeric: Float64Array.of(0.1, -2e-300, Math.PI, 0), status: Uint8Array.of(1, 2, 1, 0), backend: { name: "cpu", mode: null, precision: "float64" } };
+    const screened: ShardResult = { ...plain, screen: Uint8Array.of(1, 2, 3, 0), backend: { name: "gpujs", mode: "cpu", precision: "float32" } };
+    for (const original of [plain, screened]) {
+      const encoded = encodeShardResult(original, 0.5);
+      expect(decodeShardResult(JSON.parse(JSON.stringify(encoded)))).toEqual(original);
+      expect(encoded.seconds).toBe(0.5);
+    }
+  });
+
+  it("refuses results that do not fit their shard", () => {
+    const encoded = encodeShardResult({ shard: { index: 0, start: 0, end: 2 }, numeric: new Float64Array(2), status: new Uint8Array(2), backend: { name: "cpu", mode: null, precision: "float64" } }, 0);
+    expect(() => decodeShardResult({ ...encoded, shard: { index: 0, start: 0, end: 3 } })).toThrow(/2 values for 3 items/);
   });
 });
 

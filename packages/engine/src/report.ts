@@ -6,6 +6,7 @@ import {
   diagnose,
   gradientNoiseFloor,
   relativeDifference,
+  ScreenOutcome,
   THRESHOLDS,
   UNIT_ROUNDOFF,
   verdictOf,
@@ -14,9 +15,9 @@ import {
   type Layout,
   type Thresholds,
 } from "@gradcheck/core";
-import type { Report, Warning } from "@gradcheck/contracts";
+import type { ComputeSummary, Report, Warning } from "@gradcheck/contracts";
 import { tensorRoles } from "@gradcheck/models";
-import type { MergedResults } from "./aggregate.js";
+import type { BackendUsage, MergedResults } from "./aggregate.js";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import type { Localization } from "./localize.js";
 import { thresholdsAboveNoise, type NoiseEstimate } from "./noise.js";
@@ -38,6 +39,8 @@ export interface ReportParts {
   readonly cost: number;
   readonly noise: NoiseEstimate;
   readonly costEvaluations: number;
+  /** which backends computed the shards */
+  readonly backends: readonly BackendUsage[];
   readonly directional?: { readonly projections: Projections; readonly localization: Localization };
 }
 
@@ -51,6 +54,7 @@ export function buildReport(parts: ReportParts): Report {
     thresholds,
     top: options.top,
     noiseFloor,
+    screen: results.screen,
   });
   const figures = parts.directional
     ? projectionFigures(layout, parts.directional.projections, thresholds, noiseFloor)
@@ -125,6 +129,22 @@ export function buildReport(parts: ReportParts): Report {
       : null,
     warnings,
     diagnosis,
+    compute: computeSummary(parts.backends, results.screen),
+  };
+}
+
+function computeSummary(backends: readonly BackendUsage[], screen: Uint8Array | undefined): ComputeSummary {
+  const count = (outcome: ScreenOutcome) => screen!.filter((value) => value === outcome).length;
+  return {
+    backends: backends.map((usage) => ({ ...usage })),
+    screen: screen
+      ? {
+          screened: screen.length - count(ScreenOutcome.float64),
+          flagged: count(ScreenOutcome.flagged),
+          sampled: count(ScreenOutcome.sampled),
+          unconfirmed: count(ScreenOutcome.passed),
+        }
+      : null,
   };
 }
 

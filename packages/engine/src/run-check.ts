@@ -1,10 +1,14 @@
 import { availableParallelism } from "node:os";
+import type { PerturbedCostBackend } from "@gradcheck/compute";
+import type { GpuJsModeRequest } from "@gradcheck/compute/gpujs";
 import type { Report } from "@gradcheck/contracts";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import { planCheck, shardWork } from "./check-plan.js";
+import { openScreenedBackend, resolveBackend, type BackendRequest } from "./compute-backend.js";
 import { assertCheckableCost, finishCheck, type CheckOutcome } from "./finish-check.js";
-import { localShardSize, planShards } from "./plan.js";
-import { runShard, type ShardResult } from "./shard.js";
+import { localShardSize, planShards, type Shard } from "./plan.js";
+import type { ScreenSample } from "./screen.js";
+import { runShard, type ShardResult, type ShardWork } from "./shard.js";
 import { backendFor, type ShardJob } from "./thread-job.js";
 import { ThreadPool } from "./thread-pool.js";
 
@@ -13,6 +17,11 @@ export interface LocalRunOptions extends CheckOptions {
   readonly threads?: number;
   /** items done (coordinates, or directions in directional mode) out of the plan's total */
   readonly onProgress?: (done: number, total: number) => void;
+  /** cpu (float64) by default; gpujs screens coordinates in float32 and confirms in float64 */
+  readonly backend?: BackendRequest;
+  readonly gpujsMode?: GpuJsModeRequest;
+  /** the float64 sample of the screen's passes (tests shrink it) */
+  readonly screenSample?: ScreenSample;
 }
 
 /** Below this many coordinates per thread, starting a thread costs more than it saves. */
@@ -41,27 +50,48 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
   const { items } = plan;
   // A direction costs about a forward pass, a coordinate a small fraction of one.
   const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(items * (directional ? 2_000 : 1)), 256));
-  const shards = planShards(items, directional ? Math.max(1, Math.ceil(items / 16)) : localShardSize(items, threads));
-  const pool = threads > 1 && shards.length > 1 ? new ThreadPool(job, Math.min(threads, shards.length)) : undefined;
+  const computeBackend = directional ? "cpu" : await resolveBackend(options.backend ?? "cpu");
+  // The screen batches coordinates into kernel runs itself: one shard keeps its blocks whole.
+  const shardSize = directional ? Math.max(1, Math.ceil(items / 16)) : computeBackend === "gpujs" ? items : localShardSize(items, threads);
+  const shards = planShards(items, shardSize);
+  const pool = computeBackend === "cpu" && threads > 1 && shards.length > 1 ? new ThreadPool(job, Math.min(threads, shards.length)) : undefined;
 
   try {
     const backend = backendFor(job);
     assertCheckableCost(input, backend);
     const onProgress = (done: number) => options.onProgress?.(done, items);
-    const work = shards.map((shard) => shardWork(plan, shard));
+    const work = shards.map((shard) => ({ shard, work: shardWork(plan, shard) }));
     let results: ShardResult[];
-    if (pool) {
-      results = await pool.run(shards.map((shard, n) => ({ shard, work: work[n] })), onProgress);
+    if (computeBackend === "gpujs") {
+      const screened = await openScreenedBackend(input, backend, { gpujsMode: options.gpujsMode, seed: plan.settings.seed, sample: options.screenSample });
+      try {
+        results = runInThisThread(screened.backend, input, plan.settings, work, onProgress);
+      } finally {
+        await screened.close();
+      }
+    } else if (pool) {
+      results = await pool.run(work, onProgress);
     } else {
-      let finished = 0;
-      results = shards.map((shard, n) => {
-        const result = runShard(backend, input.spec, shard, work[n], plan.settings, (done) => onProgress(finished + done));
-        finished += shard.end - shard.start;
-        return result;
-      });
+      results = runInThisThread(backend, input, plan.settings, work, onProgress);
     }
     return finishCheck(input, options, plan, backend, results);
   } finally {
     await pool?.close();
   }
+}
+
+/** Runs shards one after another here, with progress over all of them. */
+function runInThisThread(
+  backend: PerturbedCostBackend,
+  input: CheckInput,
+  settings: ShardJob["settings"],
+  work: readonly { readonly shard: Shard; readonly work: ShardWork }[],
+  onProgress: (done: number) => void,
+): ShardResult[] {
+  let finished = 0;
+  return work.map(({ shard, work: items }) => {
+    const result = runShard(backend, input.spec, shard, items, settings, (done) => onProgress(finished + done));
+    finished += shard.end - shard.start;
+    return result;
+  });
 }

@@ -1,23 +1,28 @@
 import type { ShardJobResult } from "@gradcheck/contracts";
-import type { Shard } from "./plan.js";
-import type { ShardResult } from "./shard.js";
+import { identityOf, type ShardResult } from "./shard.js";
+
+// A status byte carries the CoordinateStatus (0–2) in its low 4 bits and the ScreenOutcome
+// (0–3; 0 = float64, no screen) in its high 4, so that a stored shard keeps both in one column.
+const SCREEN_SHIFT = 4;
+const STATUS_MASK = 0x0f;
 
 /** A shard's results as JSON for a queue: typed arrays as base64 of their bytes. */
 export function encodeShardResult(result: ShardResult, seconds: number): ShardJobResult {
+  const { screen } = result;
+  const status = screen ? result.status.map((value, n) => value | (screen[n] << SCREEN_SHIFT)) : result.status;
   return {
     shard: { index: result.shard.index, start: result.shard.start, end: result.shard.end },
     numeric: bytesOf(result.numeric).toString("base64"),
-    status: bytesOf(result.status).toString("base64"),
+    status: bytesOf(status).toString("base64"),
+    backend: identityOf(result.backend),
     seconds,
   };
 }
 
 export function decodeShardResult(encoded: ShardJobResult): ShardResult {
-  return shardResultFromBytes(encoded.shard, Buffer.from(encoded.numeric, "base64"), Buffer.from(encoded.status, "base64"));
-}
-
-/** A shard's results from the bytes of its arrays (as a queue or a database holds them). */
-function shardResultFromBytes(shard: Shard, numericBytes: Uint8Array, statusBytes: Uint8Array): ShardResult {
+  const { shard } = encoded;
+  const numericBytes = Buffer.from(encoded.numeric, "base64");
+  const statusBytes = Buffer.from(encoded.status, "base64");
   const count = shard.end - shard.start;
   if (numericBytes.length !== count * Float64Array.BYTES_PER_ELEMENT || statusBytes.length !== count) {
     throw new Error(`shard ${shard.index}: results hold ${numericBytes.length / 8} values for ${count} items`);
@@ -25,7 +30,15 @@ function shardResultFromBytes(shard: Shard, numericBytes: Uint8Array, statusByte
   // Copy into fresh arrays: a Buffer's bytes need not be 8-byte aligned.
   const numeric = new Float64Array(count);
   new Uint8Array(numeric.buffer).set(numericBytes);
-  return { shard: { index: shard.index, start: shard.start, end: shard.end }, numeric, status: Uint8Array.from(statusBytes) };
+  const status = Uint8Array.from(statusBytes, (value) => value & STATUS_MASK);
+  const screened = statusBytes.some((value) => value >> SCREEN_SHIFT !== 0);
+  return {
+    shard: { index: shard.index, start: shard.start, end: shard.end },
+    numeric,
+    status,
+    ...(screened ? { screen: Uint8Array.from(statusBytes, (value) => value >> SCREEN_SHIFT) } : {}),
+    backend: identityOf(encoded.backend),
+  };
 }
 
 function bytesOf(array: Float64Array | Uint8Array): Buffer {

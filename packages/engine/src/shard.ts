@@ -1,4 +1,4 @@
-import type { PerturbedCostBackend } from "@gradcheck/compute";
+import type { BackendIdentity, PerturbedCostBackend } from "@gradcheck/compute";
 import type { StepRule } from "@gradcheck/core";
 import { parameterLayout, type ModelSpec } from "@gradcheck/models/evaluator";
 import { tensorDirection, type DirectionRef } from "./directions.js";
@@ -23,7 +23,14 @@ export interface ShardResult {
   readonly shard: Shard;
   readonly numeric: Float64Array;
   readonly status: Uint8Array;
+  /** ScreenOutcome per item, when a float32 screen ran */
+  readonly screen?: Uint8Array;
+  /** what computed them */
+  readonly backend: BackendIdentity;
 }
+
+/** A backend's identity alone, without its arrays and methods. */
+export const identityOf = ({ name, mode, precision }: BackendIdentity): BackendIdentity => ({ name, mode, precision });
 
 /** The shard function: the same in a local thread and in a cluster worker. */
 export function runShard(
@@ -34,12 +41,13 @@ export function runShard(
   settings: ShardSettings,
   onProgress?: (done: number) => void,
 ): ShardResult {
+  const backendIdentity = identityOf(backend);
   if (work.kind === "coordinates") {
-    return { shard, ...backend.centralDifferences(work.indices, settings, onProgress) };
+    return { shard, ...backend.centralDifferences(work.indices, settings, onProgress), backend: backendIdentity };
   }
   const layout = parameterLayout(spec);
   const directions = work.directions.map((ref) => tensorDirection(layout, ref, settings.seed));
   const result = backend.directionalDerivatives(directions, settings.directionStep, settings.richardson);
   onProgress?.(directions.length);
-  return { shard, ...result };
+  return { shard, ...result, backend: backendIdentity };
 }

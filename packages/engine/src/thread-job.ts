@@ -2,7 +2,7 @@ import { CpuBackend } from "@gradcheck/compute";
 import type { ModelSpec } from "@gradcheck/models/evaluator";
 import type { CheckInput } from "./check-input.js";
 import type { Shard } from "./plan.js";
-import type { ShardSettings, ShardWork } from "./shard.js";
+import type { ShardResult, ShardSettings, ShardWork } from "./shard.js";
 
 /** What a worker thread (or a cluster worker) needs to rebuild the backend by itself. */
 export interface ShardJob {
@@ -27,5 +27,5 @@ export function backendForInput(input: Pick<CheckInput, "spec" | "theta" | "batc
 export type ToThread = { readonly type: "shard"; readonly shard: Shard; readonly work: ShardWork };
 export type FromThread =
   | { readonly type: "progress"; readonly shardIndex: number; readonly done: number }
-  | { readonly type: "result"; readonly shard: Shard; readonly numeric: Float64Array; readonly status: Uint8Array }
+  | { readonly type: "result"; readonly result: ShardResult }
   | { readonly type: "error"; readonly message: string };

@@ -46,8 +46,9 @@ export class ThreadPool {
               doneByShard.set(message.shardIndex, message.done);
               report();
             } else if (message.type === "result") {
-              results.push({ shard: message.shard, numeric: message.numeric, status: message.status });
-              doneByShard.set(message.shard.index, message.shard.end - message.shard.start);
+              const { shard } = message.result;
+              results.push(message.result);
+              doneByShard.set(shard.index, shard.end - shard.start);
               report();
               if (++completed === shards.length) resolve();
               else dispatch(worker);

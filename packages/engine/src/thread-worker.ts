@@ -13,8 +13,7 @@ port.on("message", (message: ToThread) => {
     const result = runShard(backend, job.spec, shard, work, job.settings, (done) =>
       port.postMessage({ type: "progress", shardIndex: shard.index, done } satisfies FromThread),
     );
-    const reply: FromThread = { type: "result", shard, numeric: result.numeric, status: result.status };
-    port.postMessage(reply, [result.numeric.buffer as ArrayBuffer, result.status.buffer as ArrayBuffer]);
+    port.postMessage({ type: "result", result } satisfies FromThread, [result.numeric.buffer as ArrayBuffer, result.status.buffer as ArrayBuffer]);
   } catch (error) {
     port.postMessage({ type: "error", message: error instanceof Error ? error.message : String(error) } satisfies FromThread);
   }

@@ -1,6 +1,6 @@
-import { exitCodeFor, recordedCheckOptions, type Report } from "@gradcheck/contracts";
+import { backendLabel, exitCodeFor, recordedCheckOptions, type Report } from "@gradcheck/contracts";
 import { runLocalCheckWithResults, type CheckInput } from "@gradcheck/engine";
-import type { CheckOptionValues } from "../check-options.js";
+import type { BackendOptionValues, CheckOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
 import { historyLocation, withDatabase } from "../database.js";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
@@ -12,7 +12,7 @@ import { loadCheckFiles } from "../load-check-files.js";
 import { createProgress } from "../progress.js";
 import { renderReport } from "../render.js";
 
-export interface CheckCommandOptions extends CheckOptionValues {
+export interface CheckCommandOptions extends CheckOptionValues, BackendOptionValues {
   readonly model: string;
   readonly threads?: number;
   readonly json: boolean;
@@ -23,6 +23,7 @@ export interface CheckCommandOptions extends CheckOptionValues {
 
 /** `gradcheck check`: exit 0 on pass or warn, 1 on fail. */
 export async function checkCommand(checkpoint: string, options: CheckCommandOptions, output: Output, config: CliConfig): Promise<number> {
+  assertBackendFits(options);
   if (options.html) await assertWritable(options.html, "HTML report");
   const input = await loadCheckFiles(checkpoint, options.model);
   const progress = options.json ? undefined : createProgress();
@@ -46,6 +47,16 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
   }
 }
 
+/** Refuses backend flags that cannot take effect, rather than ignore them. */
+function assertBackendFits(options: CheckCommandOptions): void {
+  if (options.backend === "gpujs" && options.mode === "directional") {
+    throw new InputError("--backend gpujs screens coordinates; directional mode runs on the cpu backend only: drop --backend gpujs or use --mode full or sample");
+  }
+  if (options.gpujsMode !== undefined && options.backend === "cpu") {
+    throw new InputError(`--gpujs-mode ${options.gpujsMode} needs --backend gpujs (or auto)`);
+  }
+}
+
 /**
  * Records the check in the history. The report is already out: a history that cannot be
  * reached costs a warning, never the verdict.
@@ -66,7 +77,7 @@ async function save(
         model: { name: input.spec.name, spec: input.spec },
         checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
         options: recordedCheckOptions(options),
-        backend: "cpu",
+        backend: backendLabel(report.compute),
         report,
         ...times,
       }),

@@ -47,7 +47,8 @@ export class CheckService {
       mode: options.mode,
       options: recorded,
       optionsHash: canonicalHash(recorded),
-      backend: "cpu",
+      // set from the report when the check is done: each worker computes on its own backend
+      backend: "pending",
     };
     const existing = await this.checks.findExisting(newCheck.checkpointId, newCheck.optionsHash);
     if (existing) return { state: await this.stateOf(existing), created: false };

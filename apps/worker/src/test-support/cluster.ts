@@ -12,7 +12,7 @@ import { startCheckpointServer, type CheckpointServer } from "./checkpoint-serve
 
 export const REDIS_URL = "redis://127.0.0.1:6379";
 const KEY = "worker-test-key";
-const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+export const WORKER_MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
 /** A worker process against the real Redis, a test coordinator for checkpoints, and the producer side. */
 export interface Cluster {
@@ -24,7 +24,8 @@ export interface Cluster {
   readonly aggregate: Queue;
   /** the worker process, started by startProcess */
   process?: WorkerProcess;
-  startProcess(options?: { ipc?: boolean }): Promise<WorkerProcess>;
+  /** starts the worker with the test settings, `env` added on top */
+  startProcess(options?: { ipc?: boolean; env?: Record<string, string> }): Promise<WorkerProcess>;
 }
 
 export interface WorkerProcess {
@@ -57,7 +58,7 @@ export async function withCluster(body: (cluster: Cluster) => Promise<void>): Pr
     flows,
     shards,
     aggregate,
-    async startProcess({ ipc = false } = {}) {
+    async startProcess({ ipc = false, env = {} }: { ipc?: boolean; env?: Record<string, string> } = {}) {
       cluster.process = spawnWorker({
         REDIS_URL,
         GRADCHECK_QUEUE_PREFIX: prefix,
@@ -65,6 +66,7 @@ export async function withCluster(body: (cluster: Cluster) => Promise<void>): Pr
         GRADCHECK_KEY: KEY,
         GRADCHECK_CACHE_DIR: join(dir, "cache"),
         GRADCHECK_WORKER_CONCURRENCY: "2",
+        ...env,
       }, ipc);
       await waitFor(() => cluster.process!.output().includes(`processors on ${QueueName.shards}`), "the worker's start line", cluster.process.output);
       return cluster.process;
@@ -89,8 +91,8 @@ export async function withCluster(body: (cluster: Cluster) => Promise<void>): Pr
 
 /** Starts `node dist/main.js` with only PATH and `env` for environment. */
 export function spawnWorker(env: Record<string, string>, ipc = false): WorkerProcess {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`pnpm build\` in apps/worker before the tests`);
-  const child = spawn(process.execPath, [MAIN], {
+  if (!existsSync(WORKER_MAIN)) throw new Error(`${WORKER_MAIN} is missing: run \`pnpm build\` in apps/worker before the tests`);
+  const child = spawn(process.execPath, [WORKER_MAIN], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
   });

@@ -1,0 +1,25 @@
+import { resolveBackend, type ComputeBackendName } from "@gradcheck/engine";
+import { ConfigError, type WorkerConfig } from "./config.js";
+
+/** What the worker's processors compute on, settled once at start-up. */
+export interface WorkerBackend {
+  readonly backend: ComputeBackendName;
+  /** the gpu.js mode, for the gpujs backend */
+  readonly gpujsMode: "headlessgl" | "webasm" | "cpu" | null;
+}
+
+/**
+ * Resolves `auto` and checks that the gpu.js mode works here, so that a worker that cannot
+ * compute what it was told to refuses to start, rather than fail every shard it takes.
+ */
+export async function resolveWorkerBackend(config: Pick<WorkerConfig, "backend" | "gpujsMode">): Promise<WorkerBackend> {
+  const backend = await resolveBackend(config.backend);
+  if (backend === "cpu") return { backend, gpujsMode: null };
+  const { availableGpuJsModes } = await import("@gradcheck/compute/gpujs");
+  const available = availableGpuJsModes();
+  const gpujsMode = config.gpujsMode === "auto" ? available[0] : config.gpujsMode;
+  if (!gpujsMode || !available.includes(gpujsMode)) {
+    throw new ConfigError(`gpu.js mode "${config.gpujsMode}" does not work here; available: ${available.join(", ") || "none"}`);
+  }
+  return { backend, gpujsMode };
+}
