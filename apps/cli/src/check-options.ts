@@ -1,5 +1,5 @@
 import type { CheckOptionsInput } from "@gradcheck/contracts";
-import { BACKEND_REQUESTS, DEFAULT_CHECK_OPTIONS, type BackendRequest, type CheckOptions } from "@gradcheck/engine";
+import { BACKEND_REQUESTS, DEFAULT_CHECK_OPTIONS, GPUJS_MODE_REQUESTS, type BackendRequest, type CheckOptions } from "@gradcheck/engine";
 import { InvalidArgumentError, Option, type Command } from "commander";
 
 // The options that shape a check, shared by `gradcheck check` (run here) and `gradcheck submit`
@@ -61,8 +61,6 @@ export function checkOptionsFrom(values: CheckOptionValues): CheckOptionsInput {
   const { mode, eps, richardson, samples, directions, seed, top } = values;
   return eps === undefined ? { mode, richardson, samples, directions, seed, top } : { mode, eps, richardson, samples, directions, seed, top };
 }
-
-export const GPUJS_MODE_REQUESTS = ["auto", "headlessgl", "webasm", "cpu"] as const;
 
 export interface BackendOptionValues {
   readonly backend: BackendRequest;

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from "node:util";
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -122,6 +123,34 @@ describe("gradcheck check", () => {
     expect(html).toContain("cli-test");
     expect(html).toContain('id="heatmap-W1"');
     expect(html).not.toMatch(/<script src|<link /);
+  });
+
+  it("screens on gpu.js with --backend gpujs, confirms in float64, and gives the cpu backend's verdict", async () => {
+    const path = join(directory, "gpujs-wrong-coordinate.safetensors");
+    const gradients = faultyGradients({ kind: "wrong-coordinate", layer: 1, row: 4, column: 2 }, network, batch);
+    await writeCheckpointFile(path, spec, theta, gradients, batch, { step: 10 });
+    const gpu = await cli("check", path, "--model", modelPath, "--backend", "gpujs", "--gpujs-mode", "cpu", "--json", "--no-save");
+    const cpu = await cli("check", path, "--model", modelPath, "--json", "--no-save");
+    expect([gpu.code, cpu.code]).toEqual([1, 1]);
+    const [screened, reference] = [gpu, cpu].map((result) => reportSchema.parse(JSON.parse(result.stdout)));
+    expect(screened.compute.backends).toEqual([{ name: "gpujs", mode: "cpu", precision: "float32", items: reference.coordinates.total }]);
+    expect(screened.compute.screen!.flagged).toBeGreaterThan(0);
+    expect(reference.compute).toEqual({ backends: [{ name: "cpu", mode: null, precision: "float64", items: reference.coordinates.total }], screen: null });
+    expect(screened.diagnosis.map((finding) => finding.message)).toEqual(reference.diagnosis.map((finding) => finding.message));
+    const human = await cli("check", path, "--model", modelPath, "--backend", "gpujs", "--gpujs-mode", "cpu", "--no-save");
+    expect(stripVTControlCharacters(human.stdout)).toMatch(/float32 screen on gpujs cpu: [\d,]+ of [\d,]+ recomputed in float64/);
+  });
+
+  it("refuses backend flags that cannot take effect, with exit 2", async () => {
+    for (const [args, message] of [
+      [["--backend", "gpujs", "--mode", "directional"], "directional mode runs on the cpu backend only"],
+      [["--gpujs-mode", "webasm"], "--gpujs-mode webasm needs --backend gpujs (or auto)"],
+      [["--backend", "tpu"], "argument 'tpu' is invalid. Allowed choices are cpu, gpujs, auto."],
+    ]) {
+      const result = await cli("check", correctPath, "--model", modelPath, "--no-save", ...args);
+      expect([result.code, result.stdout]).toEqual([2, ""]);
+      expect(result.stderr).toContain(message);
+    }
   });
 
   it("takes a fixed step and Richardson extrapolation", async () => {

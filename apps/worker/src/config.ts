@@ -1,10 +1,9 @@
 import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BACKEND_REQUESTS, type BackendRequest } from "@gradcheck/engine";
+import { BACKEND_REQUESTS, GPUJS_MODE_REQUESTS, type BackendRequest } from "@gradcheck/engine";
 
-export const GPUJS_MODE_REQUESTS = ["auto", "headlessgl", "webasm", "cpu"] as const;
-export type GpuJsModeRequest = (typeof GPUJS_MODE_REQUESTS)[number];
+type GpuJsModeRequest = (typeof GPUJS_MODE_REQUESTS)[number];
 
 export const WORKER_USAGE = `Usage: gradcheck-worker [--backend cpu|gpujs|auto] [--gpujs-mode auto|headlessgl|webasm|cpu]
 

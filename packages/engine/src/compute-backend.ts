@@ -8,6 +8,8 @@ import { ScreenedBackend, type ScreenSample } from "./screen.js";
 export const BACKEND_REQUESTS = ["cpu", "gpujs", "auto"] as const;
 export type BackendRequest = (typeof BACKEND_REQUESTS)[number];
 export type ComputeBackendName = Exclude<BackendRequest, "auto">;
+/** What the user may ask of gpu.js: `--gpujs-mode`. */
+export const GPUJS_MODE_REQUESTS = ["auto", "headlessgl", "webasm", "cpu"] as const satisfies readonly GpuJsModeRequest[];
 
 /**
  * `auto` takes gpujs only where gpu.js reaches GL (headless-gl with a display): in its webasm
