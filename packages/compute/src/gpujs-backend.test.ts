@@ -32,7 +32,9 @@ const UNIT: Readonly<Record<Precision, number>> = { float64: UNIT_ROUNDOFF.F64, 
  * cancelling against J(θ), so a derivative keeps the relative precision u of its arithmetic
  * up to the ~10² operations in series (a few ulps each for expm1/log1p) and the
  * cancellation between examples' changes: 2¹¹·u (1.2e-4 in float32; seen ≤ 6e-6). Near-zero
- * coordinates are held to an absolute 2⁶·u of the largest (seen ≤ 4u).
+ * coordinates are held to an absolute 2⁶·u of the largest (seen ≤ 4u). The same holds on
+ * GL (Mesa's llvmpipe), whose exp and log are not correctly rounded, because the kernels avoid
+ * them for small arguments (see expm1Accurate).
  */
 const rounding = (precision: Precision): Tolerance => ({ relative: 2 ** 11 * UNIT[precision], ofLargest: 2 ** 6 * UNIT[precision] });
 
@@ -197,7 +199,8 @@ describe.each(BACKENDS)("$name backend", ({ precision, create }) => {
   });
 
   it("removes most of the truncation error with Richardson extrapolation", () => {
-    const coarse = { kind: "fixed", eps: 1e-2 } as const;
+    // coarse enough that truncation (∝ h²) stands well above float32 rounding on every backend
+    const coarse = { kind: "fixed", eps: 3e-2 } as const;
     const plain = backend.centralDifferences(first.all, { step: coarse });
     const extrapolated = backend.centralDifferences(first.all, { step: coarse, richardson: true });
     const checked = (i: number) => plain.status[i] === CoordinateStatus.checked && extrapolated.status[i] === CoordinateStatus.checked;

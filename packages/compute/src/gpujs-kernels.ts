@@ -25,21 +25,26 @@ export function headCode(spec: ModelSpec): number {
 }
 
 /**
- * e^x − 1 to a few ulps for any x (Kahan). GLSL's expm1 is exp(x) − 1, which loses every
- * digit of the tiny changes a finite difference makes.
+ * e^x − 1 to a few ulps for any x. Below |x| = 0.01 a Taylor polynomial (relative error
+ * < x⁷/7! ≈ 2e-18): GL's exp and log need not be accurate near 0 and 1 (on Mesa's llvmpipe
+ * their absolute errors of ~1e-7 made 1e-6 steps 15% wrong), and finite differences live there.
+ * Above it, Kahan's (e^x − 1)·x / log(e^x), which cancels exp's rounding. GLSL's expm1 is
+ * exp(x) − 1, which loses every digit of the tiny changes a finite difference makes.
  */
 export function expm1Accurate(x: number): number {
+  if (Math.abs(x) < 0.01) return x * (1 + (x / 2) * (1 + (x / 3) * (1 + (x / 4) * (1 + (x / 5) * (1 + (x / 6) * (1 + x / 7))))));
   const u = Math.exp(x);
-  if (u === 1) return x;
   const shifted = u - 1;
   if (shifted === -1) return -1;
   return (shifted * x) / Math.log(u);
 }
 
-/** log(1 + x) to a few ulps (Goldberg); GLSL's log1p is log(1 + x). */
+/** log(1 + x) to a few ulps: a Taylor polynomial below |x| = 0.01 (see expm1Accurate), else Goldberg's. */
 export function log1pAccurate(x: number): number {
+  if (Math.abs(x) < 0.01) {
+    return x * (1 - x * (1 / 2 - x * (1 / 3 - x * (1 / 4 - x * (1 / 5 - x * (1 / 6 - x * (1 / 7 - x / 8)))))));
+  }
   const u = 1 + x;
-  if (u === 1) return x;
   return (Math.log(u) * x) / (u - 1);
 }
 
