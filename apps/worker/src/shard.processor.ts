@@ -86,7 +86,11 @@ async function screenedBackend(settings: ProcessorSettings, checkpoint: LoadedCh
     const previous = screen;
     screen = { key, opened: openScreenedBackend(checkpoint.input, checkpoint.backend, { gpujsMode: settings.gpujsMode ?? "auto", seed: plan.settings.seed }) };
     await previous?.opened.then((old) => old.close(), () => undefined);
-    screen.opened.catch(() => (screen = undefined));
+    const opened = screen.opened;
+    // A screen that failed to open is not kept: the shard's retry tries again.
+    opened.catch(() => {
+      if (screen?.opened === opened) screen = undefined;
+    });
   }
   return (await screen.opened).backend;
 }

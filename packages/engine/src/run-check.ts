@@ -52,7 +52,7 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
   const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(items * (directional ? 2_000 : 1)), 256));
   const computeBackend = directional ? "cpu" : await resolveBackend(options.backend ?? "cpu");
   // The screen batches coordinates into kernel runs itself: one shard keeps its blocks whole.
-  const shardSize = directional ? Math.max(1, Math.ceil(items / 16)) : computeBackend === "gpujs" ? items : localShardSize(items, threads);
+  const shardSize = directional ? Math.max(1, Math.ceil(items / 16)) : computeBackend === "gpujs" ? Math.max(1, items) : localShardSize(items, threads);
   const shards = planShards(items, shardSize);
   const pool = computeBackend === "cpu" && threads > 1 && shards.length > 1 ? new ThreadPool(job, Math.min(threads, shards.length)) : undefined;
 
