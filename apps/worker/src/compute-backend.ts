@@ -15,11 +15,11 @@ export interface WorkerBackend {
 export async function resolveWorkerBackend(config: Pick<WorkerConfig, "backend" | "gpujsMode">): Promise<WorkerBackend> {
   const backend = await resolveBackend(config.backend);
   if (backend === "cpu") return { backend, gpujsMode: null };
-  const { availableGpuJsModes } = await import("@gradcheck/compute/gpujs");
-  const available = availableGpuJsModes();
-  const gpujsMode = config.gpujsMode === "auto" ? available[0] : config.gpujsMode;
-  if (!gpujsMode || !available.includes(gpujsMode)) {
-    throw new ConfigError(`gpu.js mode "${config.gpujsMode}" does not work here; available: ${available.join(", ") || "none"}`);
+  // auto picks the mode as GpuJsBackend itself does
+  const { availableGpuJsModes, gpuJsModeWorks, resolveGpuJsMode } = await import("@gradcheck/compute/gpujs");
+  const gpujsMode = resolveGpuJsMode(config.gpujsMode);
+  if (!gpuJsModeWorks(gpujsMode)) {
+    throw new ConfigError(`gpu.js mode "${gpujsMode}" does not work here; available: ${availableGpuJsModes().join(", ") || "none"}`);
   }
   return { backend, gpujsMode };
 }

@@ -1,6 +1,6 @@
 import type { BackendIdentity } from "@gradcheck/compute";
 import { CoordinateStatus } from "@gradcheck/core";
-import type { ShardResult } from "./shard.js";
+import { identityOf, type ShardResult } from "./shard.js";
 
 export interface MergedResults {
   readonly numeric: Float64Array;
@@ -46,7 +46,7 @@ export function backendUsage(results: readonly ShardResult[]): BackendUsage[] {
   for (const { shard, backend } of results) {
     const key = `${backend.name}/${backend.mode}/${backend.precision}`;
     const items = (usage.get(key)?.items ?? 0) + shard.end - shard.start;
-    usage.set(key, { name: backend.name, mode: backend.mode, precision: backend.precision, items });
+    usage.set(key, { ...identityOf(backend), items });
   }
   return [...usage.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
 }

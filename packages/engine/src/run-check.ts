@@ -2,13 +2,14 @@ import { availableParallelism } from "node:os";
 import type { PerturbedCostBackend } from "@gradcheck/compute";
 import type { GpuJsModeRequest } from "@gradcheck/compute/gpujs";
 import type { Report } from "@gradcheck/contracts";
+import type { ModelSpec } from "@gradcheck/models/evaluator";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import { planCheck, shardWork } from "./check-plan.js";
 import { openScreenedBackend, resolveBackend, type BackendRequest } from "./compute-backend.js";
 import { assertCheckableCost, finishCheck, type CheckOutcome } from "./finish-check.js";
 import { localShardSize, planShards, type Shard } from "./plan.js";
 import type { ScreenSample } from "./screen.js";
-import { runShard, type ShardResult, type ShardWork } from "./shard.js";
+import { runShard, type ShardResult, type ShardSettings, type ShardWork } from "./shard.js";
 import { backendFor, type ShardJob } from "./thread-job.js";
 import { ThreadPool } from "./thread-pool.js";
 
@@ -65,14 +66,14 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
     if (computeBackend === "gpujs") {
       const screened = await openScreenedBackend(input, backend, { gpujsMode: options.gpujsMode, seed: plan.settings.seed, sample: options.screenSample });
       try {
-        results = runInThisThread(screened.backend, input, plan.settings, work, onProgress);
+        results = runInThisThread(screened.backend, input.spec, plan.settings, work, onProgress);
       } finally {
         await screened.close();
       }
     } else if (pool) {
       results = await pool.run(work, onProgress);
     } else {
-      results = runInThisThread(backend, input, plan.settings, work, onProgress);
+      results = runInThisThread(backend, input.spec, plan.settings, work, onProgress);
     }
     return finishCheck(input, options, plan, backend, results);
   } finally {
@@ -83,14 +84,14 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
 /** Runs shards one after another here, with progress over all of them. */
 function runInThisThread(
   backend: PerturbedCostBackend,
-  input: CheckInput,
-  settings: ShardJob["settings"],
+  spec: ModelSpec,
+  settings: ShardSettings,
   work: readonly { readonly shard: Shard; readonly work: ShardWork }[],
   onProgress: (done: number) => void,
 ): ShardResult[] {
   let finished = 0;
   return work.map(({ shard, work: items }) => {
-    const result = runShard(backend, input.spec, shard, items, settings, (done) => onProgress(finished + done));
+    const result = runShard(backend, spec, shard, items, settings, (done) => onProgress(finished + done));
     finished += shard.end - shard.start;
     return result;
   });
