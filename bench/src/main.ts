@@ -8,7 +8,7 @@ import { loadCheckFiles } from "@gradcheck/cli";
 import { CpuBackend } from "@gradcheck/compute";
 import { availableGpuJsModes, GpuJsBackend } from "@gradcheck/compute/gpujs";
 import { parameterLayout } from "@gradcheck/models";
-import { DEFAULT_CHECK_OPTIONS, runLocalCheck, ScreenedBackend, stepRuleFor, type CheckInput } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS, measureRounding, runLocalCheck, ScreenedBackend, stepRuleFor, type CheckInput } from "@gradcheck/engine";
 import { timeClusterChecks } from "./cluster-bench.js";
 import { timeNaiveCentralDifferences } from "./naive.js";
 import { BATCH_SIZE, writeMnistFixture } from "./mnist-fixture.js";
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     backend.centralDifferences(coordinates(total), options);
     const incrementalMs = (performance.now() - started) / total;
     const naiveMs = timeNaiveCentralDifferences(input.spec, input.theta, input.batch, 200);
+    const studyMs = timeRoundingStudy(input, backend.cost);
     const gpuJs = timeGpuJsModes(input);
 
     // 4. Directional mode plus localization on the same model with one wrong coordinate in dW1.
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
     console.log(`  coordinates per second, one thread, naive (200 sampled):   ${(1000 / naiveMs).toFixed(1)}`);
     console.log(`  speed-up over naive central differences (one thread):      ${speedUp.toFixed(0)}×   target ≥ 25× ${mark(speedUp >= 25)}`);
     console.log(`  naive full check, estimated:                               ${seconds(naiveMs * total)}`);
+    const checkMs = median(measured.map((m) => m.checkMs));
+    console.log(`  measured tolerances (rounding study, median of ${REPEATS}):        ${studyMs.toFixed(0)} ms, ${((100 * studyMs) / checkMs).toFixed(1)}% of the in-process check`);
     for (const { mode, coordinatesPerSecond, screenPerSecond, confirmShare, confirmed } of gpuJs) {
       console.log(`  coordinates per second, gpujs ${mode}, screen + float64 confirmation: ${Math.round(coordinatesPerSecond).toLocaleString("en-US")}`);
       console.log(`    float32 screen alone:                                    ${Math.round(screenPerSecond).toLocaleString("en-US")}`);
@@ -132,6 +135,18 @@ function timeGpuJsModes(input: CheckInput) {
       confirmed: (flagged + sampled) / indices.length,
     };
   });
+}
+
+/** The rounding study behind the measured tolerances (reference, emulated and magnitude backprops), warm. */
+function timeRoundingStudy(input: CheckInput, cost: number): number {
+  const layout = parameterLayout(input.spec);
+  measureRounding(input, layout, cost);
+  const times = Array.from({ length: REPEATS }, () => {
+    const started = performance.now();
+    measureRounding(input, layout, cost);
+    return performance.now() - started;
+  });
+  return median(times);
 }
 
 /** In-process, warm, one thread: load + check, as a cluster check loads its checkpoint too. */

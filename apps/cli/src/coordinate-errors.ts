@@ -10,8 +10,8 @@ import type { CoordinateErrors } from "./html/html-report.js";
  * ones are: their float32 noise is not an error of the gradient.
  */
 export function coordinateErrorsFor(input: CheckInput, report: Report, results: MergedResults): CoordinateErrors[] {
-  const noiseFloor = gradientNoiseFloor(input.precision, report.cost);
-  const floor = coordinateFloor(results.numeric, input.analytic, results.status, noiseFloor);
+  // The report's own floor, so that maps and strips rank coordinates as the report does.
+  const floor = report.tolerances?.coordinateFloor ?? coordinateFloor(results.numeric, input.analytic, results.status, gradientNoiseFloor(input.precision, report.cost));
   const errors = coordinateRelativeErrors(results.numeric, input.analytic, results.status, floor);
   results.screen?.forEach((outcome, index) => {
     if (outcome === ScreenOutcome.passed) errors[index] = NaN;

@@ -3,6 +3,7 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import type { CoordinateErrors } from "./html/html-report.js";
 import { formatCompact, formatGrouped, formatNumber } from "./format.js";
+import { outlierCount, sensitivityText, toleranceBasis } from "./report-text.js";
 import { errorStrip } from "./strip.js";
 
 export const VERDICT_STYLE: Readonly<Record<Verdict, (text: string) => string>> = {
@@ -58,8 +59,13 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
   lines.push("");
   lines.push(
     `${VERDICT_STYLE[report.verdict](pc.bold(VERDICT_MARK[report.verdict]))}  relative difference ${pc.bold(formatNumber(report.relativeDifference))}` +
-      pc.dim(`   (pass ≤ ${formatCompact(report.thresholds.pass)}, fail > ${formatCompact(report.thresholds.warn)}; ${compared}, ${formatGrouped(report.coordinates.kinks)} kinks)`),
+      pc.dim(
+        `   (pass ≤ ${formatCompact(report.thresholds.pass)}, fail > ${formatCompact(report.thresholds.warn)}; ${compared}, ` +
+          `${formatGrouped(report.coordinates.kinks)} kinks, ${formatGrouped(report.coordinates.outliers)} outliers)`,
+      ),
   );
+  const basis = toleranceBasis(report);
+  if (basis) lines.push(pc.dim(basis));
   lines.push("");
 
   const directional = report.mode === "directional";
@@ -70,9 +76,9 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
   if (sampled) head.push("coverage");
   head.push("rel. difference");
   if (!directional) head.push("max |error|");
-  head.push("kinks", "verdict");
+  head.push("pass ≤", "outliers", "kinks", "verdict");
   if (strips) head.push("worst error by row (log scale)");
-  const numericColumns = new Set(["directions", "coverage", "rel. difference", "max |error|", "kinks"]);
+  const numericColumns = new Set(["directions", "coverage", "rel. difference", "max |error|", "pass ≤", "outliers", "kinks"]);
   const table = new Table({
     head,
     style: { head: [], border: [] },
@@ -86,11 +92,38 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
     const compared = directional ? (tensor.projections ?? 0) > tensor.kinks : tensor.checked > 0;
     cells.push(compared ? formatNumber(tensor.relativeDifference) : pc.dim("— nothing compared"));
     if (!directional) cells.push(formatNumber(tensor.maxAbsError));
+    const outliers = outlierCount(tensor);
+    cells.push(tensor.tolerance ? formatCompact(tensor.tolerance.pass) : "—", outliers ? pc.red(outliers) : pc.dim("0"));
     cells.push(String(tensor.kinks), VERDICT_STYLE[tensor.verdict](tensor.verdict));
-    if (strips) cells.push(errorStrip(tensor.shape, coordinateErrors[index].errors, report.thresholds));
+    if (strips) cells.push(errorStrip(tensor.shape, coordinateErrors[index].errors, tensor.tolerance ?? report.thresholds));
     table.push(cells);
   }
   lines.push(table.toString());
+
+  const missed = report.tensors.map((tensor) => [tensor.name, sensitivityText(tensor)] as const).filter(([, text]) => text);
+  if (missed.length > 0) {
+    lines.push("");
+    lines.push(pc.bold(directional ? "What the directions could miss" : "What the sample could miss"));
+    for (const [name, text] of missed) lines.push(`  ${name}: ${pc.dim(text)}`);
+  }
+
+  const outliers = report.tensors
+    .flatMap((tensor) => tensor.outliers.worst.map((outlier) => ({ tensor: tensor.name, ...outlier })))
+    .sort((a, b) => b.excess - a.excess);
+  if (outliers.length > 0) {
+    lines.push("");
+    lines.push(pc.bold("Outliers") + pc.dim("  (beyond their own tolerance: rounding of a correct backprop plus the numerical error, with margin)"));
+    const outlierTable = new Table({
+      head: ["coordinate", "numeric (h/2)", "analytic", "tolerance", "× over"],
+      style: { head: [], border: [] },
+      chars: TABLE_CHARS,
+      colAligns: ["left", "right", "right", "right", "right"],
+    });
+    for (const o of outliers) {
+      outlierTable.push([`${o.tensor}[${o.index.join(",")}]`, formatNumber(o.numeric), formatNumber(o.analytic), formatNumber(o.tolerance), formatNumber(o.excess)]);
+    }
+    lines.push(outlierTable.toString());
+  }
 
   if (report.localization && (report.localization.located.length > 0 || !report.localization.complete)) {
     lines.push("");

@@ -16,8 +16,9 @@ const report: Report = {
   costEvaluations: 4,
   localization: null,
   thresholds: { pass: 1e-7, warn: 1e-4 },
+  tolerances: { arithmetic: "F64", studyRuns: 8, expectedRounding: 1e-16, safety: 10, warnOverPass: 10, coordinateFloor: 1e-12 },
   step: null,
-  coordinates: { total: 2, checked: 2, kinks: 0 },
+  coordinates: { total: 2, checked: 2, kinks: 0, outliers: 0 },
   tensors: [
     {
       name: "W1",
@@ -30,6 +31,9 @@ const report: Report = {
       checked: 2,
       kinks: 0,
       worst: [{ index: [0, 1], numeric: 0.5, analytic: 0.5, absError: 0, relativeError: 0 }],
+      tolerance: { pass: 1e-7, warn: 1e-6, expectedRounding: 1e-16 },
+      outliers: { count: 0, complete: true, worst: [] },
+      sensitivity: null,
     },
   ],
   warnings: [{ code: "step-unknown", message: "no step" }],
@@ -53,6 +57,15 @@ describe("reportSchema", () => {
   it("reads a report recorded before backends were, as not recorded", () => {
     const { compute: _, ...older } = report;
     expect(reportSchema.parse(older).compute).toEqual({ backends: [], screen: null });
+  });
+
+  it("reads a report recorded before tolerances were measured: no tolerances, no outliers", () => {
+    const { tolerances: _, ...older } = report;
+    const { tolerance: __, outliers: ___, sensitivity: ____, ...olderTensor } = report.tensors[0];
+    const parsed = reportSchema.parse({ ...older, coordinates: { total: 2, checked: 2, kinks: 0 }, tensors: [olderTensor] });
+    expect(parsed.tolerances).toBeNull();
+    expect(parsed.coordinates.outliers).toBe(0);
+    expect(parsed.tensors[0]).toMatchObject({ tolerance: null, outliers: { count: 0, complete: true, worst: [] }, sensitivity: null });
   });
 
   it("rejects an unknown backend or gpu.js mode", () => {

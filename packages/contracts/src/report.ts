@@ -15,6 +15,7 @@ export const WARNING_CODES = [
   "partial-coverage",
   "thresholds-raised",
   "localization-incomplete",
+  "float32-arithmetic",
 ] as const;
 
 export const worstCoordinateSchema = z.object({
@@ -25,6 +26,44 @@ export const worstCoordinateSchema = z.object({
   /** |n − a| / max(|n| + |a|, floor) */
   relativeError: z.number(),
 });
+
+/** A coordinate whose disagreement its own tolerance cannot explain: it fails its tensor. */
+export const outlierSchema = z.object({
+  index: z.array(z.number().int().nonnegative()),
+  /** the numerical derivative at the confirming step h/2 */
+  numeric: z.number(),
+  analytic: z.number(),
+  /** the most |n − a| a correct coordinate may show here: rounding of dθ's arithmetic plus the numerical error, times the safety factor */
+  tolerance: z.number(),
+  /** |n − a| / tolerance */
+  excess: z.number(),
+});
+
+/** Per tensor: the outliers found, worst first (at most the report's top per tensor). */
+export const tensorOutliersSchema = z.object({
+  count: z.number().int().nonnegative(),
+  /** false when more candidates exceeded their tolerance than were confirmed: count is then a lower bound */
+  complete: z.boolean(),
+  worst: z.array(outlierSchema),
+});
+
+/** What a partial check can and cannot rule out in a tensor. */
+export const sensitivitySchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("sample"),
+    /** a bug confined to fewer than this many coordinates escapes the sample with probability ≥ 1/2 */
+    escapesBelow: z.number().int().nonnegative(),
+    /** a bug in at least this many coordinates is caught with probability ≥ 95% */
+    caughtFrom: z.number().int().nonnegative(),
+  }),
+  z.object({
+    kind: z.literal("directional"),
+    /** an error whose norm over the tensor is below this can pass: 2·pass·‖dθ‖ */
+    smallestError: z.number().nonnegative(),
+    /** the same, relative to the tensor's ‖dθ‖ */
+    relativeToGradient: z.number().nonnegative(),
+  }),
+]);
 
 export const tensorReportSchema = z.object({
   name: z.string(),
@@ -41,6 +80,35 @@ export const tensorReportSchema = z.object({
   /** directional mode: random directions compared over this tensor */
   projections: z.number().int().nonnegative().optional(),
   worst: z.array(worstCoordinateSchema),
+  /** this tensor's thresholds and the rounding they follow; null in reports recorded before they were measured */
+  tolerance: z
+    .object({
+      pass: z.number(),
+      warn: z.number(),
+      /** the relative difference a correct backprop in dθ's arithmetic shows on this tensor, measured */
+      expectedRounding: z.number().nonnegative(),
+    })
+    .nullable()
+    .default(null),
+  outliers: tensorOutliersSchema.default({ count: 0, complete: true, worst: [] }),
+  /** sample and directional modes: what the check could have missed; null in full mode */
+  sensitivity: sensitivitySchema.nullable().default(null),
+});
+
+/** How the thresholds and per-coordinate tolerances were set. */
+export const tolerancesSchema = z.object({
+  /** the arithmetic dθ is held to: the checkpoint's dtype, or F32 for float32 values stored as F64 */
+  arithmetic: z.enum(PRECISIONS),
+  /** emulated backprops the rounding study ran on the probe batch */
+  studyRuns: z.number().int().positive(),
+  /** the relative difference a correct backprop in that arithmetic shows over all of θ */
+  expectedRounding: z.number().nonnegative(),
+  /** a coordinate or tensor may be this many times worse than the study */
+  safety: z.number().positive(),
+  /** warn above pass, fail above this multiple of pass */
+  warnOverPass: z.number().positive(),
+  /** the floor under per-coordinate relative errors */
+  coordinateFloor: z.number().nonnegative(),
 });
 
 export const localizationSchema = z.object({
@@ -107,8 +175,10 @@ export const reportSchema = z.object({
   precision: z.enum(PRECISIONS),
   /** J(θ) at the checkpoint */
   cost: z.number(),
-  /** in force for this check: the dtype's, raised where the measured noise requires */
+  /** for the overall relative difference: measured rounding × safety, raised where the numerical noise requires */
   thresholds: z.object({ pass: z.number(), warn: z.number() }),
+  /** null in reports recorded before tolerances were measured */
+  tolerances: tolerancesSchema.nullable().default(null),
   /** how much the numerical estimate moves when h is halved, relative to its size */
   noise: z.object({ relative: z.number().nonnegative(), sampled: z.number().int().nonnegative() }),
   /** evaluations of J the check took (a full check: 2 per coordinate) */
@@ -118,6 +188,8 @@ export const reportSchema = z.object({
     total: z.number().int().nonnegative(),
     checked: z.number().int().nonnegative(),
     kinks: z.number().int().nonnegative(),
+    /** coordinates beyond their own tolerance (a lower bound where a tensor's count is incomplete) */
+    outliers: z.number().int().nonnegative().default(0),
   }),
   tensors: z.array(tensorReportSchema),
   /** directional mode: where the disagreement was narrowed down to */
@@ -139,6 +211,9 @@ export type CheckMode = (typeof CHECK_MODES)[number];
 export type Report = z.infer<typeof reportSchema>;
 export type BackendUsage = z.infer<typeof backendUsageSchema>;
 export type ComputeSummary = z.infer<typeof computeSchema>;
+export type TensorOutliers = z.infer<typeof tensorOutliersSchema>;
+export type Sensitivity = z.infer<typeof sensitivitySchema>;
+export type Tolerances = z.infer<typeof tolerancesSchema>;
 
 /** A report's backends in a word, as the history lists them: "cpu", "gpujs:webasm", "cpu+gpujs:headlessgl". */
 export function backendLabel(compute: ComputeSummary): string {

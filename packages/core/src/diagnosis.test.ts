@@ -3,6 +3,7 @@ import { diagnose, type DiagnosisInput, type TensorRole } from "./diagnosis.js";
 import { createLayout } from "./layout.js";
 import { CoordinateStatus } from "./metrics.js";
 import { createRandom, gaussian } from "./random.js";
+import type { Outlier } from "./tolerance.js";
 import type { Verdict } from "./verdict.js";
 
 // Two layers: W1 [4,4], b1 [4], W2 [3,4], b2 [3].
@@ -22,20 +23,33 @@ const random = createRandom(3);
 const numeric = Float64Array.from({ length: layout.total }, () => gaussian(random));
 const theta = Float64Array.from({ length: layout.total }, () => gaussian(random));
 
+/** Checked coordinates off by more than 1e-4 relative, as the outlier search would confirm them. */
+function outliersOf(analytic: Float64Array, status: Uint8Array): Outlier[] {
+  const found: Outlier[] = [];
+  analytic.forEach((a, i) => {
+    const tolerance = 1e-4 * (Math.abs(a) + Math.abs(numeric[i]));
+    if (status[i] === CoordinateStatus.checked && Math.abs(a - numeric[i]) > tolerance) {
+      found.push({ flatIndex: i, numeric: numeric[i], analytic: a, tolerance, excess: Math.abs(a - numeric[i]) / tolerance });
+    }
+  });
+  return found;
+}
+
 function input(analytic: Float64Array, failing: string[], overrides: Partial<DiagnosisInput> = {}): DiagnosisInput {
+  const status = overrides.status ?? new Uint8Array(layout.total).fill(CoordinateStatus.checked);
   return {
     layout,
     numeric,
     analytic,
-    status: new Uint8Array(layout.total).fill(CoordinateStatus.checked),
+    status,
     theta,
     verdicts: layout.tensors.map((slot): Verdict => (failing.includes(slot.name) ? "fail" : "pass")),
     roles,
     lambda: 0.5,
     batchSize: 8,
-    coordinateTolerance: 1e-4,
-    coordinateFloor: 1e-12,
-    exhaustive: true,
+    keepProb: 1,
+    outliers: outliersOf(analytic, status),
+    outliersComplete: layout.tensors.map(() => true),
     ...overrides,
   };
 }
@@ -56,7 +70,7 @@ describe("diagnose", () => {
   });
 
   it("finds c = 1/m as an extra division by m", () => {
-    const findings = diagnose(input(withTensor("b2", (n) => n / 8), ["b2"]));
+    const findings = diagnose(input(withTensor("W2", (n) => n / 8), ["W2"]));
     expect(codes(findings)).toEqual(["scale"]);
     expect(findings[0].message).toContain("1/m");
     expect((findings[0].evidence.factors as number[])[0]).toBeCloseTo(1 / 8, 12);
@@ -122,7 +136,29 @@ describe("diagnose", () => {
 
   it("does not claim 'only these coordinates' when the search was cut short", () => {
     const analytic = withTensor("W1", (n, i) => (i === 5 ? n + 3 : n));
-    expect(codes(diagnose(input(analytic, ["W1"], { exhaustive: false })))).not.toContain("coordinates");
+    const incomplete = layout.tensors.map((slot) => slot.name !== "W1");
+    expect(codes(diagnose(input(analytic, ["W1"], { outliersComplete: incomplete })))).not.toContain("coordinates");
+  });
+
+  it("names no scale for a tensor too small for a fit to mean anything", () => {
+    expect(codes(diagnose(input(withTensor("b2", (n) => n * 0.968), ["b2"])))).toEqual([]);
+  });
+
+  it("names no scale whose fit leaves most of the disagreement unexplained", () => {
+    // a = 1.02·n plus noise larger than the scale's own effect: c = 1.02 "fits" with a residual
+    // of about 0.03 of a (under the 5% fit tolerance), yet no fit at all leaves about 0.035.
+    const noise = createRandom(9);
+    const analytic = withTensor("W1", (n) => 1.02 * n + 0.03 * gaussian(noise));
+    expect(codes(diagnose(input(analytic, ["W1"])))).not.toContain("scale");
+  });
+
+  it("leads with dropout when the model has dropout and the disagreement is irregular and spread", () => {
+    const masks = createRandom(4);
+    const analytic = Float64Array.from(numeric, (n) => n * (masks() < 0.8 ? 1.25 : 0));
+    const findings = diagnose(input(analytic, ["W1", "b1", "W2", "b2"], { keepProb: 0.8 }));
+    expect(codes(findings)[0]).toBe("dropout");
+    expect(findings[0].tensors).toEqual(["W1", "b1", "W2", "b2"]);
+    expect(codes(diagnose(input(analytic, ["W1", "b1", "W2", "b2"])))).not.toContain("dropout");
   });
 
   it("does not call a partly checked square tensor transposed", () => {

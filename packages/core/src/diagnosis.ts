@@ -1,8 +1,9 @@
 import { multiIndex, type Layout, type TensorSlot } from "./layout.js";
-import { coordinateRelativeError, CoordinateStatus } from "./metrics.js";
+import { CoordinateStatus } from "./metrics.js";
+import type { Outlier } from "./tolerance.js";
 import type { Verdict } from "./verdict.js";
 
-export type DiagnosisCode = "regularization" | "scale" | "sign" | "transpose" | "permutation" | "layer" | "coordinates";
+export type DiagnosisCode = "dropout" | "regularization" | "scale" | "sign" | "transpose" | "permutation" | "layer" | "coordinates";
 
 export interface Finding {
   readonly code: DiagnosisCode;
@@ -29,19 +30,20 @@ export interface DiagnosisInput {
   readonly roles: readonly TensorRole[];
   readonly lambda: number;
   readonly batchSize: number;
-  /** per-coordinate relative error above which a coordinate disagrees */
-  readonly coordinateTolerance: number;
-  /** the floor under per-coordinate relative errors (see compareGradients) */
-  readonly coordinateFloor: number;
-  /**
-   * Whether every checked coordinate that disagrees is among the checked ones: false when a
-   * localization stopped early, so "only these coordinates disagree" cannot be said.
-   */
-  readonly exhaustive: boolean;
+  /** the model's dropout keep probability: below 1, dθ computed with dropout on is the first suspect */
+  readonly keepProb: number;
+  /** coordinates beyond their own tolerance, in any order */
+  readonly outliers: readonly Outlier[];
+  /** per tensor: whether its outliers were all found (none left unconfirmed, no localization stopped early) */
+  readonly outliersComplete: readonly boolean[];
 }
 
 /** A fit is accepted when what it leaves unexplained is under this share of the residual. */
 const FIT_TOLERANCE = 0.05;
+/** ... and under this share of the disagreement without any fit: it must explain most of it. */
+const FIT_EXPLAINS = 0.25;
+/** A fit over fewer coordinates than this (in all the tensors it groups) means nothing: any error fits a scale of one number. */
+const MIN_FIT_COORDINATES = 8;
 /** "A few" coordinates: at most this many, and fewer than half of those checked. */
 const FEW_COORDINATES = 10;
 /** Fits that compare a tensor with a rearrangement of itself need it (almost) whole. */
@@ -67,9 +69,13 @@ export function diagnose(input: DiagnosisInput): Finding[] {
 
   for (const tensor of failing) {
     const checked = checkedCount(input, tensor.slot);
-    const wrong = disagreeingCoordinates(input, tensor.slot);
+    const end = tensor.slot.offset + tensor.slot.size;
+    const wrong = input.outliers
+      .filter((outlier) => outlier.flatIndex >= tensor.slot.offset && outlier.flatIndex < end)
+      .sort((a, b) => b.excess - a.excess)
+      .map((outlier) => outlier.flatIndex);
     if (wrong.length === 0 || wrong.length > FEW_COORDINATES || 2 * wrong.length >= checked) continue;
-    if (!input.exhaustive) continue;
+    if (!input.outliersComplete[tensor.index]) continue;
     const partial = checked < tensor.slot.size;
     const names = wrong.map((i) => `${tensor.slot.name}[${multiIndex(tensor.slot.shape, i - tensor.slot.offset).join(",")}]`);
     const count = wrong.length === 1 ? "one coordinate disagrees" : `${wrong.length} coordinates disagree`;
@@ -91,18 +97,20 @@ export function diagnose(input: DiagnosisInput): Finding[] {
   const open = () => failing.filter(({ slot }) => !explained.has(slot.name));
 
   if (input.lambda > 0) {
-    const bySign = new Map<number, { names: string[]; coefficients: number[]; residuals: number[] }>();
+    const bySign = new Map<number, { names: string[]; coefficients: number[]; residuals: number[]; coordinates: number }>();
     for (const { slot, role } of open()) {
       if (role.kind !== "weight") continue;
       const fit = regularizationFit(input, slot);
       if (!fit) continue;
-      const group = bySign.get(fit.sign) ?? { names: [], coefficients: [], residuals: [] };
+      const group = bySign.get(fit.sign) ?? { names: [], coefficients: [], residuals: [], coordinates: 0 };
+      group.coordinates += checkedCount(input, slot);
       group.names.push(slot.name);
       group.coefficients.push(fit.coefficient);
       group.residuals.push(fit.residual);
       bySign.set(fit.sign, group);
     }
     for (const [sign, group] of bySign) {
+      if (group.coordinates < MIN_FIT_COORDINATES) continue;
       claim({
         code: "regularization",
         tensors: group.names,
@@ -115,18 +123,20 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     }
   }
 
-  const scaled = new Map<string, { factor: number; names: string[]; factors: number[]; residuals: number[] }>();
+  const scaled = new Map<string, { factor: number; names: string[]; factors: number[]; residuals: number[]; coordinates: number }>();
   for (const { slot } of open()) {
     const fit = scaleFit(input, slot);
     if (!fit) continue;
     const key = groupKey(fit.factor, input.batchSize);
-    const group = scaled.get(key) ?? { factor: fit.factor, names: [], factors: [], residuals: [] };
+    const group = scaled.get(key) ?? { factor: fit.factor, names: [], factors: [], residuals: [], coordinates: 0 };
+    group.coordinates += checkedCount(input, slot);
     group.names.push(slot.name);
     group.factors.push(fit.factor);
     group.residuals.push(fit.residual);
     scaled.set(key, group);
   }
   for (const group of scaled.values()) {
+    if (group.coordinates < MIN_FIT_COORDINATES) continue;
     const c = group.factor;
     if (Math.abs(c + 1) < FIT_TOLERANCE) {
       claim({
@@ -149,7 +159,7 @@ export function diagnose(input: DiagnosisInput): Finding[] {
   for (const { slot, role } of open()) {
     if (role.kind !== "weight" || slot.shape.length !== 2 || slot.shape[0] !== slot.shape[1] || !whole(slot)) continue;
     const residual = transposeResidual(input, slot);
-    if (residual < FIT_TOLERANCE) {
+    if (residual < FIT_TOLERANCE && residual < FIT_EXPLAINS * unfittedResidual(input, slot)) {
       claim({
         code: "transpose",
         tensors: [slot.name],
@@ -174,27 +184,32 @@ export function diagnose(input: DiagnosisInput): Finding[] {
 
   const layer = layerFinding(input, failing.map(({ slot }) => slot.name));
   if (layer) findings.push(layer);
-  return findings;
+  const dropout = dropoutFinding(input, open().map(({ slot }) => slot.name));
+  return dropout ? [dropout, ...findings] : findings;
 }
+
+/**
+ * With dropout in the model, a disagreement spread over several tensors that no exact fit
+ * explains is what a dθ computed with dropout on looks like: random units of every example
+ * were dropped, so every gradient they feed is off by an irregular amount.
+ */
+function dropoutFinding(input: DiagnosisInput, unexplained: string[]): Finding | undefined {
+  if (input.keepProb >= 1 || unexplained.length < 2) return undefined;
+  return {
+    code: "dropout",
+    tensors: unexplained,
+    message:
+      `The model uses dropout (keepProb ${input.keepProb}) and ${unexplained.join(", ")} disagree irregularly, as a dθ computed with dropout on does. ` +
+      "gradcheck evaluates J with dropout off; compute dθ with keepProb = 1 (no masks) and check again.",
+    evidence: { keepProb: input.keepProb, tensors: unexplained },
+  };
+}
+
 
 function checkedCount(input: DiagnosisInput, slot: TensorSlot): number {
   let count = 0;
   forChecked(input, slot, () => count++);
   return count;
-}
-
-/** Checked coordinates whose relative error exceeds the tolerance, worst first. */
-function disagreeingCoordinates(input: DiagnosisInput, slot: TensorSlot): number[] {
-  const wrong: number[] = [];
-  const error = (i: number) => coordinateRelativeError(input.numeric[i], input.analytic[i], input.coordinateFloor);
-  for (let i = slot.offset; i < slot.offset + slot.size; i++) {
-    if (input.status[i] !== CoordinateStatus.checked) continue;
-    if (error(i) > input.coordinateTolerance) {
-      wrong.push(i);
-      if (wrong.length > FEW_COORDINATES) break;
-    }
-  }
-  return wrong.sort((a, b) => error(b) - error(a));
 }
 
 /** Least-squares c in a ≈ c·b over the checked coordinates, and the share of a it leaves unexplained. */
@@ -235,11 +250,23 @@ function regularizationFit(input: DiagnosisInput, slot: TensorSlot): { sign: num
   return { sign, ...fit };
 }
 
-/** a ≈ c·n for one constant c other than 1. */
+/** a ≈ c·n for one constant c other than 1, explaining most of the disagreement. */
 function scaleFit(input: DiagnosisInput, slot: TensorSlot): { factor: number; residual: number } | undefined {
   const fit = fitMultiple(input, slot, (i) => input.analytic[i], (i) => input.numeric[i]);
   if (!fit || fit.residual > FIT_TOLERANCE || Math.abs(fit.coefficient - 1) < FIT_TOLERANCE / 5) return undefined;
+  if (fit.residual > FIT_EXPLAINS * unfittedResidual(input, slot)) return undefined;
   return { factor: fit.coefficient, residual: fit.residual };
+}
+
+/** ‖a − n‖ / ‖a‖: what a fit must improve on. */
+function unfittedResidual(input: DiagnosisInput, slot: TensorSlot): number {
+  let rest = 0;
+  let aa = 0;
+  forChecked(input, slot, (i) => {
+    rest += (input.analytic[i] - input.numeric[i]) ** 2;
+    aa += input.analytic[i] ** 2;
+  });
+  return aa === 0 ? Infinity : Math.sqrt(rest / aa);
 }
 
 /** Tensors whose factors agree to 5% (or name the same cause) are reported together. */
@@ -308,13 +335,22 @@ function permutationFit(input: DiagnosisInput, slot: TensorSlot): Permutation | 
       }
       return norm === 0 ? Infinity : Math.sqrt(rest / norm);
     };
+    // A match has about the same norm: only numerical slices whose norm is within the fit
+    // tolerance are compared, so the search stays near linear in the tensor's size.
+    const norm = (slice: number, values: Float64Array) => {
+      let squares = 0;
+      for (let p = 0; p < length; p++) squares += values[at(slice, p)] ** 2;
+      return Math.sqrt(squares);
+    };
+    const byNorm = Array.from({ length: count }, (_, slice) => ({ slice, norm: norm(slice, input.numeric) })).sort((a, b) => a.norm - b.norm);
     const mapping: number[] = [];
     for (let slice = 0; slice < count; slice++) {
+      const target = norm(slice, input.analytic);
       let best = -1;
       let bestDistance = FIT_TOLERANCE;
-      for (let candidate = 0; candidate < count; candidate++) {
-        const d = distance(slice, candidate);
-        if (d < bestDistance) [best, bestDistance] = [candidate, d];
+      for (let k = lowerBound(byNorm, target * (1 - FIT_TOLERANCE)); k < count && byNorm[k].norm <= target * (1 + FIT_TOLERANCE); k++) {
+        const d = distance(slice, byNorm[k].slice);
+        if (d < bestDistance || (d === bestDistance && byNorm[k].slice < best)) [best, bestDistance] = [byNorm[k].slice, d];
       }
       if (best === -1) break;
       mapping.push(best);
@@ -325,6 +361,18 @@ function permutationFit(input: DiagnosisInput, slot: TensorSlot): Permutation | 
     return { axis, mapping, shift: cyclic ? shift : null };
   }
   return undefined;
+}
+
+/** The first position in `sorted` (ascending by norm) whose norm is at least `norm`. */
+function lowerBound(sorted: readonly { norm: number }[], norm: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (sorted[middle].norm < norm) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /**

@@ -5,3 +5,5 @@ export * from "./precision.js";
 export * from "./random.js";
 export * from "./verdict.js";
 export * from "./diagnosis.js";
+export * from "./tolerance.js";
+export * from "./sensitivity.js";

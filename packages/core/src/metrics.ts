@@ -1,4 +1,5 @@
 import { multiIndex, type Layout } from "./layout.js";
+import type { Outlier } from "./tolerance.js";
 import { verdictOf, worstVerdict, type Thresholds, type Verdict } from "./verdict.js";
 
 /** What happened to each coordinate of θ during a check. */
@@ -91,6 +92,8 @@ export interface TensorComparison {
   readonly maxAbsError: number;
   readonly verdict: Verdict;
   readonly worst: CoordinateResult[];
+  /** this tensor's confirmed outliers, furthest over their tolerance first */
+  readonly outliers: Outlier[];
 }
 
 export interface GradientComparison {
@@ -104,11 +107,20 @@ export interface GradientComparison {
 }
 
 export interface CompareOptions {
+  /** for the overall relative difference, and for tensors without their own */
   readonly thresholds: Thresholds;
+  /** per tensor, in layout order */
+  readonly tensorThresholds?: readonly Thresholds[];
+  /** coordinates beyond their own tolerance (see confirmOutlier): each fails its tensor */
+  readonly outliers?: readonly Outlier[];
   /** How many worst coordinates to keep per tensor. */
   readonly top: number;
   /** Smallest resolvable gradient per coordinate (see gradientNoiseFloor); 0 for none. */
   readonly noiseFloor?: number;
+  /** per tensor, in layout order: the floor under its relative difference's denominator, when it differs from noiseFloor */
+  readonly tensorFloors?: readonly number[];
+  /** the same for the overall relative difference */
+  readonly overallFloor?: number;
   /** per coordinate, when a float32 screen ran: see ScreenOutcome and screenWeights */
   readonly screen?: Uint8Array;
 }
@@ -133,8 +145,11 @@ export function compareGradients(
   const weights = options.screen ? screenWeights(layout, status, options.screen) : undefined;
   const confirmed = (i: number) => !options.screen || options.screen[i] !== ScreenOutcome.passed;
 
-  const tensors = layout.tensors.map((slot): TensorComparison => {
+  const outliers = [...(options.outliers ?? [])].sort((a, b) => b.excess - a.excess || a.flatIndex - b.flatIndex);
+  const tensors = layout.tensors.map((slot, tensorIndex): TensorComparison => {
     const end = slot.offset + slot.size;
+    const mine = outliers.filter((outlier) => outlier.flatIndex >= slot.offset && outlier.flatIndex < end);
+    const thresholds = options.tensorThresholds?.[tensorIndex] ?? options.thresholds;
     let checked = 0;
     let kinks = 0;
     let maxAbsError = 0;
@@ -156,7 +171,8 @@ export function compareGradients(
         relativeError,
       });
     }
-    const tensorDifference = relativeDifference(numeric, analytic, isChecked, slot.offset, end, noiseFloor, weights);
+    const tensorFloor = options.tensorFloors?.[tensorIndex] ?? noiseFloor;
+    const tensorDifference = relativeDifference(numeric, analytic, isChecked, slot.offset, end, tensorFloor, weights);
     return {
       name: slot.name,
       shape: slot.shape,
@@ -165,12 +181,13 @@ export function compareGradients(
       kinks,
       relativeDifference: tensorDifference,
       maxAbsError,
-      verdict: checked === 0 ? "pass" : verdictOf(tensorDifference, options.thresholds),
+      verdict: withOutliers(checked === 0 ? "pass" : verdictOf(tensorDifference, thresholds), mine.length),
       worst: candidates.map((c) => ({ ...c, index: multiIndex(slot.shape, c.flatIndex - slot.offset) })),
+      outliers: mine,
     };
   });
 
-  const overall = relativeDifference(numeric, analytic, isChecked, 0, layout.total, noiseFloor, weights);
+  const overall = relativeDifference(numeric, analytic, isChecked, 0, layout.total, options.overallFloor ?? noiseFloor, weights);
   return {
     coordinateFloor: floor,
     relativeDifference: overall,
@@ -179,6 +196,11 @@ export function compareGradients(
     kinks: tensors.reduce((sum, t) => sum + t.kinks, 0),
     tensors,
   };
+}
+
+/** A tensor with any outlier fails, whatever its relative difference says. */
+export function withOutliers(verdict: Verdict, outliers: number): Verdict {
+  return outliers > 0 ? "fail" : verdict;
 }
 
 /**

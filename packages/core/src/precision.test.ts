@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { UNIT_ROUNDOFF, lowestPrecision, type Precision } from "./precision.js";
+import { UNIT_ROUNDOFF, gradientArithmetic, lowestPrecision, roundingTo, type Precision } from "./precision.js";
 
 describe("UNIT_ROUNDOFF", () => {
   it("is half the machine epsilon of each format", () => {
@@ -34,5 +34,48 @@ describe("lowestPrecision", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("roundingTo", () => {
+  it("is the identity for F64 and fround for F32", () => {
+    expect(roundingTo("F64")(0.1)).toBe(0.1);
+    expect(roundingTo("F32")(0.1)).toBe(Math.fround(0.1));
+  });
+
+  it("rounds to the nearest F16 and BF16 value, ties to even, and overflows to infinity", () => {
+    const f16 = roundingTo("F16");
+    expect(f16(1 + 2 ** -11)).toBe(1); // tie, to even
+    expect(f16(1 + 3 * 2 ** -11)).toBe(1 + 2 ** -9); // tie, to even (up)
+    expect(f16(1 + 2 ** -10 + 2 ** -12)).toBe(1 + 2 ** -10);
+    expect(f16(65504)).toBe(65504);
+    expect(f16(65520)).toBe(Infinity);
+    expect(f16(2 ** -25)).toBe(0); // half the least subnormal: tie, to even (0)
+    expect(f16(3 * 2 ** -25)).toBe(2 ** -23);
+    expect(f16(-0.1)).toBe(-f16(0.1));
+    const bf16 = roundingTo("BF16");
+    expect(bf16(1 + 2 ** -8)).toBe(1);
+    expect(bf16(1 + 2 ** -7)).toBe(1 + 2 ** -7);
+    expect(bf16(3.14159)).toBe(3.140625);
+  });
+
+  it("lands on a value of the format, within half a unit in the last place (property)", () => {
+    fc.assert(
+      fc.property(fc.double({ min: -6e4, max: 6e4, noNaN: true }), fc.constantFrom("F16", "BF16") as fc.Arbitrary<"F16" | "BF16">, (x, precision) => {
+        const round = roundingTo(precision);
+        const rounded = round(x);
+        expect(round(rounded)).toBe(rounded);
+        const halfUnit = precision === "F16" ? Math.max(Math.abs(x) * 2 ** -11, 2 ** -25) : Math.max(Math.abs(x) * 2 ** -8, 2 ** -134);
+        expect(Math.abs(rounded - x)).toBeLessThanOrEqual(halfUnit);
+      }),
+    );
+  });
+});
+
+describe("gradientArithmetic", () => {
+  it("takes float32 values stored as F64 for float32 arithmetic", () => {
+    expect(gradientArithmetic("F64", Float64Array.of(Math.fround(0.1), 0.5))).toBe("F32");
+    expect(gradientArithmetic("F64", Float64Array.of(0.1, 0.5))).toBe("F64");
+    expect(gradientArithmetic("F16", Float64Array.of(0.1))).toBe("F16");
   });
 });

@@ -1,5 +1,4 @@
 import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/compute";
-import { gradientNoiseFloor, THRESHOLDS } from "@gradcheck/core";
 import type { Report } from "@gradcheck/contracts";
 import { forward, networkFromTheta } from "@gradcheck/models";
 import { backendUsage, mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
@@ -8,8 +7,10 @@ import type { CheckPlan } from "./check-plan.js";
 import { assertDeterministicCost, assertFiniteCost } from "./determinism.js";
 import { project, tensorDirection } from "./directions.js";
 import { localize } from "./localize.js";
-import { measureCoordinateNoise, measureDirectionalNoise, thresholdsAboveNoise } from "./noise.js";
-import { buildReport, projectionFigures } from "./report.js";
+import { measureCoordinateNoise, measureDirectionalNoise } from "./noise.js";
+import { findOutliers } from "./outliers.js";
+import { buildReport, checkThresholds, projectionFigures } from "./report.js";
+import { measureRounding } from "./rounding.js";
 import type { ShardResult } from "./shard.js";
 
 /** A check's report, and the per-coordinate results behind it (for heatmaps). */
@@ -28,8 +29,9 @@ export function assertCheckableCost(input: CheckInput, backend: PerturbedCostBac
 
 /**
  * The aggregator: merges every shard's results (refusing gaps and double counting), measures
- * the noise, localizes in directional mode, and builds the report. The CLI and the cluster's
- * aggregation job both end here, so a check gives the same report wherever it ran.
+ * the noise and the rounding a correct backprop makes, confirms outliers, localizes in
+ * directional mode, and builds the report. The CLI and the cluster's aggregation job both end
+ * here, so a check gives the same report wherever it ran.
  */
 export function finishCheck(
   input: CheckInput,
@@ -42,9 +44,11 @@ export function finishCheck(
   const backends = backendUsage(shardResults);
   const perDerivative = evaluationsPerDerivative(options.richardson);
   const { layout, settings } = plan;
+  const rounding = measureRounding(input, layout, backend.cost);
   if (plan.coordinates) {
     const noise = measureCoordinateNoise(backend, layout, plan.coordinates, settings);
     const results = scatterToTheta(layout.total, plan.coordinates, merged);
+    const search = findOutliers(backend, layout, results, input.analytic, rounding.tolerance, noise, settings);
     const report = buildReport({
       layout,
       input,
@@ -52,7 +56,9 @@ export function finishCheck(
       results,
       cost: backend.cost,
       noise,
-      costEvaluations: plan.items * perDerivative + noise.evaluations,
+      rounding,
+      outliers: { found: search.outliers, complete: Array.from(search.unconfirmed, (count) => count === 0) },
+      costEvaluations: plan.items * perDerivative + noise.evaluations + search.evaluations,
       backends,
     });
     return { report, results };
@@ -68,17 +74,15 @@ export function finishCheck(
     layout.tensors.map((_, tensor) => refs.filter((ref) => ref.tensor === tensor).map((ref) => tensorDirection(layout, ref, options.seed))),
     settings,
   );
-  const thresholds = thresholdsAboveNoise(THRESHOLDS[input.precision], noise);
-  const noiseFloor = gradientNoiseFloor(input.precision, backend.cost);
-  const figures = projectionFigures(layout, projections, thresholds, noiseFloor);
-  const suspects = layout.tensors.filter((_, tensor) => figures.tensors[tensor].verdict !== "pass");
-  const localization = localize(
-    backend,
-    input.analytic,
-    suspects.map((slot) => [slot.offset, slot.offset + slot.size] as [number, number]),
-    settings,
-    { relative: thresholds.warn, floor: noiseFloor },
-  );
+  const thresholds = checkThresholds(rounding, noise);
+  const figures = projectionFigures(layout, projections, thresholds);
+  // A tensor above its suspicion threshold is searched, with that threshold as the test of every part of it.
+  const suspects = layout.tensors.flatMap((slot, tensor) => {
+    const suspicion = thresholds.suspicion[tensor];
+    const range = { start: slot.offset, end: slot.offset + slot.size, relative: suspicion, floor: thresholds.tensorFloors[tensor] };
+    return figures.tensors[tensor].relativeDifference > suspicion ? [range] : [];
+  });
+  const localization = localize(backend, input.analytic, suspects, settings, rounding.tolerance);
   const numeric = new Float64Array(layout.total);
   const status = new Uint8Array(layout.total);
   for (const [index, value] of localization.checked) {
@@ -92,6 +96,8 @@ export function finishCheck(
     results: { numeric, status },
     cost: backend.cost,
     noise,
+    rounding,
+    outliers: { found: localization.outliers, complete: layout.tensors.map(() => localization.complete) },
     costEvaluations: refs.length * perDerivative + noise.evaluations + localization.evaluations,
     backends,
     directional: { projections, localization },

@@ -18,3 +18,5 @@ export * from "./checkpoint-file.js";
 export * from "./input-errors.js";
 export * from "./screen.js";
 export * from "./compute-backend.js";
+export * from "./rounding.js";
+export * from "./outliers.js";

@@ -4,23 +4,33 @@ import {
   coordinateName,
   CoordinateStatus,
   diagnose,
-  gradientNoiseFloor,
+  directionalSmallestError,
+  measuredThresholds,
+  multiIndex,
   relativeDifference,
+  ROUNDING_SAFETY,
+  sampleSensitivity,
+  suspicionThreshold,
   ScreenOutcome,
   THRESHOLDS,
   UNIT_ROUNDOFF,
   verdictOf,
+  WARN_OVER_PASS,
+  withOutliers,
   worstVerdict,
   type GradientComparison,
   type Layout,
+  type Outlier,
+  type TensorSlot,
   type Thresholds,
 } from "@gradcheck/core";
-import type { ComputeSummary, Report, Warning } from "@gradcheck/contracts";
+import type { ComputeSummary, Report, Sensitivity, TensorOutliers, Warning } from "@gradcheck/contracts";
 import { tensorRoles } from "@gradcheck/models";
 import type { BackendUsage, MergedResults } from "./aggregate.js";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import type { Localization } from "./localize.js";
-import { thresholdsAboveNoise, type NoiseEstimate } from "./noise.js";
+import { noiseThresholds, type NoiseEstimate } from "./noise.js";
+import type { MeasuredRounding } from "./rounding.js";
 
 /** Directional mode's results: each direction's numerical and analytic projection. */
 export interface Projections {
@@ -38,29 +48,68 @@ export interface ReportParts {
   readonly results: MergedResults;
   readonly cost: number;
   readonly noise: NoiseEstimate;
+  readonly rounding: MeasuredRounding;
+  /** confirmed outliers, and per tensor whether the search for them was complete */
+  readonly outliers: { readonly found: readonly Outlier[]; readonly complete: readonly boolean[] };
   readonly costEvaluations: number;
   /** which backends computed the shards */
   readonly backends: readonly BackendUsage[];
   readonly directional?: { readonly projections: Projections; readonly localization: Localization };
 }
 
-/** Turns a check's results into the report: metrics, verdicts, diagnosis and warnings. */
+/** The thresholds a check applies: overall and per tensor, and the floor under relative differences. */
+export interface CheckThresholds {
+  readonly overall: Thresholds;
+  readonly tensors: readonly Thresholds[];
+  /** per tensor: above this relative difference directional mode searches it for outliers */
+  readonly suspicion: readonly number[];
+  /** smallest resolvable gradient per coordinate (gradientNoiseFloor of dθ's arithmetic) */
+  readonly floor: number;
+  /**
+   * per tensor: the least denominator of its relative difference is √k times this, the larger
+   * of `floor` and its rounding level over its pass threshold, so that errors at rounding
+   * level (a gradient that is zero up to rounding on both sides) stay below pass
+   */
+  readonly tensorFloors: readonly number[];
+  readonly overallFloor: number;
+}
+
+/** Measured rounding × ROUNDING_SAFETY passes (WARN_OVER_PASS × that warns), never tighter than the numerical side resolves. */
+export function checkThresholds(rounding: MeasuredRounding, noise: NoiseEstimate): CheckThresholds {
+  const numerical = noiseThresholds(noise);
+  const { tolerance, noiseFloor } = rounding;
+  const overall = measuredThresholds(tolerance.overall, numerical, rounding.arithmetic);
+  const tensors = tolerance.tensors.map((tensor) => measuredThresholds(tensor.expected, numerical, rounding.arithmetic));
+  const floorOf = (roundingLevel: number, pass: number) => Math.max(noiseFloor, pass > 0 ? roundingLevel / pass : 0);
+  return {
+    overall,
+    tensors,
+    suspicion: tolerance.tensors.map((tensor) => suspicionThreshold(tensor.expected, numerical)),
+    floor: noiseFloor,
+    tensorFloors: tolerance.tensors.map((tensor, index) => floorOf(tensor.roundingLevel, tensors[index].pass)),
+    overallFloor: floorOf(tolerance.overallRoundingLevel, overall.pass),
+  };
+}
+
+/** Turns a check's results into the report: metrics, verdicts, outliers, diagnosis and warnings. */
 export function buildReport(parts: ReportParts): Report {
-  const { layout, input, options, results, noise } = parts;
-  const table = THRESHOLDS[input.precision];
-  const thresholds = thresholdsAboveNoise(table, noise);
-  const noiseFloor = gradientNoiseFloor(input.precision, parts.cost);
+  const { layout, input, options, results, noise, rounding } = parts;
+  const thresholds = checkThresholds(rounding, noise);
   const comparison = compareGradients(layout, results.numeric, input.analytic, results.status, {
-    thresholds,
+    thresholds: thresholds.overall,
+    tensorThresholds: thresholds.tensors,
+    outliers: parts.outliers.found,
     top: options.top,
-    noiseFloor,
+    noiseFloor: thresholds.floor,
+    tensorFloors: thresholds.tensorFloors,
+    overallFloor: thresholds.overallFloor,
     screen: results.screen,
   });
   const figures = parts.directional
-    ? projectionFigures(layout, parts.directional.projections, thresholds, noiseFloor)
+    ? projectionFigures(layout, parts.directional.projections, thresholds)
     : { relativeDifference: comparison.relativeDifference, tensors: comparison.tensors.map((t) => ({ ...t, projections: undefined, kinks: 0 })) };
-  const verdicts = figures.tensors.map((tensor) => tensor.verdict);
-  let verdict = worstVerdict([verdictOf(figures.relativeDifference, thresholds), ...verdicts]);
+  const verdicts = figures.tensors.map((tensor, index) => withOutliers(tensor.verdict, comparison.tensors[index].outliers.length));
+  let verdict = worstVerdict([verdictOf(figures.relativeDifference, thresholds.overall), ...verdicts]);
 
   const diagnosis = diagnose({
     layout,
@@ -72,12 +121,12 @@ export function buildReport(parts: ReportParts): Report {
     roles: tensorRoles(input.spec),
     lambda: input.spec.l2,
     batchSize: input.batch.size,
-    coordinateTolerance: thresholds.warn,
-    coordinateFloor: comparison.coordinateFloor,
-    exhaustive: parts.directional?.localization.complete ?? true,
+    keepProb: input.spec.keepProb,
+    outliers: parts.outliers.found,
+    outliersComplete: parts.outliers.complete,
   });
 
-  const warnings = collectWarnings(parts, comparison, thresholds, table);
+  const warnings = collectWarnings(parts, comparison, thresholds.overall);
   const compared = parts.directional ? parts.directional.projections.status.some((s) => s === CoordinateStatus.checked) : comparison.checked > 0;
   if (!compared) {
     verdict = worstVerdict([verdict, "warn"]);
@@ -85,6 +134,7 @@ export function buildReport(parts: ReportParts): Report {
   }
 
   const localization = parts.directional?.localization;
+  const outlierCount = comparison.tensors.reduce((sum, tensor) => sum + tensor.outliers.length, 0);
   return {
     model: input.spec.name,
     verdict,
@@ -96,17 +146,25 @@ export function buildReport(parts: ReportParts): Report {
     seed: options.mode === "full" ? null : options.seed,
     precision: input.precision,
     cost: parts.cost,
-    thresholds: { pass: thresholds.pass, warn: thresholds.warn },
+    thresholds: { pass: thresholds.overall.pass, warn: thresholds.overall.warn },
+    tolerances: {
+      arithmetic: rounding.arithmetic,
+      studyRuns: rounding.runs,
+      expectedRounding: rounding.tolerance.overall,
+      safety: ROUNDING_SAFETY,
+      warnOverPass: WARN_OVER_PASS,
+      coordinateFloor: comparison.coordinateFloor,
+    },
     noise: { relative: noise.relative, sampled: noise.sampled },
     costEvaluations: parts.costEvaluations,
     step: input.step,
-    coordinates: { total: layout.total, checked: comparison.checked, kinks: comparison.kinks },
+    coordinates: { total: layout.total, checked: comparison.checked, kinks: comparison.kinks, outliers: outlierCount },
     tensors: comparison.tensors.map((tensor, index) => ({
       name: tensor.name,
       shape: [...tensor.shape],
       relativeDifference: figures.tensors[index].relativeDifference,
       maxAbsError: tensor.maxAbsError,
-      verdict: figures.tensors[index].verdict,
+      verdict: verdicts[index],
       size: tensor.size,
       checked: tensor.checked,
       coverage: tensor.size === 0 ? 1 : tensor.checked / tensor.size,
@@ -119,6 +177,9 @@ export function buildReport(parts: ReportParts): Report {
         absError,
         relativeError,
       })),
+      tolerance: { ...thresholds.tensors[index], expectedRounding: rounding.tolerance.tensors[index].expected },
+      outliers: tensorOutliers(layout.tensors[index], tensor.outliers, parts.outliers.complete[index], options.top),
+      sensitivity: sensitivityOf(parts, layout.tensors[index], tensor.checked, thresholds.tensors[index]),
     })),
     localization: localization
       ? {
@@ -131,6 +192,31 @@ export function buildReport(parts: ReportParts): Report {
     diagnosis,
     compute: computeSummary(parts.backends, results.screen),
   };
+}
+
+function tensorOutliers(slot: TensorSlot, outliers: readonly Outlier[], complete: boolean, top: number): TensorOutliers {
+  return {
+    count: outliers.length,
+    complete,
+    worst: outliers.slice(0, Math.max(top, 0)).map(({ flatIndex, numeric, analytic, tolerance, excess }) => ({
+      index: multiIndex(slot.shape, flatIndex - slot.offset),
+      numeric,
+      analytic,
+      tolerance,
+      excess,
+    })),
+  };
+}
+
+/** What a sample or directional check could have missed in this tensor. */
+function sensitivityOf(parts: ReportParts, slot: TensorSlot, checked: number, thresholds: Thresholds): Sensitivity | null {
+  if (parts.options.mode === "sample") return { kind: "sample", ...sampleSensitivity(slot.size, checked) };
+  if (parts.options.mode !== "directional") return null;
+  let squares = 0;
+  for (let i = slot.offset; i < slot.offset + slot.size; i++) squares += parts.input.analytic[i] ** 2;
+  const norm = Math.sqrt(squares);
+  const smallestError = directionalSmallestError(thresholds.pass, norm);
+  return { kind: "directional", smallestError, relativeToGradient: norm === 0 ? 0 : smallestError / norm };
 }
 
 function computeSummary(backends: readonly BackendUsage[], screen: Uint8Array | undefined): ComputeSummary {
@@ -149,27 +235,28 @@ function computeSummary(backends: readonly BackendUsage[], screen: Uint8Array | 
 }
 
 /** Per-tensor and overall relative differences over the directional projections. */
-export function projectionFigures(layout: Layout, projections: Projections, thresholds: Thresholds, noiseFloor: number) {
+export function projectionFigures(layout: Layout, projections: Projections, thresholds: CheckThresholds) {
   const checked = (n: number) => projections.status[n] === CoordinateStatus.checked;
   const tensors = layout.tensors.map((_, tensor) => {
     const mine = (n: number) => projections.tensor[n] === tensor && checked(n);
     const count = projections.tensor.filter((t, n) => t === tensor && checked(n)).length;
-    const difference = relativeDifference(projections.numeric, projections.analytic, mine, 0, projections.numeric.length, noiseFloor);
+    const difference = relativeDifference(projections.numeric, projections.analytic, mine, 0, projections.numeric.length, thresholds.tensorFloors[tensor]);
     return {
       relativeDifference: difference,
-      verdict: count === 0 ? ("pass" as const) : verdictOf(difference, thresholds),
+      verdict: count === 0 ? ("pass" as const) : verdictOf(difference, thresholds.tensors[tensor]),
       projections: projections.tensor.filter((t) => t === tensor).length,
       kinks: projections.tensor.filter((t, n) => t === tensor && projections.status[n] === CoordinateStatus.kink).length,
     };
   });
   return {
-    relativeDifference: relativeDifference(projections.numeric, projections.analytic, checked, 0, projections.numeric.length, noiseFloor),
+    relativeDifference: relativeDifference(projections.numeric, projections.analytic, checked, 0, projections.numeric.length, thresholds.overallFloor),
     tensors,
   };
 }
 
-function collectWarnings(parts: ReportParts, comparison: GradientComparison, thresholds: Thresholds, table: Thresholds): Warning[] {
-  const { input, options, noise } = parts;
+function collectWarnings(parts: ReportParts, comparison: GradientComparison, thresholds: Thresholds): Warning[] {
+  const { input, options, noise, rounding } = parts;
+  const table = THRESHOLDS[input.precision];
   const warnings: Warning[] = [...(input.loadWarnings ?? [])];
   if (input.spec.keepProb < 1) {
     warnings.push({
@@ -194,10 +281,16 @@ function collectWarnings(parts: ReportParts, comparison: GradientComparison, thr
       code: "low-precision",
       message:
         `The checkpoint stores ${input.precision} values (unit roundoff ${UNIT_ROUNDOFF[input.precision].toPrecision(2)}); ` +
-        `thresholds are relaxed to pass ≤ ${table.pass}, warn ≤ ${table.warn}.`,
+        `thresholds follow what a correct ${input.precision} backprop gets wrong on this batch (${rounding.tolerance.overall.toExponential(1)} overall, measured).`,
     });
   }
-  if (thresholds.pass > table.pass) {
+  if (rounding.arithmetic !== input.precision) {
+    warnings.push({
+      code: "float32-arithmetic",
+      message: `Every value of dθ is a float32 number although the checkpoint stores ${input.precision}: dθ is held to float32 arithmetic's rounding.`,
+    });
+  }
+  if (thresholds.pass > table.pass && thresholds.pass > ROUNDING_SAFETY * rounding.tolerance.overall) {
     warnings.push({
       code: "thresholds-raised",
       message: `The numerical estimate itself moves by ${noise.relative.toExponential(1)} when h is halved, so thresholds were raised to pass ≤ ${thresholds.pass.toExponential(1)}, warn ≤ ${thresholds.warn.toExponential(1)}. A smaller --eps or --richardson helps.`,

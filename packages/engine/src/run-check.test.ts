@@ -59,6 +59,23 @@ describe("injected backprop bugs", () => {
     },
   );
 
+  it("a dθ computed with dropout on leads with the dropout diagnosis, and no scale of a one-number tensor", async () => {
+    const { input, network } = fixture({ ...BUG_TABLE_SPEC, keepProb: 0.8 }, 7);
+    const analytic = flattenGradients(input.spec, faultyGradients({ kind: "dropout-left-on", seed: 1 }, network, input.batch));
+    const report = await runLocalCheck({ ...input, analytic }, OPTIONS);
+    expect(report.verdict).toBe("fail");
+    expect(report.diagnosis[0].code).toBe("dropout");
+    expect(report.diagnosis.map((finding) => finding.code)).not.toContain("scale");
+  });
+
+  it("a wrong tanh derivative in layer 2 is blamed on layer 2 alone, with no scale fit that explains less than the error", async () => {
+    const spec = { ...BUG_TABLE_SPEC, layers: [{ units: 8, activation: "relu" }, { units: 8, activation: "tanh" }, BUG_TABLE_SPEC.layers[2]] };
+    const { input, network } = fixture(spec, 7);
+    const analytic = flattenGradients(input.spec, faultyGradients({ kind: "wrong-activation-derivative", layer: 2 }, network, input.batch));
+    const report = await runLocalCheck({ ...input, analytic }, OPTIONS);
+    expect(report.diagnosis.map((finding) => [finding.code, finding.evidence.layer])).toEqual([["layer", 2]]);
+  });
+
   it("reports the single wrong coordinate as the worst, with its multi-index", async () => {
     const fault: Fault = { kind: "wrong-coordinate", layer: 2, row: 3, column: 5 };
     const analytic = flattenGradients(input.spec, faultyGradients(fault, network, input.batch));

@@ -1,5 +1,5 @@
 import { flatten } from "@gradcheck/core";
-import { activationDerivative } from "./activations.js";
+import { activate, activationDerivative } from "./activations.js";
 import { forward } from "./forward.js";
 import { headFor } from "./heads.js";
 import type { Batch, Network } from "./network.js";
@@ -14,6 +14,8 @@ export interface BackpropOptions {
   readonly round?: (value: number) => number;
   /** Replaces act'(z) in one hidden layer (1-based); used to reproduce a wrong derivative. */
   readonly derivativeOverride?: { readonly layer: number; readonly derivative: (z: number, a: number) => number };
+  /** Inverted-dropout masks of the hidden layers (see forward): reproduces a dθ computed with dropout on. */
+  readonly dropoutMasks?: readonly Float64Array[];
 }
 
 export interface Gradients {
@@ -28,7 +30,8 @@ export function backprop(network: Network, batch: Batch, options: BackpropOption
   const { sizes } = network;
   const m = batch.size;
   const layers = network.weights.length;
-  const pass = forward(network, batch);
+  const masks = options.dropoutMasks;
+  const pass = forward(network, batch, masks);
   const head = headFor(network.spec);
 
   // dZ_L = ∂loss/∂z / m
@@ -69,16 +72,18 @@ export function backprop(network: Network, batch: Batch, options: BackpropOption
     const override = options.derivativeOverride?.layer === l - 1 ? options.derivativeOverride.derivative : undefined;
     const z = pass.preActivations[l - 2];
     const a = pass.activations[l - 1];
+    const mask = masks?.[l - 2];
     const previous = new Float64Array(m * nIn);
     for (let i = 0; i < m; i++) {
       for (let k = 0; k < nIn; k++) {
         let sum = 0;
         for (let j = 0; j < n; j++) sum += dz[i * n + j] * w[j * nIn + k];
         const index = i * nIn + k;
-        const derivative = override
-          ? override(z[index], a[index])
-          : activationDerivative(activation, z[index], a[index]);
-        previous[index] = round(round(sum) * derivative);
+        // a is the masked activation; the derivative needs the unmasked one.
+        const kept = mask ? mask[index] : 1;
+        const unmasked = kept === 0 ? activate(activation, z[index]) : a[index] / kept;
+        const derivative = override ? override(z[index], unmasked) : activationDerivative(activation, z[index], unmasked);
+        previous[index] = round(round(sum) * derivative * kept);
       }
     }
     dz = previous;

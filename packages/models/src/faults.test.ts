@@ -61,6 +61,7 @@ const CASES: [string, ModelCase, Fault][] = [
   ["missing-1/m", tanhRelu, { kind: "missing-1/m" }],
   ["missing-1/m (sigmoid model)", sigmoidLinear, { kind: "missing-1/m" }],
   ["scaled-tensor", sigmoidLinear, { kind: "scaled-tensor", layer: 2, factor: 1.5 }],
+  ["dropout-left-on", { ...tanhRelu, spec: { ...tanhRelu.spec, keepProb: 0.7 } }, { kind: "dropout-left-on", seed: 3 }],
 ];
 
 describe("faults", () => {
@@ -77,6 +78,7 @@ describe("faults", () => {
         "transposed-dw",
         "missing-1/m",
         "scaled-tensor",
+        "dropout-left-on",
       ].sort(),
     );
   });
@@ -122,6 +124,17 @@ describe("faults", () => {
   it("transposed-dw refuses a layer that is not square", () => {
     const network = networkFromTheta(sigmoidLinear.spec, sigmoidLinear.theta);
     expect(() => faultyGradients({ kind: "transposed-dw", layer: 1 }, network, sigmoidLinear.batch)).toThrow(/not square/);
+  });
+
+  it("dropout masks: backprop with them is the exact gradient of the masked forward pass", () => {
+    const spec = { ...sigmoidLinear.spec, keepProb: 0.6 };
+    const network = networkFromTheta(spec, sigmoidLinear.theta);
+    const masks = network.sizes.slice(1, -1).map((units, l) => Float64Array.from({ length: sigmoidLinear.batch.size * units }, (_, i) => ((i + l) % 3 === 0 ? 0 : 1 / 0.6)));
+    const masked = (theta: Float64Array) => forward(networkFromTheta(spec, theta), sigmoidLinear.batch, masks).cost;
+    const numeric = numericalGradient(masked, sigmoidLinear.theta, 1e-6);
+    const g = backprop(network, sigmoidLinear.batch, { dropoutMasks: masks });
+    const flat = Float64Array.from(g.weights.flatMap((dW, l) => [...dW, ...g.biases[l]]));
+    expect(relativeDifference(numeric, flat)).toBeLessThan(1e-7);
   });
 
   it("missing-1/m multiplies every gradient, L2 term included, by m", () => {

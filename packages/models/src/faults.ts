@@ -1,3 +1,4 @@
+import { createRandom } from "@gradcheck/core";
 import { backprop, type Gradients } from "./backprop.js";
 import type { Batch, Network } from "./network.js";
 import { biasName, weightName } from "./parameters.js";
@@ -15,7 +16,9 @@ export type Fault =
   | { readonly kind: "shifted-rows"; readonly layer: number }
   | { readonly kind: "transposed-dw"; readonly layer: number }
   | { readonly kind: "missing-1/m" }
-  | { readonly kind: "scaled-tensor"; readonly layer: number; readonly factor: number };
+  | { readonly kind: "scaled-tensor"; readonly layer: number; readonly factor: number }
+  /** dθ computed in a training step with inverted dropout on (the spec's keepProb), masks drawn from `seed` */
+  | { readonly kind: "dropout-left-on"; readonly seed: number };
 
 export function describeFault(fault: Fault): string {
   switch (fault.kind) {
@@ -39,6 +42,8 @@ export function describeFault(fault: Fault): string {
       return "the 1/m averaging forgotten in every gradient";
     case "scaled-tensor":
       return `dW${fault.layer} off by a factor ${fault.factor}`;
+    case "dropout-left-on":
+      return "dθ computed with dropout on";
   }
 }
 
@@ -55,6 +60,7 @@ export function faultyTensors(fault: Fault, network: Network): string[] {
       // dZ_l is wrong, and so is everything backprop derives from it below.
       return all.filter((layer) => layer <= fault.layer).flatMap((layer) => [weightName(layer), biasName(layer)]);
     case "missing-1/m":
+    case "dropout-left-on":
       return all.flatMap((layer) => [weightName(layer), biasName(layer)]);
     default:
       return [weightName(fault.layer)];
@@ -63,6 +69,7 @@ export function faultyTensors(fault: Fault, network: Network): string[] {
 
 /** The gradient a backprop with this bug would produce. */
 export function faultyGradients(fault: Fault, network: Network, batch: Batch): Gradients {
+  if (fault.kind === "dropout-left-on") return backprop(network, batch, { dropoutMasks: dropoutMasks(network, batch.size, fault.seed) });
   if (fault.kind === "wrong-activation-derivative") {
     return backprop(network, batch, {
       derivativeOverride: { layer: fault.layer, derivative: wrongDerivative(network, fault.layer) },
@@ -115,6 +122,13 @@ export function faultyGradients(fault: Fault, network: Network, batch: Batch): G
       break;
   }
   return { weights, biases };
+}
+
+/** Inverted-dropout masks for every hidden layer: each unit kept with probability keepProb, scaled by 1/keepProb. */
+function dropoutMasks(network: Network, m: number, seed: number): Float64Array[] {
+  const keep = network.spec.keepProb;
+  const random = createRandom(seed);
+  return network.sizes.slice(1, -1).map((units) => Float64Array.from({ length: m * units }, () => (random() < keep ? 1 / keep : 0)));
 }
 
 /** A plausible slip for each activation: a derivative that is wrong almost everywhere. */

@@ -39,8 +39,12 @@ export function affine(
   return out;
 }
 
-/** The whole network on the whole batch: the reference every faster path is tested against. */
-export function forward(network: Network, batch: Batch): ForwardPass {
+/**
+ * The whole network on the whole batch: the reference every faster path is tested against.
+ * `dropoutMasks[l − 1]` ([m, n_l], 0 or 1/keepProb) multiplies hidden layer l's activations:
+ * only to reproduce a training step that left dropout on.
+ */
+export function forward(network: Network, batch: Batch, dropoutMasks?: readonly Float64Array[]): ForwardPass {
   const { sizes } = network;
   const m = batch.size;
   const layers = network.weights.length;
@@ -51,7 +55,8 @@ export function forward(network: Network, batch: Batch): ForwardPass {
     preActivations.push(z);
     if (l < layers) {
       const activation = network.activations[l - 1] as HiddenActivation;
-      activations.push(z.map((value) => activate(activation, value)));
+      const mask = dropoutMasks?.[l - 1];
+      activations.push(z.map((value, index) => activate(activation, value) * (mask ? mask[index] : 1)));
     }
   }
   const head = headFor(network.spec);

@@ -10,3 +10,4 @@ export * from "./directional-costs.js";
 export * from "./synthetic.js";
 export * from "./checkpoint-tensors.js";
 export * from "./faults.js";
+export * from "./rounding-study.js";

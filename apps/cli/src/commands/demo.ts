@@ -84,8 +84,10 @@ export async function demoCommand(options: { out: string }, output: Output): Pro
   output.out(pc.bold("Reading the output"));
   output.out(
     [
-      "  relative difference  ‖dθ_numeric − dθ‖ / (‖dθ_numeric‖ + ‖dθ‖), overall and per tensor; about 1e-7 or less",
-      "                       is great, about 1e-3 or more is a bug (thresholds follow the checkpoint's dtype).",
+      "  relative difference  ‖dθ_numeric − dθ‖ / (‖dθ_numeric‖ + ‖dθ‖), overall and per tensor. The thresholds are",
+      "                       measured: what a correct backprop in the checkpoint's dtype gets wrong on this batch, ×10.",
+      "  outliers             coordinates beyond their own tolerance (that rounding there, plus the numerical error):",
+      "                       any outlier fails its tensor, so one wrong coordinate in a million still fails the check.",
       "  per-tensor table     which tensors disagree: here only W1..W3, which points at the L2 term in dW.",
       "  error strip          the worst per-coordinate error in each band of rows, on a log scale: a bad row stands out.",
       "  worst coordinates    where the numeric and analytic values differ most, with both values.",

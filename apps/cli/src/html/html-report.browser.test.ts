@@ -187,14 +187,15 @@ describe.skipIf(SKIP)(`HTML report in headless Chromium (${CHROMIUM})`, () => {
       markLines: [check.report.thresholds.pass, check.report.thresholds.warn],
     });
 
-    // The bad column of W1 is a stripe: every cell above the warn threshold sits in its pooled column...
+    // The bad column of W1 is a stripe: every cell clearly wrong (above 1e-4, the classic F64 fail
+    // line; the measured thresholds sit near the numerical noise) sits in its pooled column...
     const w1 = heatmaps[0] as CoordinateErrors;
     const grid = maxPoolGrid(w1.errors, w1.shape[0], w1.shape[1]);
     expect(grid.columnBlock).toBeGreaterThan(1);
     const stripe = Math.floor(BAD_COLUMN.column / grid.columnBlock);
     const cells = (await page.evaluate(`(${HEATMAP_CELLS})(${JSON.stringify(heatmapId("W1"))})`)) as [number, number, number][];
     const max = Math.max(...cells.map((cell) => cell[2]));
-    const hot = cells.filter((cell) => cell[2] > Math.log10(check.report.thresholds.warn));
+    const hot = cells.filter((cell) => cell[2] > -4);
     expect(hot.length).toBeGreaterThanOrEqual(0.9 * grid.rows);
     expect(new Set(hot.map((cell) => cell[0]))).toEqual(new Set([stripe]));
     expect(new Set(cells.filter((cell) => cell[2] === max).map((cell) => cell[0]))).toEqual(new Set([stripe]));

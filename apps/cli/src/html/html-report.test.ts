@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Report } from "@gradcheck/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatCompact, formatNumber } from "../format.js";
 import { escapeHtml } from "./format.js";
 import { renderHtmlReport, WORST_SHOWN, type CoordinateErrors } from "./html-report.js";
 import { failingCheck, type FailingCheck } from "./test-support/failing-check.js";
@@ -93,8 +94,9 @@ describe("renderHtmlReport", () => {
     expect(markup).toContain(`<dt>mode</dt><dd>${report.mode}</dd>`);
     expect(markup).toContain("<dt>eps</dt><dd>1e-6</dd>");
     expect(markup).toContain(`<dt>coordinates</dt><dd>${report.coordinates.total.toLocaleString("en-US")}</dd>`);
-    expect(markup).toContain("<b>pass</b> ≤ 1e-7");
-    expect(markup).toContain("<b>warn</b> ≤ 1e-4");
+    expect(markup).toContain(`<b>pass</b> ≤ ${formatCompact(report.thresholds.pass)}`);
+    expect(markup).toContain(`<b>warn</b> ≤ ${formatCompact(report.thresholds.warn)}`);
+    expect(markup).toContain("Thresholds measured on this batch: a correct F64 backprop differs by");
   });
 
   it("names an automatic step and Richardson extrapolation", () => {
@@ -124,6 +126,20 @@ describe("renderHtmlReport", () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(worst.some((c) => /^W1\[\d+,3\]$/.test(c.name))).toBe(true);
     expect(worst.some((c) => c.name.startsWith("W2["))).toBe(true);
+  });
+
+  it("lists the outliers with their tolerance, and counts them per tensor", () => {
+    const outliers = failing.report.tensors.flatMap((tensor) => tensor.outliers.worst.map((o) => ({ name: `${tensor.name}[${o.index.join(",")}]`, ...o })));
+    expect(outliers.length).toBeGreaterThan(0);
+    const section = markup.slice(markup.indexOf('id="outliers"'), markup.indexOf('id="worst"'));
+    for (const outlier of outliers) {
+      expect(section).toContain(`<td class="coord">${outlier.name}</td>`);
+      expect(section).toContain(`<td class="num">${formatNumber(outlier.tolerance)}</td>`);
+    }
+    const table = markup.slice(markup.indexOf('id="tensors"'));
+    const w1 = failing.report.tensors[0];
+    expect(table).toContain(`<td class="num">${w1.outliers.complete ? w1.outliers.count : `≥ ${w1.outliers.count}`}</td>`);
+    expect(markupOf(renderHtmlReport(passing.report, passing.coordinateErrors))).not.toContain('id="outliers"');
   });
 
   it("has a bar chart of every tensor and a heatmap of each 2-D weight", () => {

@@ -26,6 +26,7 @@ body {
 h1 { margin: 2px 0 0; font-size: 28px; line-height: 1.2; font-weight: 700; word-break: break-word; }
 h2 { margin: 0 0 4px; font-size: 18px; font-weight: 650; }
 .lead { margin: 0 0 14px; color: var(--muted); font-size: 14px; }
+.basis { flex-basis: 100%; margin: 4px 0 0; color: var(--muted); font-size: 13px; }
 .facts { display: flex; flex-wrap: wrap; gap: 8px 26px; margin: 0; }
 .facts div { min-width: 0; }
 .facts dt { font-size: 11px; text-transform: uppercase; letter-spacing: .08em; color: var(--faint); font-weight: 600; }

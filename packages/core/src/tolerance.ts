@@ -1,0 +1,228 @@
+import type { Layout } from "./layout.js";
+import { CoordinateStatus } from "./metrics.js";
+import { UNIT_ROUNDOFF, type Precision } from "./precision.js";
+import type { Thresholds } from "./verdict.js";
+
+/**
+ * Tolerances measured for this model and batch, instead of fixed per-dtype tables.
+ *
+ * A correct backprop in the checkpoint's arithmetic misses the true gradient by rounding
+ * alone. The rounding study (models' studyRounding) measures that miss on the probe batch:
+ * per coordinate (the deviation of an emulated backprop from the float64 one) and as a
+ * first-order bound u·s_i whose shape follows each coordinate's conditioning. A check then
+ * allows every coordinate and every tensor ROUNDING_SAFETY times what the study saw.
+ */
+
+/** How much worse than the study a correct implementation may round: other sum orders, fused kernels, other formulas. */
+export const ROUNDING_SAFETY = 10;
+/** ... and how much beyond the worst coordinate the study saw in a tensor. */
+const TAIL_SAFETY = 2;
+/** The numerical side's measured error |n_h − n_{h/2}| is about 3× that of n_{h/2}: this factor leaves a further 3× margin. */
+const NUMERICAL_SAFETY = 3;
+/** A tensor warns above its pass threshold and fails above this multiple of it. */
+export const WARN_OVER_PASS = 10;
+/** Tensors with fewer coordinates than this take their calibration from all of θ: their own tail is too short to see. */
+const OWN_CALIBRATION_SIZE = 1024;
+
+/** The study's results as the tolerance needs them (see models' RoundingStudy). */
+export interface RoundingMeasurement {
+  readonly precision: Precision;
+  readonly reference: Float64Array;
+  readonly deviation: Float64Array;
+  readonly scales: Float64Array;
+}
+
+export interface TensorRounding {
+  /** ‖deviation‖ / (2‖reference‖): the relative difference a correct backprop shows on this tensor */
+  readonly expected: number;
+  /**
+   * c in the allowance c·u·s_i: the larger of ROUNDING_SAFETY × the 99th percentile and
+   * TAIL_SAFETY × the largest of the ratios deviation_i / (u·s_i) the study measured
+   */
+  readonly calibration: number;
+  /**
+   * root mean square over the tensor of the rounding a correct check sees: the study's
+   * deviation plus the float64 numerical side's rounding bound u·s_i
+   */
+  readonly roundingLevel: number;
+}
+
+export interface RoundingTolerance {
+  readonly precision: Precision;
+  /** the study's first-order bounds s_i (in units of u): also what the float64 numerical side's own rounding follows */
+  readonly scales: Float64Array;
+  /** per coordinate, what a correct backprop may get wrong: max(ROUNDING_SAFETY·deviation_i, calibration·u·s_i) */
+  readonly coordinate: Float64Array;
+  readonly tensors: readonly TensorRounding[];
+  /** expected relative difference over all of θ */
+  readonly overall: number;
+  /** roundingLevel over all of θ */
+  readonly overallRoundingLevel: number;
+  /** absolute floor under every coordinate's tolerance, far below any resolvable gradient: 2⁻¹⁰·u·max|reference| */
+  readonly floor: number;
+}
+
+/**
+ * Per-coordinate and per-tensor rounding allowances from a rounding study. The bound u·s_i has
+ * the right shape but is pessimistic by a factor that depends on the model (how errors cancel
+ * along sums and layers), so each tensor's measured ratios calibrate it; the allowance then
+ * covers what the study saw at that coordinate, and what it saw anywhere in the tensor in
+ * proportion to the coordinate's bound. `noiseFloor` is the floor the check's relative
+ * differences use (see gradientNoiseFloor), so that expected figures are on their scale.
+ */
+export function roundingTolerance(layout: Layout, study: RoundingMeasurement, noiseFloor = 0): RoundingTolerance {
+  const u = UNIT_ROUNDOFF[study.precision];
+  const ratio = (i: number) => (study.scales[i] > 0 ? study.deviation[i] / (u * study.scales[i]) : 0);
+  const calibrationOf = (start: number, end: number) =>
+    Math.max(ROUNDING_SAFETY * quantile(start, end, ratio, 0.99), TAIL_SAFETY * largest(start, end, ratio));
+  const pooled = calibrationOf(0, study.deviation.length);
+  const coordinate = new Float64Array(study.deviation.length);
+  let allSquares = 0;
+  const tensors = layout.tensors.map((slot): TensorRounding => {
+    const end = slot.offset + slot.size;
+    const calibration = slot.size >= OWN_CALIBRATION_SIZE ? calibrationOf(slot.offset, end) : pooled;
+    let squares = 0;
+    for (let i = slot.offset; i < end; i++) {
+      coordinate[i] = Math.max(ROUNDING_SAFETY * study.deviation[i], calibration * u * study.scales[i]);
+      squares += (study.deviation[i] + UNIT_ROUNDOFF.F64 * study.scales[i]) ** 2;
+    }
+    allSquares += squares;
+    const roundingLevel = slot.size === 0 ? 0 : Math.sqrt(squares / slot.size);
+    return { expected: expectedDifference(study, slot.offset, end, noiseFloor), calibration, roundingLevel };
+  });
+  const overall = expectedDifference(study, 0, study.deviation.length, noiseFloor);
+  const overallRoundingLevel = coordinate.length === 0 ? 0 : Math.sqrt(allSquares / coordinate.length);
+  let reference = 0;
+  for (const value of study.reference) reference = Math.max(reference, Math.abs(value));
+  return { precision: study.precision, scales: study.scales, coordinate, tensors, overall, overallRoundingLevel, floor: 2 ** -10 * u * reference };
+}
+
+/**
+ * Thresholds for a tensor's relative difference: ROUNDING_SAFETY × what a correct backprop
+ * shows passes, WARN_OVER_PASS times that warns. Neither is tighter than what the numerical
+ * side resolves (`numerical`, from its measured noise), nor than ROUNDING_SAFETY units of
+ * roundoff of the arithmetic: no computation is held to more than its last few digits.
+ */
+export function measuredThresholds(expected: number, numerical: Thresholds, precision: Precision): Thresholds {
+  const pass = Math.max(ROUNDING_SAFETY * expected, numerical.pass, ROUNDING_SAFETY * UNIT_ROUNDOFF[precision]);
+  return { pass, warn: Math.max(WARN_OVER_PASS * pass, numerical.warn) };
+}
+
+/** Above this multiple of the expected rounding (and above what the numerical side resolves) a tensor is searched for outliers. */
+export const SUSPICION_FACTOR = 3;
+
+/** The relative difference above which directional mode searches a tensor for outliers: below its pass threshold, since the search itself confirms. */
+export function suspicionThreshold(expected: number, numerical: Thresholds): number {
+  return Math.max(SUSPICION_FACTOR * expected, numerical.pass);
+}
+
+/**
+ * The most |n − a| a correct coordinate may show: its rounding allowance, a margin over the
+ * numerical side's own error there (the measured |n_h − n_{h/2}|, and the float64 rounding
+ * bound u·s_i, which one measurement can miss), and the floor.
+ */
+export function coordinateTolerance(tolerance: RoundingTolerance, index: number, numericalError: number): number {
+  const numericalRounding = UNIT_ROUNDOFF.F64 * tolerance.scales[index];
+  return tolerance.coordinate[index] + NUMERICAL_SAFETY * (numericalError + numericalRounding) + tolerance.floor;
+}
+
+/** One coordinate whose disagreement its tolerance cannot explain. */
+export interface Outlier {
+  readonly flatIndex: number;
+  /** the numerical derivative at the confirming (halved) step */
+  readonly numeric: number;
+  readonly analytic: number;
+  /** coordinateTolerance at this coordinate */
+  readonly tolerance: number;
+  /** |n − a| / tolerance, above 1 */
+  readonly excess: number;
+}
+
+/**
+ * Coordinates worth confirming: checked ones whose |n − a| exceeds their tolerance with the
+ * numerical error taken as `numericalNoise[tensor]` (the largest |n_h − n_{h/2}| sampled in
+ * the tensor); at most `budget(checked)` per tensor, the furthest over first.
+ * `overflow` counts, per tensor, the candidates left unconfirmed.
+ */
+export function outlierCandidates(
+  layout: Layout,
+  numeric: Float64Array,
+  analytic: Float64Array,
+  status: Uint8Array,
+  tolerance: RoundingTolerance,
+  numericalNoise: ArrayLike<number>,
+  budget: (checked: number) => number,
+): { readonly indices: Int32Array; readonly overflow: Int32Array } {
+  const kept: number[] = [];
+  const overflow = new Int32Array(layout.tensors.length);
+  layout.tensors.forEach((slot, tensor) => {
+    const found: { index: number; excess: number }[] = [];
+    let checked = 0;
+    for (let i = slot.offset; i < slot.offset + slot.size; i++) {
+      if (status[i] !== CoordinateStatus.checked) continue;
+      checked++;
+      const excess = Math.abs(numeric[i] - analytic[i]) / coordinateTolerance(tolerance, i, numericalNoise[tensor]);
+      if (excess > 1) found.push({ index: i, excess });
+    }
+    found.sort((a, b) => b.excess - a.excess || a.index - b.index);
+    const allowed = Math.max(0, budget(checked));
+    for (const candidate of found.slice(0, allowed)) kept.push(candidate.index);
+    overflow[tensor] = Math.max(0, found.length - allowed);
+  });
+  return { indices: Int32Array.from(kept.sort((a, b) => a - b)), overflow };
+}
+
+/**
+ * The outlier test proper, on a coordinate's derivatives at h and at h/2: their difference
+ * is the numerical side's own error at that coordinate (truncation and rounding), and the
+ * h/2 value, the better of the two, must still disagree with dθ beyond the tolerance.
+ */
+export function confirmOutlier(tolerance: RoundingTolerance, index: number, atStep: number, atHalfStep: number, analytic: number): Outlier | undefined {
+  const allowed = coordinateTolerance(tolerance, index, Math.abs(atStep - atHalfStep));
+  const excess = Math.abs(atHalfStep - analytic) / allowed;
+  if (!(excess > 1)) return undefined;
+  return { flatIndex: index, numeric: atHalfStep, analytic, tolerance: allowed, excess };
+}
+
+/** ‖deviation‖ / max(2‖reference‖, √k·noiseFloor), as relativeDifference would see a correct backprop. */
+function expectedDifference(study: RoundingMeasurement, start: number, end: number, noiseFloor: number): number {
+  let deviation = 0;
+  let reference = 0;
+  for (let i = start; i < end; i++) {
+    deviation += study.deviation[i] ** 2;
+    reference += study.reference[i] ** 2;
+  }
+  const denominator = Math.max(2 * Math.sqrt(reference), Math.sqrt(end - start) * noiseFloor);
+  return denominator === 0 ? 0 : Math.sqrt(deviation) / denominator;
+}
+
+/** An upper estimate of the q-quantile of valueAt(i) ≥ 0 over [start, end): log-spaced bins 1/16 octave wide, rounded up to a bin's edge. */
+function quantile(start: number, end: number, valueAt: (i: number) => number, q: number): number {
+  const BINS_PER_OCTAVE = 16;
+  // 2^-1100 .. 2^1100 covers every positive double, subnormals included.
+  const LOWEST = -1100 * BINS_PER_OCTAVE;
+  const bins = new Int32Array(2 * 1100 * BINS_PER_OCTAVE + 1);
+  let zeros = 0;
+  for (let i = start; i < end; i++) {
+    const value = valueAt(i);
+    if (value > 0 && value < Infinity) bins[Math.ceil(Math.log2(value) * BINS_PER_OCTAVE) - LOWEST]++;
+    else zeros++;
+  }
+  const rank = Math.ceil(q * (end - start));
+  if (rank <= zeros) return 0;
+  let seen = zeros;
+  for (let bin = 0; bin < bins.length; bin++) {
+    seen += bins[bin];
+    if (seen >= rank) return 2 ** ((bin + LOWEST) / BINS_PER_OCTAVE);
+  }
+  return 0;
+}
+
+function largest(start: number, end: number, valueAt: (i: number) => number): number {
+  let most = 0;
+  for (let i = start; i < end; i++) {
+    const value = valueAt(i);
+    if (value > most && value < Infinity) most = value;
+  }
+  return most;
+}

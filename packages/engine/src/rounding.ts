@@ -1,0 +1,25 @@
+import { gradientArithmetic, gradientNoiseFloor, roundingTolerance, type Layout, type Precision, type RoundingTolerance } from "@gradcheck/core";
+import { networkFromTheta, studyRounding } from "@gradcheck/models";
+import type { CheckInput } from "./check-input.js";
+
+/** The check's rounding allowances and what they were measured for. */
+export interface MeasuredRounding {
+  /** the arithmetic dθ is held to: the checkpoint's precision, or F32 for float32 values stored as F64 */
+  readonly arithmetic: Precision;
+  /** emulated backprops the study ran */
+  readonly runs: number;
+  readonly tolerance: RoundingTolerance;
+  /** the smallest gradient per coordinate this arithmetic resolves: the floor under relative differences */
+  readonly noiseFloor: number;
+}
+
+/**
+ * Runs the rounding study on the probe batch: what a correct backprop in dθ's arithmetic gets
+ * wrong on this model. Part of the aggregator, so every executor reports the same tolerances.
+ */
+export function measureRounding(input: CheckInput, layout: Layout, cost: number): MeasuredRounding {
+  const arithmetic = gradientArithmetic(input.precision, input.analytic);
+  const study = studyRounding(networkFromTheta(input.spec, input.theta), input.batch, arithmetic);
+  const noiseFloor = gradientNoiseFloor(arithmetic, cost);
+  return { arithmetic, runs: study.runs, tolerance: roundingTolerance(layout, study, noiseFloor), noiseFloor };
+}

@@ -1,0 +1,54 @@
+import { relativeDifference, UNIT_ROUNDOFF } from "@gradcheck/core";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { backprop, flattenGradients } from "./backprop.js";
+import { networkFromTheta } from "./network.js";
+import { emulatedGradient, roundingScales, studyRounding } from "./rounding-study.js";
+import { modelCase } from "./test-support/models.js";
+
+describe("the rounding study", () => {
+  it("an emulated backprop in float64, in either sum order, is the reference backprop up to rounding (property)", () => {
+    fc.assert(
+      fc.property(modelCase({ maxHidden: 2, maxUnits: 5 }), (model) => {
+        const network = networkFromTheta(model.spec, model.theta);
+        const reference = flattenGradients(model.spec, backprop(network, model.batch));
+        for (const order of ["natural", "reversed"] as const) {
+          expect(relativeDifference(emulatedGradient(network, model.batch, (x) => x, order), reference)).toBeLessThan(1e-13);
+        }
+      }),
+      { numRuns: 100, seed: 5 },
+    );
+  });
+
+  it("in float32, every value is a float32 number, and its error stays within the bound u·s_i (property)", () => {
+    fc.assert(
+      fc.property(modelCase({ maxHidden: 2, maxUnits: 5 }), (model) => {
+        const network = networkFromTheta(model.spec, model.theta);
+        const reference = flattenGradients(model.spec, backprop(network, model.batch));
+        const emulated = emulatedGradient(network, model.batch, Math.fround);
+        const scales = roundingScales(network, model.batch);
+        emulated.forEach((value, i) => {
+          expect(Math.fround(value)).toBe(value);
+          // the bound leaves out the length factor of sums (a few terms here) and float64's own rounding
+          expect(Math.abs(value - reference[i])).toBeLessThanOrEqual(8 * UNIT_ROUNDOFF.F32 * scales[i] + 1e-300);
+          // s_i bounds the magnitudes the coordinate is summed from, so never the value itself less
+          expect(scales[i]).toBeGreaterThanOrEqual(Math.abs(reference[i]) * (1 - 1e-12));
+        });
+      }),
+      { numRuns: 100, seed: 6 },
+    );
+  });
+
+  it("runs more emulations on small models, and reports the largest deviation of them", () => {
+    fc.assert(
+      fc.property(modelCase({ maxHidden: 1, maxUnits: 3 }), (model) => {
+        const network = networkFromTheta(model.spec, model.theta);
+        const study = studyRounding(network, model.batch, "F32");
+        expect(study.runs).toBe(8);
+        const first = emulatedGradient(network, model.batch, Math.fround);
+        study.deviation.forEach((deviation, i) => expect(deviation).toBeGreaterThanOrEqual(Math.abs(first[i] - study.reference[i])));
+      }),
+      { numRuns: 30, seed: 7 },
+    );
+  });
+});

@@ -1,0 +1,313 @@
+import { createStream, roundingTo, UNIT_ROUNDOFF, type Precision } from "@gradcheck/core";
+import { activate, activationDerivative } from "./activations.js";
+import { backprop, flattenGradients } from "./backprop.js";
+import { headFor } from "./heads.js";
+import type { Batch, Network } from "./network.js";
+import type { HiddenActivation } from "./architecture.js";
+
+/**
+ * What a correct backprop gets wrong through rounding alone, studied on the probe batch:
+ * one pass in an emulated arithmetic (every operation rounded, sums in the opposite order
+ * of the float64 reference) and one pass of magnitudes that says how large each
+ * coordinate's rounding error can be. Both write dθ-shaped vectors in θ's layout
+ * (W1, b1, W2, b2, ...).
+ */
+
+/** How an emulated implementation takes its sums: the reference's order, or the opposite one. */
+export type SumOrder = "natural" | "reversed";
+
+/**
+ * The gradient as an implementation in another arithmetic computes it: the forward pass,
+ * the loss gradient and the backward pass with `round` applied after every multiply and
+ * add. With `reversed`, every sum runs from its last term to its first, so that even with
+ * round = identity its float64 rounding differs from the reference backprop's: that is how
+ * float64's own rounding is sampled.
+ */
+export function emulatedGradient(network: Network, batch: Batch, round: (value: number) => number, order: SumOrder = "reversed"): Float64Array {
+  const { sizes } = network;
+  const m = batch.size;
+  const layers = network.weights.length;
+  // from, to, step of a loop over [0, n) in the chosen order
+  const reversed = order === "reversed";
+  const first = (n: number) => (reversed ? n - 1 : 0);
+  const done = (index: number, n: number) => (reversed ? index < 0 : index >= n);
+  const step = reversed ? -1 : 1;
+  const activations: Float64Array[] = [batch.inputs.map(round)];
+  const preActivations: Float64Array[] = [];
+  for (let l = 1; l <= layers; l++) {
+    const nIn = sizes[l - 1];
+    const n = sizes[l];
+    const inputs = activations[l - 1];
+    const w = network.weights[l - 1];
+    const b = network.biases[l - 1];
+    const z = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = round(b[j]);
+        for (let k = first(nIn); !done(k, nIn); k += step) sum = round(sum + round(inputs[i * nIn + k] * round(w[j * nIn + k])));
+        z[i * n + j] = sum;
+      }
+    }
+    preActivations.push(z);
+    if (l < layers) {
+      const activation = network.activations[l - 1] as HiddenActivation;
+      activations.push(z.map((value) => round(activate(activation, value))));
+    }
+  }
+
+  const head = headFor(network.spec);
+  const nOut = sizes[layers];
+  let dz = new Float64Array(m * nOut);
+  const row = new Float64Array(nOut);
+  for (let i = 0; i < m; i++) {
+    head.lossGradient(preActivations[layers - 1], batch.targets, i * nOut, nOut, row);
+    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = round(round(row[k]) / m);
+  }
+
+  const parts: Float64Array[] = new Array(2 * layers);
+  const lambdaOverM = round(network.spec.l2 / m);
+  for (let l = layers; l >= 1; l--) {
+    const nIn = sizes[l - 1];
+    const n = sizes[l];
+    const inputs = activations[l - 1];
+    const w = network.weights[l - 1];
+    const dW = new Float64Array(n * nIn);
+    const db = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let biasSum = 0;
+      for (let i = first(m); !done(i, m); i += step) biasSum = round(biasSum + dz[i * n + j]);
+      db[j] = biasSum;
+      for (let k = 0; k < nIn; k++) {
+        let sum = 0;
+        for (let i = first(m); !done(i, m); i += step) sum = round(sum + round(dz[i * n + j] * inputs[i * nIn + k]));
+        dW[j * nIn + k] = lambdaOverM === 0 ? sum : round(sum + round(lambdaOverM * round(w[j * nIn + k])));
+      }
+    }
+    parts[2 * (l - 1)] = dW;
+    parts[2 * (l - 1) + 1] = db;
+    if (l === 1) break;
+
+    const activation = network.activations[l - 2] as HiddenActivation;
+    const z = preActivations[l - 2];
+    const a = activations[l - 1];
+    const previous = new Float64Array(m * nIn);
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < nIn; k++) {
+        let sum = 0;
+        for (let j = first(n); !done(j, n); j += step) sum = round(sum + round(dz[i * n + j] * round(w[j * nIn + k])));
+        const index = i * nIn + k;
+        previous[index] = round(sum * round(activationDerivative(activation, z[index], a[index])));
+      }
+    }
+    dz = previous;
+  }
+  return concatenate(parts);
+}
+
+/** What a correct backprop in one arithmetic gets wrong on this model and batch, per coordinate of dθ. */
+export interface RoundingStudy {
+  /** the arithmetic studied */
+  readonly precision: Precision;
+  /** the float64 reference backprop */
+  readonly reference: Float64Array;
+  /** |emulated − reference|, the largest over the runs */
+  readonly deviation: Float64Array;
+  /** roundingScales: the first-order bound on each coordinate's error, in units of u */
+  readonly scales: Float64Array;
+  /** emulated backprops run */
+  readonly runs: number;
+}
+
+/** Below this many parameters, more runs are made, so that the tail of the errors is seen. */
+const STUDY_SAMPLES = 1 << 14;
+const MAX_STUDY_RUNS = 8;
+
+/**
+ * Runs the reference backprop and emulated ones in `precision`: the first with plain
+ * round-to-nearest, any further ones (small models, up to MAX_STUDY_RUNS) with every
+ * operation's input nudged by a seeded relative amount below u before rounding, so that
+ * each run rounds differently and the study sees more than one draw of every coordinate's
+ * error.
+ */
+export function studyRounding(network: Network, batch: Batch, precision: Precision): RoundingStudy {
+  const reference = flattenGradients(network.spec, backprop(network, batch));
+  const round = roundingTo(precision);
+  const u = UNIT_ROUNDOFF[precision];
+  const runs = Math.min(MAX_STUDY_RUNS, Math.max(1, Math.ceil(STUDY_SAMPLES / reference.length)));
+  const deviation = new Float64Array(reference.length);
+  for (let run = 0; run < runs; run++) {
+    const random = createStream(run, 0x726f756e);
+    const nudged = run === 0 ? round : (value: number) => round(value * (1 + u * (2 * random() - 1)));
+    const emulated = emulatedGradient(network, batch, nudged);
+    for (let i = 0; i < reference.length; i++) deviation[i] = Math.max(deviation[i], Math.abs(emulated[i] - reference[i]));
+  }
+  return { precision, reference, deviation, scales: roundingScales(network, batch), runs };
+}
+
+/**
+ * A first-order bound, in units of the unit roundoff u, on each coordinate's rounding error
+ * in a backprop whose every operation rounds once: magnitudes |·| propagated through the
+ * same products as the values, with each product's own rounding and the error it inherits
+ * from its factors. It grows where a coordinate is a small sum of large terms (cancellation)
+ * and shrinks with the terms, so it separates coordinates that no float32 backprop can
+ * resolve from those it resolves to a few u. It leaves out the length factors of long sums,
+ * which the measured calibration supplies.
+ */
+export function roundingScales(network: Network, batch: Batch): Float64Array {
+  const { sizes } = network;
+  const m = batch.size;
+  const layers = network.weights.length;
+  const activations: Float64Array[] = [batch.inputs];
+  const activationErrors: Float64Array[] = [new Float64Array(batch.inputs.length)];
+  const preActivations: Float64Array[] = [];
+  const preActivationErrors: Float64Array[] = [];
+  for (let l = 1; l <= layers; l++) {
+    const nIn = sizes[l - 1];
+    const n = sizes[l];
+    const inputs = activations[l - 1];
+    const inputErrors = activationErrors[l - 1];
+    const w = network.weights[l - 1];
+    const b = network.biases[l - 1];
+    const z = new Float64Array(m * n);
+    const errors = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = b[j];
+        let bound = Math.abs(b[j]);
+        for (let k = 0; k < nIn; k++) {
+          const x = inputs[i * nIn + k];
+          const weight = w[j * nIn + k];
+          sum += x * weight;
+          bound += (Math.abs(x) + inputErrors[i * nIn + k]) * Math.abs(weight);
+        }
+        z[i * n + j] = sum;
+        errors[i * n + j] = bound;
+      }
+    }
+    preActivations.push(z);
+    preActivationErrors.push(errors);
+    if (l < layers) {
+      const activation = network.activations[l - 1] as HiddenActivation;
+      const a = z.map((value) => activate(activation, value));
+      activations.push(a);
+      activationErrors.push(errors.map((error, index) => Math.abs(activationDerivative(activation, z[index], a[index])) * error + Math.abs(a[index])));
+    }
+  }
+
+  const { dz, errors: outputErrors } = outputGradientBounds(network, batch, preActivations[layers - 1], preActivationErrors[layers - 1]);
+  let gradient = dz;
+  let gradientErrors = outputErrors;
+  const parts: Float64Array[] = new Array(2 * layers);
+  const lambdaOverM = network.spec.l2 / m;
+  for (let l = layers; l >= 1; l--) {
+    const nIn = sizes[l - 1];
+    const n = sizes[l];
+    const inputs = activations[l - 1];
+    const inputErrors = activationErrors[l - 1];
+    const w = network.weights[l - 1];
+    const dW = new Float64Array(n * nIn);
+    const db = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let biasBound = 0;
+      for (let i = 0; i < m; i++) biasBound += gradientErrors[i * n + j] + Math.abs(gradient[i * n + j]);
+      db[j] = biasBound;
+      for (let k = 0; k < nIn; k++) {
+        let bound = lambdaOverM * Math.abs(w[j * nIn + k]);
+        for (let i = 0; i < m; i++) {
+          const g = Math.abs(gradient[i * n + j]);
+          const x = Math.abs(inputs[i * nIn + k]);
+          bound += (gradientErrors[i * n + j] + g) * x + g * inputErrors[i * nIn + k];
+        }
+        dW[j * nIn + k] = bound;
+      }
+    }
+    parts[2 * (l - 1)] = dW;
+    parts[2 * (l - 1) + 1] = db;
+    if (l === 1) break;
+
+    const activation = network.activations[l - 2] as HiddenActivation;
+    const z = preActivations[l - 2];
+    const a = activations[l - 1];
+    const aErrors = activationErrors[l - 1];
+    const previous = new Float64Array(m * nIn);
+    const previousErrors = new Float64Array(m * nIn);
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < nIn; k++) {
+        let sum = 0;
+        let bound = 0;
+        for (let j = 0; j < n; j++) {
+          const weight = w[j * nIn + k];
+          sum += gradient[i * n + j] * weight;
+          bound += (gradientErrors[i * n + j] + Math.abs(gradient[i * n + j])) * Math.abs(weight);
+        }
+        const index = i * nIn + k;
+        const derivative = activationDerivative(activation, z[index], a[index]);
+        previous[index] = sum * derivative;
+        // act' is computed from a (1 − a², a·(1 − a)), so a's error, its own rounding included, moves it
+        previousErrors[index] =
+          bound * Math.abs(derivative) + Math.abs(sum) * (Math.abs(derivative) + Math.abs(derivativeSlope(activation, a[index])) * aErrors[index]);
+      }
+    }
+    gradient = previous;
+    gradientErrors = previousErrors;
+  }
+  return concatenate(parts);
+}
+
+/** dZ_L = ∂loss/∂z / m and the bound on its rounding error, for each head. */
+function outputGradientBounds(network: Network, batch: Batch, z: Float64Array, zErrors: Float64Array): { dz: Float64Array; errors: Float64Array } {
+  const m = batch.size;
+  const n = network.sizes[network.sizes.length - 1];
+  const head = headFor(network.spec);
+  const dz = new Float64Array(m * n);
+  const errors = new Float64Array(m * n);
+  const row = new Float64Array(n);
+  const y = batch.targets;
+  const output = network.spec.layers[network.spec.layers.length - 1].activation;
+  for (let i = 0; i < m; i++) {
+    const offset = i * n;
+    head.lossGradient(z, y, offset, n, row);
+    let targetSum = 0;
+    for (let k = 0; k < n; k++) targetSum += Math.abs(y[offset + k]);
+    // p: softmax, σ or the identity; ∂loss/∂z is p·Σy − y (softmax), p − y (σ) or 2(z − y)/n.
+    const p = row.map((value, k) => {
+      if (output === "linear") return z[offset + k];
+      if (output === "sigmoid") return value + y[offset + k];
+      return targetSum === 0 ? 0 : (value + y[offset + k]) / targetSum;
+    });
+    let spread = 0;
+    for (let k = 0; k < n; k++) spread += Math.abs(p[k]) * zErrors[offset + k];
+    for (let k = 0; k < n; k++) {
+      const e = zErrors[offset + k];
+      let bound: number;
+      if (output === "softmax") bound = (Math.abs(p[k]) * (1 + e + spread)) * targetSum + Math.abs(y[offset + k]);
+      else if (output === "sigmoid") bound = Math.abs(p[k]) * (1 + Math.abs(1 - p[k]) * e) + Math.abs(y[offset + k]);
+      else bound = (2 / n) * (Math.abs(z[offset + k]) + Math.abs(y[offset + k]) + e);
+      dz[offset + k] = row[k] / m;
+      errors[offset + k] = (bound + Math.abs(row[k])) / m;
+    }
+  }
+  return { dz, errors };
+}
+
+/** d act'/da, with act' written in a = act(z) as backprop computes it; zero for the piecewise-linear activations. */
+function derivativeSlope(activation: HiddenActivation, a: number): number {
+  switch (activation) {
+    case "tanh":
+      return -2 * a;
+    case "sigmoid":
+      return 1 - 2 * a;
+    default:
+      return 0;
+  }
+}
+
+function concatenate(parts: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((total, part) => total + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
