@@ -96,7 +96,7 @@ describe("gradcheck check", () => {
     expect(result.stdout).toContain("W1[4,2]");
     // listed as the one outlier of W1, with the basis of the thresholds above the table
     expect(stripVTControlCharacters(result.stdout)).toMatch(/Outliers[^\n]*\n[^]*│ W1\[4,2\] /);
-    expect(result.stdout).toContain("Thresholds measured on this batch");
+    expect(result.stdout).toContain("Thresholds follow the numerical noise");
   });
 
   it("runs sample mode with a seed and reports coverage", async () => {

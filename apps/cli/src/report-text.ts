@@ -7,12 +7,15 @@ import { formatCompact, formatGrouped } from "./format.js";
 export function toleranceBasis(report: Report): string {
   const tolerances = report.tolerances;
   if (!tolerances) return "";
+  const perCoordinate = "Every coordinate is also held to its own tolerance: one beyond it is an outlier and fails its tensor.";
+  if (tolerances.studyRuns === 0) {
+    return `Thresholds follow the numerical noise: float64 rounding (bounded per coordinate) lies far below it. ${perCoordinate}`;
+  }
   const arithmetic = tolerances.arithmetic === report.precision ? tolerances.arithmetic : `${tolerances.arithmetic} (dθ holds float32 values)`;
   return (
     `Thresholds measured on this batch: a correct ${arithmetic} backprop differs by ${formatCompact(tolerances.expectedRounding)} overall ` +
     `(${tolerances.studyRuns} emulated run${tolerances.studyRuns === 1 ? "" : "s"}); ${tolerances.safety}× that passes, ` +
-    `${tolerances.safety * tolerances.warnOverPass}× fails, never below the numerical noise. ` +
-    "Every coordinate is also held to its own tolerance: one beyond it is an outlier and fails its tensor."
+    `${tolerances.safety * tolerances.warnOverPass}× fails, never below the numerical noise. ${perCoordinate}`
   );
 }
 

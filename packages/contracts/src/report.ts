@@ -99,8 +99,8 @@ export const tensorReportSchema = z.object({
 export const tolerancesSchema = z.object({
   /** the arithmetic dθ is held to: the checkpoint's dtype, or F32 for float32 values stored as F64 */
   arithmetic: z.enum(PRECISIONS),
-  /** emulated backprops the rounding study ran on the probe batch */
-  studyRuns: z.number().int().positive(),
+  /** emulated backprops the rounding study ran on the probe batch (none for F64: float64 rounding is bounded, not emulated) */
+  studyRuns: z.number().int().nonnegative(),
   /** the relative difference a correct backprop in that arithmetic shows over all of θ */
   expectedRounding: z.number().nonnegative(),
   /** a coordinate or tensor may be this many times worse than the study */

@@ -24,12 +24,15 @@ const FORMAT_BITS: Readonly<Record<Exclude<Precision, "F64" | "F32">, { readonly
   BF16: { significand: 8, minExponent: -126, max: 3.3895313892515355e38 },
 };
 
+/** The rounding of float64 arithmetic into itself: one function, so callers can recognise it and skip the call. */
+const keepFloat64 = (value: number): number => value;
+
 /**
  * Round to nearest (ties to even) into a format, kept as a float64: arithmetic in that format
  * is emulated by rounding after every operation. Overflow gives ±Infinity, as the format does.
  */
 export function roundingTo(precision: Precision): (value: number) => number {
-  if (precision === "F64") return (value) => value;
+  if (precision === "F64") return keepFloat64;
   if (precision === "F32") return Math.fround;
   const { significand, minExponent, max } = FORMAT_BITS[precision];
   const subnormalQuantum = 2 ** (minExponent - significand + 1);

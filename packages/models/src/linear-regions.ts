@@ -5,6 +5,8 @@ import type { HiddenActivation } from "./architecture.js";
  * output pre-activation along a fixed direction, Δz_L = d·v_ij, for as long as no ReLU above
  * crosses its kink. For each (unit j, example i) this holds v_ij and the open interval of d
  * inside which that is exactly so; outside it the caller takes the general path.
+ * Units are filled on first use (see ensureUnit), so a check that perturbs a few units
+ * pays for those alone.
  */
 export interface LinearRegions {
   /** v_ij at ((j·m + i)·nL) */
@@ -12,6 +14,8 @@ export interface LinearRegions {
   /** d must satisfy lower[j·m + i] < d < upper[j·m + i] */
   readonly lower: Float64Array;
   readonly upper: Float64Array;
+  /** fills unit j's rows if they are not filled yet */
+  ensureUnit(unit: number): void;
 }
 
 /** Shrinks each interval slightly, so that rounding never lets a crossing through. */
@@ -33,7 +37,15 @@ export function hasLinearRegions(layer: number, layers: number, hidden: readonly
   return layer < layers;
 }
 
+/** Regions of every unit of the layer, filled now. */
 export function buildLinearRegions(inputs: RegionInputs): LinearRegions {
+  const regions = lazyLinearRegions(inputs);
+  for (let j = 0; j < inputs.sizes[inputs.layer]; j++) regions.ensureUnit(j);
+  return regions;
+}
+
+/** Regions whose units are filled when first asked for. */
+export function lazyLinearRegions(inputs: RegionInputs): LinearRegions {
   const { layer, sizes, m, hidden, transposedWeights, rowPreActivations } = inputs;
   const layers = sizes.length - 1;
   const units = sizes[layer];
@@ -41,11 +53,12 @@ export function buildLinearRegions(inputs: RegionInputs): LinearRegions {
   const directions = new Float64Array(units * m * nOut);
   const lower = new Float64Array(units * m);
   const upper = new Float64Array(units * m);
+  const filled = new Uint8Array(units);
   const widest = Math.max(...sizes.slice(layer + 1));
   let direction = new Float64Array(widest);
   let next = new Float64Array(widest);
 
-  for (let j = 0; j < units; j++) {
+  const fill = (j: number) => {
     for (let i = 0; i < m; i++) {
       let low = -Infinity;
       let high = Infinity;
@@ -81,6 +94,15 @@ export function buildLinearRegions(inputs: RegionInputs): LinearRegions {
       lower[j * m + i] = low * SAFETY;
       upper[j * m + i] = high * SAFETY;
     }
-  }
-  return { directions, lower, upper };
+  };
+  return {
+    directions,
+    lower,
+    upper,
+    ensureUnit(unit) {
+      if (filled[unit]) return;
+      fill(unit);
+      filled[unit] = 1;
+    },
+  };
 }

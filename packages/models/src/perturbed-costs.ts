@@ -2,7 +2,7 @@ import { coordinateAt, type Layout } from "@gradcheck/core";
 import { activationDelta, crossesKink } from "./activations.js";
 import { forward, type ForwardPass } from "./forward.js";
 import { headFor, type Head } from "./heads.js";
-import { buildLinearRegions, hasLinearRegions, type LinearRegions } from "./linear-regions.js";
+import { hasLinearRegions, lazyLinearRegions, type LinearRegions } from "./linear-regions.js";
 import { networkFromTheta, type Batch } from "./network.js";
 import { parameterLayout } from "./parameters.js";
 import type { HiddenActivation, ModelSpec } from "./architecture.js";
@@ -83,7 +83,7 @@ export class PerturbedCostEvaluator {
     }
     for (let l = 1; l < this.layers; l++) {
       if (!hasLinearRegions(l, this.layers, this.hidden)) continue;
-      this.linearRegions[l] = buildLinearRegions({
+      this.linearRegions[l] = lazyLinearRegions({
         layer: l,
         sizes: this.sizes,
         m: this.m,
@@ -120,6 +120,7 @@ export class PerturbedCostEvaluator {
     const relu = activation === "relu";
     const nOut = this.sizes[this.layers];
     const regions = this.linearRegions[layer];
+    regions?.ensureUnit(unit);
     const outFirst = this.dzFirst[this.layers];
     const outSecond = this.dzSecond[this.layers];
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { backprop, flattenGradients } from "./backprop.js";
 import { networkFromTheta } from "./network.js";
-import { emulatedGradient, roundingScales, studyRounding } from "./rounding-study.js";
+import { boundedBackprop, emulatedGradient, studyRounding } from "./rounding-study.js";
 import { modelCase } from "./test-support/models.js";
 
 describe("the rounding study", () => {
@@ -15,6 +15,7 @@ describe("the rounding study", () => {
         for (const order of ["natural", "reversed"] as const) {
           expect(relativeDifference(emulatedGradient(network, model.batch, (x) => x, order), reference)).toBeLessThan(1e-13);
         }
+        expect(relativeDifference(boundedBackprop(network, model.batch).gradient, reference)).toBeLessThan(1e-13);
       }),
       { numRuns: 100, seed: 5 },
     );
@@ -26,7 +27,7 @@ describe("the rounding study", () => {
         const network = networkFromTheta(model.spec, model.theta);
         const reference = flattenGradients(model.spec, backprop(network, model.batch));
         const emulated = emulatedGradient(network, model.batch, Math.fround);
-        const scales = roundingScales(network, model.batch);
+        const { scales } = boundedBackprop(network, model.batch);
         emulated.forEach((value, i) => {
           expect(Math.fround(value)).toBe(value);
           // the bound leaves out the length factor of sums (a few terms here) and float64's own rounding
@@ -45,6 +46,7 @@ describe("the rounding study", () => {
         const network = networkFromTheta(model.spec, model.theta);
         const study = studyRounding(network, model.batch, "F32");
         expect(study.runs).toBe(8);
+        expect(studyRounding(network, model.batch, "F64").runs).toBe(0);
         const first = emulatedGradient(network, model.batch, Math.fround);
         study.deviation.forEach((deviation, i) => expect(deviation).toBeGreaterThanOrEqual(Math.abs(first[i] - study.reference[i])));
       }),

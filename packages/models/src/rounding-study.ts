@@ -1,7 +1,7 @@
 import { createStream, roundingTo, UNIT_ROUNDOFF, type Precision } from "@gradcheck/core";
 import { activate, activationDerivative } from "./activations.js";
-import { backprop, flattenGradients } from "./backprop.js";
 import { headFor } from "./heads.js";
+import { transpose } from "./perturbed-costs.js";
 import type { Batch, Network } from "./network.js";
 import type { HiddenActivation } from "./architecture.js";
 
@@ -21,37 +21,40 @@ export type SumOrder = "natural" | "reversed";
  * the loss gradient and the backward pass with `round` applied after every multiply and
  * add. With `reversed`, every sum runs from its last term to its first, so that even with
  * round = identity its float64 rounding differs from the reference backprop's: that is how
- * float64's own rounding is sampled.
+ * float64's own rounding is sampled. Sums run over contiguous (transposed) rows, and the
+ * roundings of float64 and float32 are recognised and inlined: the study stays a small share
+ * of a check.
  */
 export function emulatedGradient(network: Network, batch: Batch, round: (value: number) => number, order: SumOrder = "reversed"): Float64Array {
+  const float64 = roundingTo("F64");
+  const mode = round === float64 ? 0 : round === Math.fround ? 1 : 2;
+  const r = (value: number) => (mode === 0 ? value : mode === 1 ? Math.fround(value) : round(value));
+  // Σ_t r(x[xo + t]·y[yo + t]) over t < length, in the chosen order, every step rounded
+  const reversed = order === "reversed";
+  const dot = (x: Float64Array, xo: number, y: Float64Array, yo: number, length: number, start: number) => {
+    let sum = start;
+    if (reversed) for (let t = length - 1; t >= 0; t--) sum = r(sum + r(x[xo + t] * y[yo + t]));
+    else for (let t = 0; t < length; t++) sum = r(sum + r(x[xo + t] * y[yo + t]));
+    return sum;
+  };
   const { sizes } = network;
   const m = batch.size;
   const layers = network.weights.length;
-  // from, to, step of a loop over [0, n) in the chosen order
-  const reversed = order === "reversed";
-  const first = (n: number) => (reversed ? n - 1 : 0);
-  const done = (index: number, n: number) => (reversed ? index < 0 : index >= n);
-  const step = reversed ? -1 : 1;
-  const activations: Float64Array[] = [batch.inputs.map(round)];
+  const weights = network.weights.map((w) => w.map(r));
+  const activations: Float64Array[] = [batch.inputs.map(r)];
   const preActivations: Float64Array[] = [];
   for (let l = 1; l <= layers; l++) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
     const inputs = activations[l - 1];
-    const w = network.weights[l - 1];
+    const w = weights[l - 1];
     const b = network.biases[l - 1];
     const z = new Float64Array(m * n);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let sum = round(b[j]);
-        for (let k = first(nIn); !done(k, nIn); k += step) sum = round(sum + round(inputs[i * nIn + k] * round(w[j * nIn + k])));
-        z[i * n + j] = sum;
-      }
-    }
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) z[i * n + j] = dot(inputs, i * nIn, w, j * nIn, nIn, r(b[j]));
     preActivations.push(z);
     if (l < layers) {
       const activation = network.activations[l - 1] as HiddenActivation;
-      activations.push(z.map((value) => round(activate(activation, value))));
+      activations.push(z.map((value) => r(activate(activation, value))));
     }
   }
 
@@ -61,26 +64,25 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
   const row = new Float64Array(nOut);
   for (let i = 0; i < m; i++) {
     head.lossGradient(preActivations[layers - 1], batch.targets, i * nOut, nOut, row);
-    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = round(round(row[k]) / m);
+    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = r(r(row[k]) / m);
   }
 
   const parts: Float64Array[] = new Array(2 * layers);
-  const lambdaOverM = round(network.spec.l2 / m);
+  const lambdaOverM = r(network.spec.l2 / m);
+  const ones = new Float64Array(m).fill(1);
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
-    const inputs = activations[l - 1];
-    const w = network.weights[l - 1];
+    const w = weights[l - 1];
+    const gradientT = transpose(dz, m, n);
+    const inputsT = transpose(activations[l - 1], m, nIn);
     const dW = new Float64Array(n * nIn);
     const db = new Float64Array(n);
     for (let j = 0; j < n; j++) {
-      let biasSum = 0;
-      for (let i = first(m); !done(i, m); i += step) biasSum = round(biasSum + dz[i * n + j]);
-      db[j] = biasSum;
+      db[j] = dot(gradientT, j * m, ones, 0, m, 0);
       for (let k = 0; k < nIn; k++) {
-        let sum = 0;
-        for (let i = first(m); !done(i, m); i += step) sum = round(sum + round(dz[i * n + j] * inputs[i * nIn + k]));
-        dW[j * nIn + k] = lambdaOverM === 0 ? sum : round(sum + round(lambdaOverM * round(w[j * nIn + k])));
+        const sum = dot(gradientT, j * m, inputsT, k * m, m, 0);
+        dW[j * nIn + k] = lambdaOverM === 0 ? sum : r(sum + r(lambdaOverM * w[j * nIn + k]));
       }
     }
     parts[2 * (l - 1)] = dW;
@@ -90,13 +92,13 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
     const activation = network.activations[l - 2] as HiddenActivation;
     const z = preActivations[l - 2];
     const a = activations[l - 1];
+    const wT = transpose(w, n, nIn);
     const previous = new Float64Array(m * nIn);
     for (let i = 0; i < m; i++) {
       for (let k = 0; k < nIn; k++) {
-        let sum = 0;
-        for (let j = first(n); !done(j, n); j += step) sum = round(sum + round(dz[i * n + j] * round(w[j * nIn + k])));
         const index = i * nIn + k;
-        previous[index] = round(sum * round(activationDerivative(activation, z[index], a[index])));
+        const sum = dot(dz, i * n, wT, k * n, n, 0);
+        previous[index] = r(sum * r(activationDerivative(activation, z[index], a[index])));
       }
     }
     dz = previous;
@@ -108,13 +110,13 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
 export interface RoundingStudy {
   /** the arithmetic studied */
   readonly precision: Precision;
-  /** the float64 reference backprop */
+  /** the float64 backprop (boundedBackprop's values) */
   readonly reference: Float64Array;
   /** |emulated − reference|, the largest over the runs */
   readonly deviation: Float64Array;
-  /** roundingScales: the first-order bound on each coordinate's error, in units of u */
+  /** boundedBackprop's first-order bound on each coordinate's error, in units of u */
   readonly scales: Float64Array;
-  /** emulated backprops run */
+  /** emulated backprops run (none in F64) */
   readonly runs: number;
 }
 
@@ -123,17 +125,20 @@ const STUDY_SAMPLES = 1 << 14;
 const MAX_STUDY_RUNS = 8;
 
 /**
- * Runs the reference backprop and emulated ones in `precision`: the first with plain
- * round-to-nearest, any further ones (small models, up to MAX_STUDY_RUNS) with every
- * operation's input nudged by a seeded relative amount below u before rounding, so that
- * each run rounds differently and the study sees more than one draw of every coordinate's
- * error.
+ * Runs the float64 backprop with its rounding bounds, and emulated backprops in `precision`:
+ * the first with plain round-to-nearest, any further ones (small models, up to
+ * MAX_STUDY_RUNS) with every operation's input nudged by a seeded relative amount below u
+ * before rounding, so that each run rounds differently and the study sees more than one draw
+ * of every coordinate's error. In F64 none is run: float64's own rounding is covered by the
+ * bound u·s_i with which the float64 numerical side is allowed for anyway (see
+ * coordinateTolerance), and it sits far below the numerical side's truncation error, so an
+ * emulation would only cost time.
  */
 export function studyRounding(network: Network, batch: Batch, precision: Precision): RoundingStudy {
-  const reference = flattenGradients(network.spec, backprop(network, batch));
+  const { gradient: reference, scales } = boundedBackprop(network, batch);
   const round = roundingTo(precision);
   const u = UNIT_ROUNDOFF[precision];
-  const runs = Math.min(MAX_STUDY_RUNS, Math.max(1, Math.ceil(STUDY_SAMPLES / reference.length)));
+  const runs = precision === "F64" ? 0 : Math.min(MAX_STUDY_RUNS, Math.max(1, Math.ceil(STUDY_SAMPLES / reference.length)));
   const deviation = new Float64Array(reference.length);
   for (let run = 0; run < runs; run++) {
     const random = createStream(run, 0x726f756e);
@@ -141,19 +146,19 @@ export function studyRounding(network: Network, batch: Batch, precision: Precisi
     const emulated = emulatedGradient(network, batch, nudged);
     for (let i = 0; i < reference.length; i++) deviation[i] = Math.max(deviation[i], Math.abs(emulated[i] - reference[i]));
   }
-  return { precision, reference, deviation, scales: roundingScales(network, batch), runs };
+  return { precision, reference, deviation, scales, runs };
 }
 
 /**
- * A first-order bound, in units of the unit roundoff u, on each coordinate's rounding error
- * in a backprop whose every operation rounds once: magnitudes |·| propagated through the
+ * A float64 backprop that also bounds, to first order and in units of the unit roundoff u,
+ * each coordinate's rounding error in a backprop whose every operation rounds once: magnitudes |·| propagated through the
  * same products as the values, with each product's own rounding and the error it inherits
  * from its factors. It grows where a coordinate is a small sum of large terms (cancellation)
  * and shrinks with the terms, so it separates coordinates that no float32 backprop can
  * resolve from those it resolves to a few u. It leaves out the length factors of long sums,
  * which the measured calibration supplies.
  */
-export function roundingScales(network: Network, batch: Batch): Float64Array {
+export function boundedBackprop(network: Network, batch: Batch): { readonly gradient: Float64Array; readonly scales: Float64Array } {
   const { sizes } = network;
   const m = batch.size;
   const layers = network.weights.length;
@@ -198,37 +203,55 @@ export function roundingScales(network: Network, batch: Batch): Float64Array {
   let gradient = dz;
   let gradientErrors = outputErrors;
   const parts: Float64Array[] = new Array(2 * layers);
+  const values: Float64Array[] = new Array(2 * layers);
   const lambdaOverM = network.spec.l2 / m;
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
-    const inputs = activations[l - 1];
-    const inputErrors = activationErrors[l - 1];
     const w = network.weights[l - 1];
+    // Transposed magnitudes, so that every sum below runs over contiguous rows.
+    const signed = transpose(gradient, m, n);
+    const bounded = transpose(gradient.map((g, index) => gradientErrors[index] + Math.abs(g)), m, n);
+    const inputs = transpose(activations[l - 1], m, nIn);
+    const inputErrors = transpose(activationErrors[l - 1], m, nIn);
     const dW = new Float64Array(n * nIn);
     const db = new Float64Array(n);
+    const dWBound = new Float64Array(n * nIn);
+    const dbBound = new Float64Array(n);
     for (let j = 0; j < n; j++) {
+      let bias = 0;
       let biasBound = 0;
-      for (let i = 0; i < m; i++) biasBound += gradientErrors[i * n + j] + Math.abs(gradient[i * n + j]);
-      db[j] = biasBound;
+      for (let i = 0; i < m; i++) {
+        bias += signed[j * m + i];
+        biasBound += bounded[j * m + i];
+      }
+      db[j] = bias;
+      dbBound[j] = biasBound;
       for (let k = 0; k < nIn; k++) {
-        let bound = lambdaOverM * Math.abs(w[j * nIn + k]);
+        const weight = w[j * nIn + k];
+        let sum = lambdaOverM * weight;
+        let bound = lambdaOverM * Math.abs(weight);
         for (let i = 0; i < m; i++) {
-          const g = Math.abs(gradient[i * n + j]);
-          const x = Math.abs(inputs[i * nIn + k]);
-          bound += (gradientErrors[i * n + j] + g) * x + g * inputErrors[i * nIn + k];
+          const g = signed[j * m + i];
+          const x = inputs[k * m + i];
+          sum += g * x;
+          bound += bounded[j * m + i] * Math.abs(x) + Math.abs(g) * inputErrors[k * m + i];
         }
-        dW[j * nIn + k] = bound;
+        dW[j * nIn + k] = sum;
+        dWBound[j * nIn + k] = bound;
       }
     }
-    parts[2 * (l - 1)] = dW;
-    parts[2 * (l - 1) + 1] = db;
+    values[2 * (l - 1)] = dW;
+    values[2 * (l - 1) + 1] = db;
+    parts[2 * (l - 1)] = dWBound;
+    parts[2 * (l - 1) + 1] = dbBound;
     if (l === 1) break;
 
     const activation = network.activations[l - 2] as HiddenActivation;
     const z = preActivations[l - 2];
     const a = activations[l - 1];
     const aErrors = activationErrors[l - 1];
+    const wT = transpose(w, n, nIn);
     const previous = new Float64Array(m * nIn);
     const previousErrors = new Float64Array(m * nIn);
     for (let i = 0; i < m; i++) {
@@ -236,7 +259,7 @@ export function roundingScales(network: Network, batch: Batch): Float64Array {
         let sum = 0;
         let bound = 0;
         for (let j = 0; j < n; j++) {
-          const weight = w[j * nIn + k];
+          const weight = wT[k * n + j];
           sum += gradient[i * n + j] * weight;
           bound += (gradientErrors[i * n + j] + Math.abs(gradient[i * n + j])) * Math.abs(weight);
         }
@@ -251,7 +274,7 @@ export function roundingScales(network: Network, batch: Batch): Float64Array {
     gradient = previous;
     gradientErrors = previousErrors;
   }
-  return concatenate(parts);
+  return { gradient: concatenate(values), scales: concatenate(parts) };
 }
 
 /** dZ_L = ∂loss/∂z / m and the bound on its rounding error, for each head. */
