@@ -137,13 +137,17 @@ function timeGpuJsModes(input: CheckInput) {
   });
 }
 
-/** The rounding study behind the measured tolerances (reference, emulated and magnitude backprops), warm. */
+/**
+ * The rounding study behind the measured tolerances (float64 backprop with its bounds, and the
+ * emulated ones below F64), warm. A copy of the input each time: the study is kept per input.
+ */
 function timeRoundingStudy(input: CheckInput, cost: number): number {
   const layout = parameterLayout(input.spec);
-  measureRounding(input, layout, cost);
+  measureRounding({ ...input }, layout, cost);
   const times = Array.from({ length: REPEATS }, () => {
+    const fresh = { ...input };
     const started = performance.now();
-    measureRounding(input, layout, cost);
+    measureRounding(fresh, layout, cost);
     return performance.now() - started;
   });
   return median(times);

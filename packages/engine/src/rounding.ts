@@ -14,12 +14,22 @@ export interface MeasuredRounding {
 }
 
 /**
+ * It depends on the checkpoint alone: the cluster's aggregator keeps its last checkpoint's
+ * input (LastCheckpoint), so further checks of it (other modes, seeds) reuse the study.
+ */
+const studied = new WeakMap<CheckInput, MeasuredRounding>();
+
+/**
  * Runs the rounding study on the probe batch: what a correct backprop in dθ's arithmetic gets
  * wrong on this model. Part of the aggregator, so every executor reports the same tolerances.
  */
 export function measureRounding(input: CheckInput, layout: Layout, cost: number): MeasuredRounding {
+  const known = studied.get(input);
+  if (known) return known;
   const arithmetic = gradientArithmetic(input.precision, input.analytic);
   const study = studyRounding(networkFromTheta(input.spec, input.theta), input.batch, arithmetic);
   const noiseFloor = gradientNoiseFloor(arithmetic, cost);
-  return { arithmetic, runs: study.runs, tolerance: roundingTolerance(layout, study, noiseFloor), noiseFloor };
+  const measured = { arithmetic, runs: study.runs, tolerance: roundingTolerance(layout, study, noiseFloor), noiseFloor };
+  studied.set(input, measured);
+  return measured;
 }
