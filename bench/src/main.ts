@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     const incrementalMs = (performance.now() - started) / total;
     const naiveMs = timeNaiveCentralDifferences(input.spec, input.theta, input.batch, 200);
     const studyMs = timeRoundingStudy(input, backend.cost);
+    // The same model held to float32 arithmetic: the study then emulates a float32 backprop too.
+    const float32StudyMs = timeRoundingStudy({ ...input, precision: "F32" }, backend.cost);
     const gpuJs = timeGpuJsModes(input);
 
     // 4. Directional mode plus localization on the same model with one wrong coordinate in dW1.
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     console.log(`  naive full check, estimated:                               ${seconds(naiveMs * total)}`);
     const checkMs = median(measured.map((m) => m.checkMs));
     console.log(`  measured tolerances (rounding study, median of ${REPEATS}):        ${studyMs.toFixed(0)} ms, ${((100 * studyMs) / checkMs).toFixed(1)}% of the in-process check`);
+    console.log(`    the same held to F32 (one emulated float32 backprop more):  ${float32StudyMs.toFixed(0)} ms, ${((100 * float32StudyMs) / checkMs).toFixed(1)}%`);
     for (const { mode, coordinatesPerSecond, screenPerSecond, confirmShare, confirmed } of gpuJs) {
       console.log(`  coordinates per second, gpujs ${mode}, screen + float64 confirmation: ${Math.round(coordinatesPerSecond).toLocaleString("en-US")}`);
       console.log(`    float32 screen alone:                                    ${Math.round(screenPerSecond).toLocaleString("en-US")}`);
