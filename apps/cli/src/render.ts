@@ -3,7 +3,7 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import type { CoordinateErrors } from "./html/html-report.js";
 import { formatCompact, formatGrouped, formatNumber } from "./format.js";
-import { outlierCount, sensitivityText, toleranceBasis } from "./report-text.js";
+import { outlierCount, outliersWorstFirst, sensitivityText, toleranceBasis } from "./report-text.js";
 import { errorStrip } from "./strip.js";
 
 export const VERDICT_STYLE: Readonly<Record<Verdict, (text: string) => string>> = {
@@ -107,9 +107,7 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
     for (const [name, text] of missed) lines.push(`  ${name}: ${pc.dim(text)}`);
   }
 
-  const outliers = report.tensors
-    .flatMap((tensor) => tensor.outliers.worst.map((outlier) => ({ tensor: tensor.name, ...outlier })))
-    .sort((a, b) => b.excess - a.excess);
+  const outliers = outliersWorstFirst(report);
   if (outliers.length > 0) {
     lines.push("");
     lines.push(pc.bold("Outliers") + pc.dim("  (beyond their own tolerance: rounding of a correct backprop plus the numerical error, with margin)"));
@@ -120,7 +118,7 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
       colAligns: ["left", "right", "right", "right", "right"],
     });
     for (const o of outliers) {
-      outlierTable.push([`${o.tensor}[${o.index.join(",")}]`, formatNumber(o.numeric), formatNumber(o.analytic), formatNumber(o.tolerance), formatNumber(o.excess)]);
+      outlierTable.push([o.name, formatNumber(o.numeric), formatNumber(o.analytic), formatNumber(o.tolerance), formatNumber(o.excess)]);
     }
     lines.push(outlierTable.toString());
   }

@@ -1,4 +1,4 @@
-import type { Report, TensorReport } from "@gradcheck/contracts";
+import type { Outlier, Report, TensorReport } from "@gradcheck/contracts";
 import { formatCompact, formatGrouped } from "./format.js";
 
 /** Sentences the terminal and the HTML report share, so that both say the same thing. */
@@ -38,4 +38,11 @@ export function sensitivityText(tensor: TensorReport): string {
     );
   }
   return `an error of norm below ${formatCompact(sensitivity.smallestError)} (${formatCompact(sensitivity.relativeToGradient)} of ‖dθ‖) can pass`;
+}
+
+/** Every tensor's listed outliers, named, furthest over their tolerance first. */
+export function outliersWorstFirst(report: Report): (Outlier & { readonly name: string })[] {
+  return report.tensors
+    .flatMap((tensor) => tensor.outliers.worst.map((outlier) => ({ name: `${tensor.name}[${outlier.index.join(",")}]`, ...outlier })))
+    .sort((a, b) => b.excess - a.excess);
 }

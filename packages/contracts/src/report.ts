@@ -212,6 +212,7 @@ export type Report = z.infer<typeof reportSchema>;
 export type BackendUsage = z.infer<typeof backendUsageSchema>;
 export type ComputeSummary = z.infer<typeof computeSchema>;
 export type TensorOutliers = z.infer<typeof tensorOutliersSchema>;
+export type Outlier = z.infer<typeof outlierSchema>;
 export type Sensitivity = z.infer<typeof sensitivitySchema>;
 export type Tolerances = z.infer<typeof tolerancesSchema>;
 

@@ -98,8 +98,8 @@ export function roundingTolerance(layout: Layout, study: RoundingMeasurement, no
 }
 
 /**
- * Thresholds for a tensor's relative difference: ROUNDING_SAFETY × what a correct backprop
- * shows passes, WARN_OVER_PASS times that warns. Neither is tighter than what the numerical
+ * Thresholds for a tensor's relative difference: up to ROUNDING_SAFETY × what a correct
+ * backprop shows passes, up to WARN_OVER_PASS times that warns, above it fails. Neither is tighter than what the numerical
  * side resolves (`numerical`, from its measured noise), nor than ROUNDING_SAFETY units of
  * roundoff of the arithmetic: no computation is held to more than its last few digits.
  */

@@ -6,11 +6,10 @@ import type { Batch, Network } from "./network.js";
 import type { HiddenActivation } from "./architecture.js";
 
 /**
- * What a correct backprop gets wrong through rounding alone, studied on the probe batch:
- * one pass in an emulated arithmetic (every operation rounded, sums in the opposite order
- * of the float64 reference) and one pass of magnitudes that says how large each
- * coordinate's rounding error can be. Both write dθ-shaped vectors in θ's layout
- * (W1, b1, W2, b2, ...).
+ * What a correct backprop gets wrong through rounding alone, studied on the probe batch: a
+ * float64 backprop that also propagates magnitudes, bounding how large each coordinate's
+ * rounding error can be, and passes in an emulated arithmetic (every operation rounded, sums
+ * in the opposite order). All write dθ-shaped vectors in θ's layout (W1, b1, W2, b2, ...).
  */
 
 /** How an emulated implementation takes its sums: the reference's order, or the opposite one. */

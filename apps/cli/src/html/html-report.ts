@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Diagnosis, Report, TensorReport, Verdict, Warning } from "@gradcheck/contracts";
 import { formatCompact, formatGrouped, formatNumber } from "../format.js";
-import { outlierCount, sensitivityText, toleranceBasis } from "../report-text.js";
+import { outlierCount, outliersWorstFirst, sensitivityText, toleranceBasis } from "../report-text.js";
 import { escapeHtml, formatEvidence, jsonForScript } from "./format.js";
 import { isDownsampled, maxPoolGrid, type HeatmapGrid } from "./heatmap-grid.js";
 import { HEATMAP_PALETTE, MISSING_CELL_COLOR, PAGE_CSS, PAGE_SCRIPT, VERDICT_COLORS } from "./page-assets.js";
@@ -245,14 +245,12 @@ function renderHeatmaps(report: Report, heatmaps: { tensor: CoordinateErrors; gr
 }
 
 function renderOutliers(report: Report): string {
-  const outliers = report.tensors
-    .flatMap((tensor) => tensor.outliers.worst.map((outlier) => ({ tensor: tensor.name, ...outlier })))
-    .sort((a, b) => b.excess - a.excess);
+  const outliers = outliersWorstFirst(report);
   if (outliers.length === 0) return "";
   const rows = outliers
     .map(
       (o) => `<tr>
-      <td class="coord">${escapeHtml(`${o.tensor}[${o.index.join(",")}]`)}</td>
+      <td class="coord">${escapeHtml(o.name)}</td>
       <td class="num">${escapeHtml(formatNumber(o.numeric))}</td>
       <td class="num">${escapeHtml(formatNumber(o.analytic))}</td>
       <td class="num">${escapeHtml(formatNumber(o.tolerance))}</td>
