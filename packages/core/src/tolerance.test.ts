@@ -27,7 +27,7 @@ function study(): RoundingMeasurement {
   const reference = Float64Array.from({ length: layout.total }, () => gaussian(random));
   const scales = reference.map((g) => 10 * Math.abs(g) + 1);
   const deviation = scales.map((s) => random() * 0.01 * u * s);
-  return { precision: "F32", reference, deviation, scales };
+  return { precision: "F32", reference, deviation, scales, switches: new Float64Array(layout.total) };
 }
 
 describe("roundingTolerance", () => {
@@ -36,6 +36,14 @@ describe("roundingTolerance", () => {
 
   it("allows every coordinate at least ROUNDING_SAFETY × what the study saw there", () => {
     for (let i = 0; i < layout.total; i++) expect(tolerance.coordinate[i]).toBeGreaterThanOrEqual(ROUNDING_SAFETY * measured.deviation[i]);
+  });
+
+  it("allows in full, with margin, what a ReLU switched near its kink may change", () => {
+    const switches = new Float64Array(layout.total);
+    switches[11] = 0.5;
+    const switched = roundingTolerance(layout, { ...measured, switches });
+    expect(switched.coordinate[11] - tolerance.coordinate[11]).toBeCloseTo(1, 12);
+    expect(switched.coordinate[12]).toBe(tolerance.coordinate[12]);
   });
 
   it("calibrates the bound by the tensor's measured ratios: at least twice the largest one", () => {

@@ -21,6 +21,8 @@ const TAIL_SAFETY = 2;
 const NUMERICAL_SAFETY = 3;
 /** A tensor warns above its pass threshold and fails above this multiple of it. */
 export const WARN_OVER_PASS = 10;
+/** A switched ReLU is another linear region, not a rounding error: allowed for in full, with margin. */
+const SWITCH_SAFETY = 2;
 /** Tensors with fewer coordinates than this take their calibration from all of θ: their own tail is too short to see. */
 const OWN_CALIBRATION_SIZE = 1024;
 
@@ -30,10 +32,12 @@ export interface RoundingMeasurement {
   readonly reference: Float64Array;
   readonly deviation: Float64Array;
   readonly scales: Float64Array;
+  /** what ReLUs within rounding of their kink may change if the arithmetic switches them (absolute) */
+  readonly switches: Float64Array;
 }
 
 export interface TensorRounding {
-  /** ‖deviation‖ / (2‖reference‖): the relative difference a correct backprop shows on this tensor */
+  /** ‖deviation + switches‖ / (2‖reference‖): the relative difference a correct backprop shows on this tensor */
   readonly expected: number;
   /**
    * c in the allowance c·u·s_i: the larger of ROUNDING_SAFETY × the 99th percentile and
@@ -51,7 +55,7 @@ export interface RoundingTolerance {
   readonly precision: Precision;
   /** the study's first-order bounds s_i (in units of u): also what the float64 numerical side's own rounding follows */
   readonly scales: Float64Array;
-  /** per coordinate, what a correct backprop may get wrong: max(ROUNDING_SAFETY·deviation_i, calibration·u·s_i) */
+  /** per coordinate, what a correct backprop may get wrong: max(ROUNDING_SAFETY·deviation_i, calibration·u·s_i) + SWITCH_SAFETY·switches_i */
   readonly coordinate: Float64Array;
   readonly tensors: readonly TensorRounding[];
   /** expected relative difference over all of θ */
@@ -83,7 +87,7 @@ export function roundingTolerance(layout: Layout, study: RoundingMeasurement, no
     const calibration = slot.size >= OWN_CALIBRATION_SIZE ? calibrationOf(slot.offset, end) : pooled;
     let squares = 0;
     for (let i = slot.offset; i < end; i++) {
-      coordinate[i] = Math.max(ROUNDING_SAFETY * study.deviation[i], calibration * u * study.scales[i]);
+      coordinate[i] = Math.max(ROUNDING_SAFETY * study.deviation[i], calibration * u * study.scales[i]) + SWITCH_SAFETY * study.switches[i];
       squares += (study.deviation[i] + UNIT_ROUNDOFF.F64 * study.scales[i]) ** 2;
     }
     allSquares += squares;
@@ -184,12 +188,15 @@ export function confirmOutlier(tolerance: RoundingTolerance, index: number, atSt
   return { flatIndex: index, numeric: atHalfStep, analytic, tolerance: allowed, excess };
 }
 
-/** ‖deviation‖ / max(2‖reference‖, √k·noiseFloor), as relativeDifference would see a correct backprop. */
+/**
+ * ‖deviation + switches‖ / max(2‖reference‖, √k·noiseFloor), as relativeDifference would see a
+ * correct backprop, one whose ReLUs near their kinks the arithmetic may also have switched.
+ */
 function expectedDifference(study: RoundingMeasurement, start: number, end: number, noiseFloor: number): number {
   let deviation = 0;
   let reference = 0;
   for (let i = start; i < end; i++) {
-    deviation += study.deviation[i] ** 2;
+    deviation += (study.deviation[i] + study.switches[i]) ** 2;
     reference += study.reference[i] ** 2;
   }
   const denominator = Math.max(2 * Math.sqrt(reference), Math.sqrt(end - start) * noiseFloor);

@@ -15,7 +15,7 @@ describe("the rounding study", () => {
         for (const order of ["natural", "reversed"] as const) {
           expect(relativeDifference(emulatedGradient(network, model.batch, (x) => x, order), reference)).toBeLessThan(1e-13);
         }
-        expect(relativeDifference(boundedBackprop(network, model.batch).gradient, reference)).toBeLessThan(1e-13);
+        expect(relativeDifference(boundedBackprop(network, model.batch, UNIT_ROUNDOFF.F64).gradient, reference)).toBeLessThan(1e-13);
       }),
       { numRuns: 100, seed: 5 },
     );
@@ -27,11 +27,12 @@ describe("the rounding study", () => {
         const network = networkFromTheta(model.spec, model.theta);
         const reference = flattenGradients(model.spec, backprop(network, model.batch));
         const emulated = emulatedGradient(network, model.batch, Math.fround);
-        const { scales } = boundedBackprop(network, model.batch);
+        const { scales, switches } = boundedBackprop(network, model.batch, UNIT_ROUNDOFF.F32);
         emulated.forEach((value, i) => {
           expect(Math.fround(value)).toBe(value);
           // the bound leaves out the length factor of sums (a few terms here) and float64's own rounding
-          expect(Math.abs(value - reference[i])).toBeLessThanOrEqual(8 * UNIT_ROUNDOFF.F32 * scales[i] + 1e-300);
+          // (or, where float32 switched a ReLU near its kink, by what that switch may change)
+          expect(Math.abs(value - reference[i])).toBeLessThanOrEqual(8 * UNIT_ROUNDOFF.F32 * scales[i] + 2 * switches[i] + 1e-300);
           // s_i bounds the magnitudes the coordinate is summed from, so never the value itself less
           expect(scales[i]).toBeGreaterThanOrEqual(Math.abs(reference[i]) * (1 - 1e-12));
         });

@@ -115,6 +115,8 @@ export interface RoundingStudy {
   readonly deviation: Float64Array;
   /** boundedBackprop's first-order bound on each coordinate's error, in units of u */
   readonly scales: Float64Array;
+  /** boundedBackprop's bound on what ReLUs the arithmetic may switch change, absolute */
+  readonly switches: Float64Array;
   /** emulated backprops run (none in F64) */
   readonly runs: number;
 }
@@ -134,9 +136,9 @@ const MAX_STUDY_RUNS = 8;
  * emulation would only cost time.
  */
 export function studyRounding(network: Network, batch: Batch, precision: Precision): RoundingStudy {
-  const { gradient: reference, scales } = boundedBackprop(network, batch);
-  const round = roundingTo(precision);
   const u = UNIT_ROUNDOFF[precision];
+  const { gradient: reference, scales, switches } = boundedBackprop(network, batch, u);
+  const round = roundingTo(precision);
   const runs = precision === "F64" ? 0 : Math.min(MAX_STUDY_RUNS, Math.max(1, Math.ceil(STUDY_SAMPLES / reference.length)));
   const deviation = new Float64Array(reference.length);
   for (let run = 0; run < runs; run++) {
@@ -145,19 +147,20 @@ export function studyRounding(network: Network, batch: Batch, precision: Precisi
     const emulated = emulatedGradient(network, batch, nudged);
     for (let i = 0; i < reference.length; i++) deviation[i] = Math.max(deviation[i], Math.abs(emulated[i] - reference[i]));
   }
-  return { precision, reference, deviation, scales, runs };
+  return { precision, reference, deviation, scales, switches, runs };
 }
 
 /**
  * A float64 backprop that also bounds, to first order and in units of the unit roundoff u,
- * each coordinate's rounding error in a backprop whose every operation rounds once: magnitudes |·| propagated through the
+ * each coordinate's rounding error in a backprop whose every operation rounds once (and,
+ * apart, what ReLUs that u can switch may change): magnitudes |·| propagated through the
  * same products as the values, with each product's own rounding and the error it inherits
  * from its factors. It grows where a coordinate is a small sum of large terms (cancellation)
  * and shrinks with the terms, so it separates coordinates that no float32 backprop can
  * resolve from those it resolves to a few u. It leaves out the length factors of long sums,
  * which the measured calibration supplies.
  */
-export function boundedBackprop(network: Network, batch: Batch): { readonly gradient: Float64Array; readonly scales: Float64Array } {
+export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: number): BoundedGradient {
   const { sizes } = network;
   const m = batch.size;
   const layers = network.weights.length;
@@ -165,6 +168,8 @@ export function boundedBackprop(network: Network, batch: Batch): { readonly grad
   const activationErrors: Float64Array[] = [new Float64Array(batch.inputs.length)];
   const preActivations: Float64Array[] = [];
   const preActivationErrors: Float64Array[] = [];
+  /** per hidden layer: 1 where a ReLU's pre-activation lies within rounding of its kink, so the arithmetic may switch it */
+  const switchable: Uint8Array[] = [];
   for (let l = 1; l <= layers; l++) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
@@ -193,16 +198,25 @@ export function boundedBackprop(network: Network, batch: Batch): { readonly grad
     if (l < layers) {
       const activation = network.activations[l - 1] as HiddenActivation;
       const a = z.map((value) => activate(activation, value));
+      const near = new Uint8Array(m * n);
+      if (activation === "relu") z.forEach((value, index) => (near[index] = Math.abs(value) <= SWITCH_MARGIN * unitRoundoff * errors[index] ? 1 : 0));
       activations.push(a);
-      activationErrors.push(errors.map((error, index) => Math.abs(activationDerivative(activation, z[index], a[index])) * error + Math.abs(a[index])));
+      // A switchable unit's activation may also be its rounded pre-activation instead of 0 (or the reverse).
+      activationErrors.push(
+        errors.map((error, index) => Math.abs(activationDerivative(activation, z[index], a[index])) * error + Math.abs(a[index]) + (near[index] ? (1 + SWITCH_MARGIN) * error : 0)),
+      );
+      switchable.push(near);
     }
   }
 
   const { dz, errors: outputErrors } = outputGradientBounds(network, batch, preActivations[layers - 1], preActivationErrors[layers - 1]);
   let gradient = dz;
   let gradientErrors = outputErrors;
+  // How much the gradient may change, absolutely, because the arithmetic switched ReLUs near their kinks.
+  let gradientSwitches = new Float64Array(gradient.length);
   const parts: Float64Array[] = new Array(2 * layers);
   const values: Float64Array[] = new Array(2 * layers);
+  const switches: Float64Array[] = new Array(2 * layers);
   const lambdaOverM = network.spec.l2 / m;
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
@@ -211,39 +225,50 @@ export function boundedBackprop(network: Network, batch: Batch): { readonly grad
     // Transposed magnitudes, so that every sum below runs over contiguous rows.
     const signed = transpose(gradient, m, n);
     const bounded = transpose(gradient.map((g, index) => gradientErrors[index] + Math.abs(g)), m, n);
+    const switched = transpose(gradientSwitches, m, n);
     const inputs = transpose(activations[l - 1], m, nIn);
     const inputErrors = transpose(activationErrors[l - 1], m, nIn);
     const dW = new Float64Array(n * nIn);
     const db = new Float64Array(n);
     const dWBound = new Float64Array(n * nIn);
     const dbBound = new Float64Array(n);
+    const dWSwitches = new Float64Array(n * nIn);
+    const dbSwitches = new Float64Array(n);
     for (let j = 0; j < n; j++) {
       let bias = 0;
       let biasBound = 0;
+      let biasSwitches = 0;
       for (let i = 0; i < m; i++) {
         bias += signed[j * m + i];
         biasBound += bounded[j * m + i];
+        biasSwitches += switched[j * m + i];
       }
       db[j] = bias;
       dbBound[j] = biasBound;
+      dbSwitches[j] = biasSwitches;
       for (let k = 0; k < nIn; k++) {
         const weight = w[j * nIn + k];
         let sum = lambdaOverM * weight;
         let bound = lambdaOverM * Math.abs(weight);
+        let switchBound = 0;
         for (let i = 0; i < m; i++) {
           const g = signed[j * m + i];
           const x = inputs[k * m + i];
           sum += g * x;
           bound += bounded[j * m + i] * Math.abs(x) + Math.abs(g) * inputErrors[k * m + i];
+          switchBound += switched[j * m + i] * Math.abs(x);
         }
         dW[j * nIn + k] = sum;
         dWBound[j * nIn + k] = bound;
+        dWSwitches[j * nIn + k] = switchBound;
       }
     }
     values[2 * (l - 1)] = dW;
     values[2 * (l - 1) + 1] = db;
     parts[2 * (l - 1)] = dWBound;
     parts[2 * (l - 1) + 1] = dbBound;
+    switches[2 * (l - 1)] = dWSwitches;
+    switches[2 * (l - 1) + 1] = dbSwitches;
     if (l === 1) break;
 
     const activation = network.activations[l - 2] as HiddenActivation;
@@ -251,19 +276,25 @@ export function boundedBackprop(network: Network, batch: Batch): { readonly grad
     const a = activations[l - 1];
     const aErrors = activationErrors[l - 1];
     const wT = transpose(w, n, nIn);
+    const near = switchable[l - 2];
     const previous = new Float64Array(m * nIn);
     const previousErrors = new Float64Array(m * nIn);
+    const previousSwitches = new Float64Array(m * nIn);
     for (let i = 0; i < m; i++) {
       for (let k = 0; k < nIn; k++) {
         let sum = 0;
         let bound = 0;
+        let switchBound = 0;
         for (let j = 0; j < n; j++) {
           const weight = wT[k * n + j];
           sum += gradient[i * n + j] * weight;
           bound += (gradientErrors[i * n + j] + Math.abs(gradient[i * n + j])) * Math.abs(weight);
+          switchBound += gradientSwitches[i * n + j] * Math.abs(weight);
         }
         const index = i * nIn + k;
         const derivative = activationDerivative(activation, z[index], a[index]);
+        // A switchable ReLU passes its whole incoming gradient, or none of it.
+        previousSwitches[index] = near[index] ? switchBound + Math.abs(sum) + unitRoundoff * bound : Math.abs(derivative) * switchBound;
         previous[index] = sum * derivative;
         // act' is computed from a (1 − a², a·(1 − a)), so a's error, its own rounding included, moves it
         previousErrors[index] =
@@ -272,8 +303,26 @@ export function boundedBackprop(network: Network, batch: Batch): { readonly grad
     }
     gradient = previous;
     gradientErrors = previousErrors;
+    gradientSwitches = previousSwitches;
   }
-  return { gradient: concatenate(values), scales: concatenate(parts) };
+  return { gradient: concatenate(values), scales: concatenate(parts), switches: concatenate(switches) };
+}
+
+/** A ReLU whose pre-activation lies within this many rounding bounds of its kink may be switched by the arithmetic. */
+const SWITCH_MARGIN = 2;
+
+/** boundedBackprop's results, in θ's layout. */
+export interface BoundedGradient {
+  /** the float64 gradient */
+  readonly gradient: Float64Array;
+  /** first-order bound on each coordinate's rounding error, in units of u */
+  readonly scales: Float64Array;
+  /**
+   * bound on how much each coordinate may change, absolutely, because the arithmetic puts a
+   * ReLU whose pre-activation is within rounding of 0 on its other side: not a rounding error
+   * but a different (and as correct) linear region
+   */
+  readonly switches: Float64Array;
 }
 
 /** dZ_L = ∂loss/∂z / m and the bound on its rounding error, for each head. */
