@@ -225,7 +225,9 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
     // Transposed magnitudes, so that every sum below runs over contiguous rows.
     const signed = transpose(gradient, m, n);
     const bounded = transpose(gradient.map((g, index) => gradientErrors[index] + Math.abs(g)), m, n);
-    const switched = transpose(gradientSwitches, m, n);
+    // Most layers have no ReLU near its kink at all (in F64, practically none): their switch sums are skipped.
+    const anySwitch = gradientSwitches.some((value) => value > 0);
+    const switched = anySwitch ? transpose(gradientSwitches, m, n) : gradientSwitches;
     const inputs = transpose(activations[l - 1], m, nIn);
     const inputErrors = transpose(activationErrors[l - 1], m, nIn);
     const dW = new Float64Array(n * nIn);
@@ -256,8 +258,8 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
           const x = inputs[k * m + i];
           sum += g * x;
           bound += bounded[j * m + i] * Math.abs(x) + Math.abs(g) * inputErrors[k * m + i];
-          switchBound += switched[j * m + i] * Math.abs(x);
         }
+        if (anySwitch) for (let i = 0; i < m; i++) switchBound += switched[j * m + i] * Math.abs(inputs[k * m + i]);
         dW[j * nIn + k] = sum;
         dWBound[j * nIn + k] = bound;
         dWSwitches[j * nIn + k] = switchBound;
@@ -289,8 +291,8 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
           const weight = wT[k * n + j];
           sum += gradient[i * n + j] * weight;
           bound += (gradientErrors[i * n + j] + Math.abs(gradient[i * n + j])) * Math.abs(weight);
-          switchBound += gradientSwitches[i * n + j] * Math.abs(weight);
         }
+        if (anySwitch) for (let j = 0; j < n; j++) switchBound += gradientSwitches[i * n + j] * Math.abs(wT[k * n + j]);
         const index = i * nIn + k;
         const derivative = activationDerivative(activation, z[index], a[index]);
         // A switchable ReLU passes its whole incoming gradient, or none of it.
