@@ -47,6 +47,7 @@ export function finishCheck(
   const rounding = measureRounding(input, layout, backend.cost);
   if (plan.coordinates) {
     const noise = measureCoordinateNoise(backend, layout, plan.coordinates, settings);
+    const thresholds = checkThresholds(rounding, noise);
     const results = scatterToTheta(layout.total, plan.coordinates, merged);
     const search = findOutliers(backend, layout, results, input.analytic, rounding.tolerance, noise, settings);
     const report = buildReport({
@@ -57,6 +58,7 @@ export function finishCheck(
       cost: backend.cost,
       noise,
       rounding,
+      thresholds,
       outliers: { found: search.outliers, complete: Array.from(search.unconfirmed, (count) => count === 0) },
       costEvaluations: plan.items * perDerivative + noise.evaluations + search.evaluations,
       backends,
@@ -97,10 +99,11 @@ export function finishCheck(
     cost: backend.cost,
     noise,
     rounding,
+    thresholds,
     outliers: { found: localization.outliers, complete: layout.tensors.map(() => localization.complete) },
     costEvaluations: refs.length * perDerivative + noise.evaluations + localization.evaluations,
     backends,
-    directional: { projections, localization },
+    directional: { projections, figures, localization },
   });
   return { report, results: { numeric, status } };
 }

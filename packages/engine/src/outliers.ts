@@ -35,26 +35,26 @@ export function findOutliers(
     ? results.status.map((value, i) => (results.screen![i] === ScreenOutcome.passed ? CoordinateStatus.unchecked : value))
     : results.status;
   const candidates = outlierCandidates(layout, results.numeric, analytic, status, tolerance, noise.absolute, confirmationBudget);
-  const { outliers, evaluations } = confirmAtHalfStep(backend, candidates.indices, results.numeric, analytic, tolerance, settings);
+  const atStep = (index: number) => results.numeric[index];
+  const { outliers, evaluations } = confirmAtHalfStep(backend, candidates.indices, atStep, analytic, tolerance, settings);
   return { outliers, unconfirmed: candidates.overflow, evaluations };
 }
 
-/** Recomputes `indices` at h/2 and keeps those that confirmOutlier confirms. */
+/** Recomputes `indices` at h/2 and keeps those that confirmOutlier confirms; `atStep(index)` is the derivative at h. */
 export function confirmAtHalfStep(
   backend: PerturbedCostBackend,
   indices: Int32Array,
-  atStep: ArrayLike<number> | ((index: number) => number),
+  atStep: (index: number) => number,
   analytic: Float64Array,
   tolerance: RoundingTolerance,
   settings: ShardSettings,
 ): { outliers: Outlier[]; evaluations: number } {
   if (indices.length === 0) return { outliers: [], evaluations: 0 };
-  const valueAt = typeof atStep === "function" ? atStep : (index: number) => atStep[index];
   const half = backend.centralDifferences(indices, { step: halved(settings.step), richardson: settings.richardson });
   const outliers: Outlier[] = [];
   indices.forEach((index, n) => {
     if (half.status[n] !== CoordinateStatus.checked) return;
-    const outlier = confirmOutlier(tolerance, index, valueAt(index), half.numeric[n], analytic[index]);
+    const outlier = confirmOutlier(tolerance, index, atStep(index), half.numeric[n], analytic[index]);
     if (outlier) outliers.push(outlier);
   });
   return { outliers, evaluations: indices.length * evaluationsPerDerivative(settings.richardson) };

@@ -23,6 +23,7 @@ import {
   type Outlier,
   type TensorSlot,
   type Thresholds,
+  type Verdict,
 } from "@gradcheck/core";
 import type { ComputeSummary, Report, Sensitivity, TensorOutliers, Warning } from "@gradcheck/contracts";
 import { tensorRoles } from "@gradcheck/models";
@@ -49,12 +50,14 @@ export interface ReportParts {
   readonly cost: number;
   readonly noise: NoiseEstimate;
   readonly rounding: MeasuredRounding;
+  /** checkThresholds of the rounding and the noise */
+  readonly thresholds: CheckThresholds;
   /** confirmed outliers, and per tensor whether the search for them was complete */
   readonly outliers: { readonly found: readonly Outlier[]; readonly complete: readonly boolean[] };
   readonly costEvaluations: number;
   /** which backends computed the shards */
   readonly backends: readonly BackendUsage[];
-  readonly directional?: { readonly projections: Projections; readonly localization: Localization };
+  readonly directional?: { readonly projections: Projections; readonly figures: ProjectionFigures; readonly localization: Localization };
 }
 
 /** The thresholds a check applies: overall and per tensor, and the floor under relative differences. */
@@ -93,8 +96,7 @@ export function checkThresholds(rounding: MeasuredRounding, noise: NoiseEstimate
 
 /** Turns a check's results into the report: metrics, verdicts, outliers, diagnosis and warnings. */
 export function buildReport(parts: ReportParts): Report {
-  const { layout, input, options, results, noise, rounding } = parts;
-  const thresholds = checkThresholds(rounding, noise);
+  const { layout, input, options, results, noise, rounding, thresholds } = parts;
   const comparison = compareGradients(layout, results.numeric, input.analytic, results.status, {
     thresholds: thresholds.overall,
     tensorThresholds: thresholds.tensors,
@@ -106,7 +108,7 @@ export function buildReport(parts: ReportParts): Report {
     screen: results.screen,
   });
   const figures = parts.directional
-    ? projectionFigures(layout, parts.directional.projections, thresholds)
+    ? parts.directional.figures
     : { relativeDifference: comparison.relativeDifference, tensors: comparison.tensors.map((t) => ({ ...t, projections: undefined, kinks: 0 })) };
   const verdicts = figures.tensors.map((tensor, index) => withOutliers(tensor.verdict, comparison.tensors[index].outliers.length));
   let verdict = worstVerdict([verdictOf(figures.relativeDifference, thresholds.overall), ...verdicts]);
@@ -234,8 +236,14 @@ function computeSummary(backends: readonly BackendUsage[], screen: Uint8Array | 
   };
 }
 
+/** Directional mode's relative differences and verdicts, per tensor and overall. */
+export interface ProjectionFigures {
+  readonly relativeDifference: number;
+  readonly tensors: readonly { relativeDifference: number; verdict: Verdict; projections: number; kinks: number }[];
+}
+
 /** Per-tensor and overall relative differences over the directional projections. */
-export function projectionFigures(layout: Layout, projections: Projections, thresholds: CheckThresholds) {
+export function projectionFigures(layout: Layout, projections: Projections, thresholds: CheckThresholds): ProjectionFigures {
   const checked = (n: number) => projections.status[n] === CoordinateStatus.checked;
   const tensors = layout.tensors.map((_, tensor) => {
     const mine = (n: number) => projections.tensor[n] === tensor && checked(n);

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import type { HiddenActivation } from "./architecture.js";
 import { activate } from "./activations.js";
 import { affine, forward } from "./forward.js";
-import { buildLinearRegions, hasLinearRegions, type LinearRegions } from "./linear-regions.js";
+import { hasLinearRegions, lazyLinearRegions, type LinearRegions } from "./linear-regions.js";
 import { networkFromTheta, type Network } from "./network.js";
 import { modelCase, type ModelCase } from "./test-support/models.js";
 
@@ -32,7 +32,9 @@ function setUp(model: ModelCase, layer: number): Setup {
     transposedWeights.push(transpose(network.weights[q - 1], network.sizes[q], network.sizes[q - 1]));
     rowPreActivations.push(pass.preActivations[q - 1]);
   }
-  const regions = buildLinearRegions({ layer, sizes: network.sizes, m: model.batch.size, hidden, transposedWeights, rowPreActivations });
+  const regions = lazyLinearRegions({ layer, sizes: network.sizes, m: model.batch.size, hidden, transposedWeights, rowPreActivations });
+  // Every unit, last first: a unit's rows must not depend on which units were filled before it.
+  for (let j = network.sizes[layer] - 1; j >= 0; j--) regions.ensureUnit(j);
   return { network, hidden, activations: pass.activations, preActivations: pass.preActivations, regions };
 }
 
@@ -64,7 +66,7 @@ describe("hasLinearRegions", () => {
   });
 });
 
-describe("buildLinearRegions", () => {
+describe("lazyLinearRegions", () => {
   const regionCase = modelCase({ activations: ["relu", "linear", "tanh"], minHidden: 1, maxHidden: 3, maxUnits: 3 }).filter(
     (model) => {
       const layers = model.spec.layers.length;

@@ -37,13 +37,6 @@ export function hasLinearRegions(layer: number, layers: number, hidden: readonly
   return layer < layers;
 }
 
-/** Regions of every unit of the layer, filled now. */
-export function buildLinearRegions(inputs: RegionInputs): LinearRegions {
-  const regions = lazyLinearRegions(inputs);
-  for (let j = 0; j < inputs.sizes[inputs.layer]; j++) regions.ensureUnit(j);
-  return regions;
-}
-
 /** Regions whose units are filled when first asked for. */
 export function lazyLinearRegions(inputs: RegionInputs): LinearRegions {
   const { layer, sizes, m, hidden, transposedWeights, rowPreActivations } = inputs;
