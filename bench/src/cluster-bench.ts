@@ -20,12 +20,12 @@ export interface ClusterTimes {
 const REPEATS = 3;
 
 /**
- * Runs the MNIST-sized full check through a real cluster on this machine (coordinator and
+ * Runs a full check (the MNIST-sized one unless told) through a real cluster on this machine (coordinator and
  * `workers` worker processes of one processor each, the local PostgreSQL and Redis). Each run
  * asks for another `--top`, which makes a new check of identical work (the same options would
  * return the finished check). One run first warms the workers up (download, JIT).
  */
-export async function timeClusterChecks(checkpointPath: string, modelPath: string, workers: number): Promise<ClusterTimes> {
+export async function timeClusterChecks(checkpointPath: string, modelPath: string, workers: number, model = MNIST_SPEC.name): Promise<ClusterTimes> {
   const cluster = await LocalCluster.create();
   try {
     await cluster.startCoordinator();
@@ -50,7 +50,7 @@ export async function timeClusterChecks(checkpointPath: string, modelPath: strin
         return (await response.json()) as CheckState;
       };
       const started = performance.now();
-      let state = await call("POST", "/checks", { model: MNIST_SPEC.name, checkpoint: hash, options: { mode: "full", top: ++top } });
+      let state = await call("POST", "/checks", { model, checkpoint: hash, options: { mode: "full", top: ++top } });
       while (state.status === "queued" || state.status === "running") {
         await new Promise((resolve) => setTimeout(resolve, 5));
         state = await call("GET", `/checks/${state.id}`);
@@ -62,7 +62,7 @@ export async function timeClusterChecks(checkpointPath: string, modelPath: strin
     if (warm.report.verdict !== "pass") throw new Error("the correct benchmark model did not pass through the cluster");
     const submitTimes: number[] = [];
     for (let repeat = 0; repeat < REPEATS; repeat++) submitTimes.push((await submit()).ms);
-    const hash = (await fetch(`${cluster.url}/api/v1/models/${MNIST_SPEC.name}/checkpoints`, { headers: { authorization: `Bearer ${key}` } })
+    const hash = (await fetch(`${cluster.url}/api/v1/models/${model}/checkpoints`, { headers: { authorization: `Bearer ${key}` } })
       .then((response) => response.json())
       .then((list) => (list as { hash: string }[])[0].hash)) as string;
     const serviceTimes: number[] = [];

@@ -320,7 +320,7 @@ describe("history", () => {
     } finally {
       await own.drop();
     }
-  });
+  }, 60_000);
 
   it("keeps the history in an embedded database when no DATABASE_URL is set", async () => {
     const config = { debug: false, dataDir: join(directory, "embedded-history") };

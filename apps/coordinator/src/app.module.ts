@@ -18,6 +18,7 @@ import { ModelController } from "./models/model.controller.js";
 import { ModelRepository } from "./models/model.repository.js";
 import { ModelService } from "./models/model.service.js";
 import { AggregationWorker } from "./queue/aggregation.worker.js";
+import { PlanningThread } from "./checks/planning-thread.js";
 import { CheckNotifier } from "./queue/check-notifier.js";
 import { QueueService } from "./queue/queue.service.js";
 import { CONFIG, PRISMA } from "./tokens.js";
@@ -44,6 +45,7 @@ export class AppModule {
         CheckpointService,
         CheckRepository,
         CheckService,
+        PlanningThread,
         CheckEvents,
         QueueService,
         AggregationWorker,

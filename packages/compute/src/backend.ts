@@ -32,8 +32,11 @@ export interface PerturbedCostBackend extends BackendIdentity {
   readonly cost: number;
   /** ∂J/∂θ_i by central differences for each index. */
   centralDifferences(indices: Int32Array, options: DifferenceOptions, onProgress?: (done: number) => void): Derivatives;
-  /** (J(θ + h·v) − J(θ − h·v)) / 2h for each direction v, with h = step. */
-  directionalDerivatives(directions: readonly SparseDirection[], step: number, richardson?: boolean): Derivatives;
+  /**
+   * (J(θ + h·v) − J(θ − h·v)) / 2h for each direction v, with h = step. Directions may come
+   * from a generator, each made as it is needed: a whole-tensor direction is θ-sized.
+   */
+  directionalDerivatives(directions: Iterable<SparseDirection>, step: number, richardson?: boolean): Derivatives;
 }
 
 /** Cost evaluations one derivative takes. */

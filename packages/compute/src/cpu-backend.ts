@@ -16,19 +16,27 @@ export class CpuBackend implements PerturbedCostBackend {
   readonly name = "cpu";
   readonly mode = null;
   readonly precision = "float64" as const;
-  readonly evaluator: PerturbedCostEvaluator;
+  // Each evaluator is built on first use: a thread that only takes directions never holds the
+  // coordinate evaluator's transposed copy of the weights.
+  private perturbed?: PerturbedCostEvaluator;
   private directional?: DirectionalCostEvaluator;
 
   constructor(
     private readonly spec: ModelSpec,
     private readonly theta: Float64Array,
     private readonly batch: Batch,
-  ) {
-    this.evaluator = new PerturbedCostEvaluator(spec, theta, batch);
+  ) {}
+
+  get evaluator(): PerturbedCostEvaluator {
+    return (this.perturbed ??= new PerturbedCostEvaluator(this.spec, this.theta, this.batch));
   }
 
   get cost(): number {
-    return this.evaluator.cost;
+    return (this.perturbed ?? this.directionalEvaluator()).cost;
+  }
+
+  private directionalEvaluator(): DirectionalCostEvaluator {
+    return (this.directional ??= new DirectionalCostEvaluator(this.spec, this.theta, this.batch, this.perturbed?.pass));
   }
 
   /**
@@ -39,9 +47,10 @@ export class CpuBackend implements PerturbedCostBackend {
     const numeric = new Float64Array(indices.length);
     const status = new Uint8Array(indices.length);
     const changes: CostChanges = { first: 0, second: 0, kink: false };
+    const { evaluator } = this;
     const estimate = (index: number, h: number) => {
       const steps = realizedSteps(this.theta[index], h);
-      this.evaluator.costChanges(index, steps.plus, -steps.minus, changes);
+      evaluator.costChanges(index, steps.plus, -steps.minus, changes);
       return centralDifference(changes.first, changes.second, steps);
     };
     for (let n = 0; n < indices.length; n++) {
@@ -61,12 +70,11 @@ export class CpuBackend implements PerturbedCostBackend {
     return { numeric, status };
   }
 
-  directionalDerivatives(directions: readonly SparseDirection[], step: number, extrapolate = false): Derivatives {
-    this.directional ??= new DirectionalCostEvaluator(this.spec, this.theta, this.batch, this.evaluator.pass);
-    const evaluator = this.directional;
-    const numeric = new Float64Array(directions.length);
-    const status = new Uint8Array(directions.length);
-    directions.forEach((direction, n) => {
+  directionalDerivatives(directions: Iterable<SparseDirection>, step: number, extrapolate = false): Derivatives {
+    const evaluator = this.directionalEvaluator();
+    const numeric: number[] = [];
+    const status: number[] = [];
+    for (const direction of directions) {
       const estimate = (h: number) => {
         const plus = evaluator.costChange(direction, h);
         const minus = evaluator.costChange(direction, -h);
@@ -74,9 +82,9 @@ export class CpuBackend implements PerturbedCostBackend {
       };
       const full = estimate(step);
       const half = extrapolate ? estimate(step / 2) : undefined;
-      numeric[n] = half ? richardson(full.value, half.value) : full.value;
-      status[n] = full.kink || half?.kink ? CoordinateStatus.kink : CoordinateStatus.checked;
-    });
-    return { numeric, status };
+      numeric.push(half ? richardson(full.value, half.value) : full.value);
+      status.push(full.kink || half?.kink ? CoordinateStatus.kink : CoordinateStatus.checked);
+    }
+    return { numeric: Float64Array.from(numeric), status: Uint8Array.from(status) };
   }
 }

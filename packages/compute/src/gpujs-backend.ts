@@ -115,7 +115,7 @@ export class GpuJsBackend implements PerturbedCostBackend {
     return { numeric, status };
   }
 
-  directionalDerivatives(_directions: readonly SparseDirection[], _step: number): Derivatives {
+  directionalDerivatives(_directions: Iterable<SparseDirection>, _step: number): Derivatives {
     throw new Error("directionalDerivatives is not implemented on gpujs yet; use the cpu backend");
   }
 

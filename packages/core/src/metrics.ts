@@ -244,7 +244,9 @@ export function coordinateRelativeError(numeric: number, analytic: number, floor
 
 /** coordinateRelativeError for every checked coordinate; NaN for the others. */
 export function coordinateRelativeErrors(numeric: Float64Array, analytic: Float64Array, status: Uint8Array, floor: number): Float64Array {
-  return Float64Array.from(numeric, (n, i) => (status[i] === CoordinateStatus.checked ? coordinateRelativeError(n, analytic[i], floor) : NaN));
+  const errors = new Float64Array(numeric.length);
+  for (let i = 0; i < numeric.length; i++) errors[i] = status[i] === CoordinateStatus.checked ? coordinateRelativeError(numeric[i], analytic[i], floor) : NaN;
+  return errors;
 }
 
 /** Keeps the `top` largest errors, sorted worst first (ties: larger absolute error, then lower index). */

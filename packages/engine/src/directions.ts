@@ -15,10 +15,16 @@ export function planDirections(layout: Layout, perTensor: number): DirectionRef[
 /** A unit direction with N(0,1) entries over θ[start, end), from the stream (seed, stream). */
 export function randomDirection(start: number, end: number, seed: number, stream: number): SparseDirection {
   const random = createStream(seed, stream);
-  const values = Float64Array.from({ length: end - start }, () => gaussian(random));
-  const norm = Math.sqrt(values.reduce((sum, v) => sum + v * v, 0));
-  for (let i = 0; i < values.length; i++) values[i] /= norm;
-  return { indices: Int32Array.from({ length: end - start }, (_, i) => start + i), values };
+  const values = new Float64Array(end - start);
+  let squares = 0;
+  for (let n = 0; n < values.length; n++) {
+    const value = gaussian(random);
+    values[n] = value;
+    squares += value * value;
+  }
+  const scale = 1 / Math.sqrt(squares);
+  for (let n = 0; n < values.length; n++) values[n] *= scale;
+  return { start, values };
 }
 
 /** The direction a DirectionRef names: depends only on (seed, index), never on how work is sharded. */
@@ -30,6 +36,13 @@ export function tensorDirection(layout: Layout, ref: DirectionRef, seed: number)
 /** v·g over the direction's support. */
 export function project(direction: SparseDirection, values: Float64Array): number {
   let sum = 0;
-  for (let n = 0; n < direction.indices.length; n++) sum += direction.values[n] * values[direction.indices[n]];
+  const count = direction.values.length;
+  if ("indices" in direction) for (let n = 0; n < count; n++) sum += direction.values[n] * values[direction.indices[n]];
+  else for (let n = 0; n < count; n++) sum += direction.values[n] * values[direction.start + n];
   return sum;
+}
+
+/** The directions that refs name, made one at a time as they are used, so that only one is held. */
+export function* tensorDirections(layout: Layout, refs: readonly DirectionRef[], seed: number): Generator<SparseDirection> {
+  for (const ref of refs) yield tensorDirection(layout, ref, seed);
 }

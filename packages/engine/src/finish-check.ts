@@ -7,7 +7,7 @@ import type { CheckPlan } from "./check-plan.js";
 import { assertDeterministicCost, assertFiniteCost } from "./determinism.js";
 import { project, tensorDirection } from "./directions.js";
 import { localize } from "./localize.js";
-import { measureCoordinateNoise, measureDirectionalNoise } from "./noise.js";
+import { DIRECTIONAL_NOISE_SAMPLE, measureCoordinateNoise, measureDirectionalNoise } from "./noise.js";
 import { findOutliers } from "./outliers.js";
 import { buildReport, checkThresholds, projectionFigures } from "./report.js";
 import { measureRounding } from "./rounding.js";
@@ -73,7 +73,7 @@ export function finishCheck(
   const projections = { tensor: Int32Array.from(refs, (ref) => ref.tensor), numeric: merged.numeric, analytic, status: merged.status };
   const noise = measureDirectionalNoise(
     backend,
-    layout.tensors.map((_, tensor) => refs.filter((ref) => ref.tensor === tensor).map((ref) => tensorDirection(layout, ref, options.seed))),
+    layout.tensors.map((_, tensor) => refs.filter((ref) => ref.tensor === tensor).slice(0, DIRECTIONAL_NOISE_SAMPLE).map((ref) => tensorDirection(layout, ref, options.seed))),
     settings,
   );
   const thresholds = checkThresholds(rounding, noise);

@@ -1,5 +1,5 @@
 import { CheckpointError, firstNonFinite, formatIndex, openSafetensors } from "@gradcheck/checkpoint";
-import { flatten, lowestPrecision, type Precision } from "@gradcheck/core";
+import { lowestPrecision, type Precision } from "@gradcheck/core";
 import type { Warning } from "@gradcheck/contracts";
 import {
   gradientName,
@@ -32,11 +32,13 @@ export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, la
       }
       return values;
     };
-    const parameters = new Map<string, Float64Array>();
-    const gradients = new Map<string, Float64Array>();
+    // Each tensor goes straight to its place in θ and dθ, so that one tensor at a time is held
+    // twice. θ lives in shared memory: worker threads read it without a copy of their own.
+    const theta = new Float64Array(new SharedArrayBuffer(8 * layout.total));
+    const analytic = new Float64Array(layout.total);
     for (const slot of layout.tensors) {
-      parameters.set(slot.name, await read(slot.name));
-      gradients.set(slot.name, await read(gradientName(slot.name)));
+      theta.set(await read(slot.name), slot.offset);
+      analytic.set(await read(gradientName(slot.name)), slot.offset);
     }
     const inputs = await read(INPUTS_NAME);
     const targets = await read(TARGETS_NAME);
@@ -48,8 +50,8 @@ export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, la
       : [];
     return {
       spec,
-      theta: flatten(layout, parameters),
-      analytic: flatten(layout, gradients),
+      theta,
+      analytic,
       batch: { inputs, targets, size: contents.batchSize },
       precision,
       step: parseStep(file.header.metadata.step, label),

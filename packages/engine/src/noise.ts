@@ -40,13 +40,16 @@ export function measureCoordinateNoise(
   return worstGroup(full, half, groups.map((group) => group.length), evaluations);
 }
 
-/** The same on directions: the first `perTensor` directions of every tensor. */
+/** Directions per tensor that the directional noise estimate uses: callers make no more. */
+export const DIRECTIONAL_NOISE_SAMPLE = 2;
+
+/** The same on directions: the first DIRECTIONAL_NOISE_SAMPLE directions of every tensor. */
 export function measureDirectionalNoise(
   backend: PerturbedCostBackend,
   directionsByTensor: readonly (readonly SparseDirection[])[],
   settings: ShardSettings,
 ): NoiseEstimate {
-  const groups = directionsByTensor.map((directions) => directions.slice(0, 2));
+  const groups = directionsByTensor.map((directions) => directions.slice(0, DIRECTIONAL_NOISE_SAMPLE));
   const sample = groups.flat();
   const full = backend.directionalDerivatives(sample, settings.directionStep, settings.richardson);
   const half = backend.directionalDerivatives(sample, settings.directionStep / 2, settings.richardson);

@@ -117,7 +117,7 @@ export class ScreenedBackend implements PerturbedCostBackend {
     return { numeric, status, screen };
   }
 
-  directionalDerivatives(_directions: readonly SparseDirection[], _step: number): Derivatives {
+  directionalDerivatives(_directions: Iterable<SparseDirection>, _step: number): Derivatives {
     throw new Error("the float32 screen covers coordinates only: directional mode runs on the cpu backend");
   }
 

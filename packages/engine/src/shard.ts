@@ -1,7 +1,7 @@
 import type { BackendIdentity, PerturbedCostBackend } from "@gradcheck/compute";
 import type { StepRule } from "@gradcheck/core";
 import { parameterLayout, type ModelSpec } from "@gradcheck/models/evaluator";
-import { tensorDirection, type DirectionRef } from "./directions.js";
+import { tensorDirections, type DirectionRef } from "./directions.js";
 import type { Shard } from "./plan.js";
 
 /** What one shard computes: central differences for θ indices, or directional derivatives. */
@@ -46,8 +46,8 @@ export function runShard(
     return { shard, ...backend.centralDifferences(work.indices, settings, onProgress), backend: backendIdentity };
   }
   const layout = parameterLayout(spec);
-  const directions = work.directions.map((ref) => tensorDirection(layout, ref, settings.seed));
+  const directions = tensorDirections(layout, work.directions, settings.seed);
   const result = backend.directionalDerivatives(directions, settings.directionStep, settings.richardson);
-  onProgress?.(directions.length);
+  onProgress?.(work.directions.length);
   return { shard, ...result, backend: backendIdentity };
 }

@@ -1,3 +1,4 @@
+import { gemm } from "@gradcheck/kernels";
 import { flatten } from "@gradcheck/core";
 import { activate, activationDerivative } from "./activations.js";
 import { forward } from "./forward.js";
@@ -51,18 +52,13 @@ export function backprop(network: Network, batch: Batch, options: BackpropOption
     const n = sizes[l];
     const inputs = pass.activations[l - 1];
     const w = network.weights[l - 1];
-    const dW = new Float64Array(n * nIn);
+    // dW_l = dZ_lᵀ·A_{l−1} + λ/m·W_l, db_l = Σ_i dZ_l[i, ·]
+    const dW = w.map((weight) => lambdaOverM * weight);
+    gemm({ m: n, n: nIn, k: m, a: dz, transposeA: true, b: inputs, c: dW, accumulate: true });
+    for (let index = 0; index < dW.length; index++) dW[index] = round(dW[index]);
     const db = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      let biasSum = 0;
-      for (let i = 0; i < m; i++) biasSum += dz[i * n + j];
-      db[j] = round(biasSum);
-      for (let k = 0; k < nIn; k++) {
-        let sum = 0;
-        for (let i = 0; i < m; i++) sum += dz[i * n + j] * inputs[i * nIn + k];
-        dW[j * nIn + k] = round(sum + lambdaOverM * w[j * nIn + k]);
-      }
-    }
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) db[j] += dz[i * n + j];
+    for (let j = 0; j < n; j++) db[j] = round(db[j]);
     weights[l - 1] = dW;
     biases[l - 1] = db;
     if (l === 1) break;
@@ -73,18 +69,15 @@ export function backprop(network: Network, batch: Batch, options: BackpropOption
     const z = pass.preActivations[l - 2];
     const a = pass.activations[l - 1];
     const mask = masks?.[l - 2];
+    const sums = new Float64Array(m * nIn);
+    gemm({ m, n: nIn, k: n, a: dz, b: w, c: sums });
     const previous = new Float64Array(m * nIn);
-    for (let i = 0; i < m; i++) {
-      for (let k = 0; k < nIn; k++) {
-        let sum = 0;
-        for (let j = 0; j < n; j++) sum += dz[i * n + j] * w[j * nIn + k];
-        const index = i * nIn + k;
-        // a is the masked activation; the derivative needs the unmasked one.
-        const kept = mask ? mask[index] : 1;
-        const unmasked = kept === 0 ? activate(activation, z[index]) : a[index] / kept;
-        const derivative = override ? override(z[index], unmasked) : activationDerivative(activation, z[index], unmasked);
-        previous[index] = round(round(sum) * derivative * kept);
-      }
+    for (let index = 0; index < m * nIn; index++) {
+      // a is the masked activation; the derivative needs the unmasked one.
+      const kept = mask ? mask[index] : 1;
+      const unmasked = kept === 0 ? activate(activation, z[index]) : a[index] / kept;
+      const derivative = override ? override(z[index], unmasked) : activationDerivative(activation, z[index], unmasked);
+      previous[index] = round(round(sums[index]) * derivative * kept);
     }
     dz = previous;
   }

@@ -36,6 +36,20 @@ describe("DirectionalCostEvaluator", () => {
         expect(Math.abs(incremental - plain) / Math.abs(plain)).toBeLessThan(1e-12);
       }
     }
+    // A contiguous range without indices: all of θ, one whole tensor (W2, its matrix product), part of one.
+    const layout = parameterLayout(spec);
+    const w2 = layout.tensors[2];
+    for (const [start, end] of [
+      [0, total],
+      [w2.offset, w2.offset + w2.size],
+      [w2.offset + 1, layout.tensors[3].offset + 1],
+    ]) {
+      const direction: SparseDirection = { start, values: Float64Array.from({ length: end - start }, () => gaussian(random)) };
+      const moved = Float64Array.from(theta);
+      direction.values.forEach((value, n) => (moved[start + n] += 1e-3 * value));
+      const plain = forward(networkFromTheta(spec, moved), batch).cost;
+      expect(Math.abs(evaluator.cost + evaluator.costChange(direction, 1e-3).change - plain) / Math.abs(plain)).toBeLessThan(1e-12);
+    }
   });
 
   it("flags a kink when a ReLU pre-activation crosses 0, and not for tiny steps far from it", () => {

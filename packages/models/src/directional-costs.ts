@@ -2,15 +2,23 @@ import type { Layout } from "@gradcheck/core";
 import { activationDelta, crossesKink } from "./activations.js";
 import type { HiddenActivation, ModelSpec } from "./architecture.js";
 import { forward, type ForwardPass } from "./forward.js";
+import { gemm } from "@gradcheck/kernels";
 import { transpose } from "./perturbed-costs.js";
 import { headFor, type Head } from "./heads.js";
 import { networkFromTheta, type Batch, type Network } from "./network.js";
 import { parameterLayout } from "./parameters.js";
 
-/** A direction v in θ-space with few non-zeros: v[indices[n]] = values[n]. */
-export interface SparseDirection {
-  readonly indices: Int32Array;
-  readonly values: Float64Array;
+/**
+ * A direction v in θ-space: v[indices[n]] = values[n] (ascending indices), or, without
+ * indices, v[start + n] = values[n] over one contiguous range (a tensor, or part of one).
+ */
+export type SparseDirection =
+  | { readonly indices: Int32Array; readonly values: Float64Array }
+  | { readonly start: number; readonly values: Float64Array };
+
+/** θ-index of the direction's n-th entry. */
+export function directionIndex(direction: SparseDirection, n: number): number {
+  return "indices" in direction ? direction.indices[n] : direction.start + n;
 }
 
 export interface DirectionalChange {
@@ -46,6 +54,8 @@ export class DirectionalCostEvaluator {
   private readonly unitActivations: Float64Array[] = [];
   private readonly unitPreActivations: Float64Array[] = [];
   private readonly row: Float64Array;
+  /** s·(A_l + ΔA_l)ᵀ, unit-major [n_l, m], for the products of whole-tensor directions; index l. */
+  private readonly scaledInputs: Float64Array[] = [];
 
   /** `pass` is the plain forward pass at θ when the caller already has it. */
   constructor(
@@ -69,6 +79,7 @@ export class DirectionalCostEvaluator {
       this.dzT[l] = new Float64Array(this.m * this.sizes[l]);
       this.daT[l] = new Float64Array(this.m * this.sizes[l]);
       if (l < this.layers) this.unitActivations[l] = transpose(this.pass.activations[l], this.m, this.sizes[l]);
+      if (l < this.layers) this.scaledInputs[l] = new Float64Array(this.m * this.sizes[l]);
       if (l > 0) this.unitPreActivations[l] = transpose(this.pass.preActivations[l - 1], this.m, this.sizes[l]);
     }
     this.row = new Float64Array(nOut);
@@ -92,26 +103,31 @@ export class DirectionalCostEvaluator {
       dzT.fill(0);
       const inputsT = this.unitActivations[l - 1];
       const daInT = this.daT[l - 1];
-      if (l > lowest) {
-        // ΔA_{l−1}·W_lᵀ
-        for (let k = 0; k < nIn; k++) {
-          for (let j = 0; j < n; j++) {
-            const w = weights[j * nIn + k];
-            if (w === 0) continue;
-            const out = j * m;
-            const from = k * m;
-            for (let i = 0; i < m; i++) dzT[out + i] += daInT[from + i] * w;
-          }
-        }
-      }
+      // ΔA_{l−1}·W_lᵀ, as ΔZᵀ += W_l·ΔA_{l−1}ᵀ
+      if (l > lowest) gemm({ m: n, n: m, k: nIn, a: weights, b: daInT, c: dzT, accumulate: true });
       const [from, to] = runs[l];
       const weightCount = n * nIn;
       const offset = this.layout.tensors[2 * (l - 1)].offset;
-      for (let e = from; e < to; e++) {
+      let first = from;
+      if (to - from >= weightCount && directionIndex(direction, from) === offset && directionIndex(direction, from + weightCount - 1) === offset + weightCount - 1) {
+        // All of W_l (ascending indices, so every entry): (A + ΔA)·ΔWᵀ as ΔZᵀ += ΔW·(s·(A + ΔA)ᵀ)
+        const scaled = this.scaledInputs[l - 1];
+        for (let index = 0; index < nIn * m; index++) scaled[index] = step * (inputsT[index] + (l > lowest ? daInT[index] : 0));
+        const values = direction.values.subarray(from, from + weightCount);
+        gemm({ m: n, n: m, k: nIn, a: values, b: scaled, c: dzT, accumulate: true });
+        if (lambda !== 0) {
+          for (let local = 0; local < weightCount; local++) {
+            const delta = step * values[local];
+            regularization += (lambda / (2 * m)) * delta * (2 * weights[local] + delta);
+          }
+        }
+        first = from + weightCount;
+      }
+      for (let e = first; e < to; e++) {
         const value = direction.values[e];
         if (value === 0) continue;
         const delta = step * value;
-        const local = direction.indices[e] - offset;
+        const local = directionIndex(direction, e) - offset;
         if (local >= weightCount) {
           const out = (local - weightCount) * m;
           for (let i = 0; i < m; i++) dzT[out + i] += delta;
@@ -150,16 +166,18 @@ export class DirectionalCostEvaluator {
   /** [from, to) of the direction's entries in each layer: indices ascend and W_l, b_l are adjacent in θ. */
   private layerRuns(direction: SparseDirection): [number, number][] {
     const runs: [number, number][] = [[0, 0]];
+    const count = direction.values.length;
     let entry = 0;
     for (let l = 1; l <= this.layers; l++) {
       const end = this.layout.tensors[2 * l - 1].offset + this.layout.tensors[2 * l - 1].size;
       const from = entry;
-      while (entry < direction.indices.length && direction.indices[entry] < end) {
-        if (entry > 0 && direction.indices[entry] <= direction.indices[entry - 1]) {
-          throw new Error("a direction's indices must ascend");
+      if ("indices" in direction) {
+        const { indices } = direction;
+        while (entry < count && indices[entry] < end) {
+          if (entry > 0 && indices[entry] <= indices[entry - 1]) throw new Error("a direction's indices must ascend");
+          entry++;
         }
-        entry++;
-      }
+      } else entry = Math.min(count, Math.max(entry, end - direction.start));
       runs.push([from, entry]);
     }
     return runs;

@@ -1,3 +1,4 @@
+import { gemm } from "@gradcheck/kernels";
 import { activate } from "./activations.js";
 import { headFor } from "./heads.js";
 import { regularizationCost, type Batch, type Network } from "./network.js";
@@ -17,7 +18,7 @@ export interface ForwardPass {
   readonly cost: number;
 }
 
-/** Z = A·Wᵀ + b for a row-major A [m, nIn] and W [nOut, nIn]. */
+/** Z = A·Wᵀ + b for a row-major A [m, nIn] and W [nOut, nIn], as one matrix product. */
 export function affine(
   inputs: Float64Array,
   weights: Float64Array,
@@ -27,15 +28,8 @@ export function affine(
   nOut: number,
 ): Float64Array {
   const out = new Float64Array(m * nOut);
-  for (let i = 0; i < m; i++) {
-    const row = i * nIn;
-    for (let j = 0; j < nOut; j++) {
-      const w = j * nIn;
-      let sum = bias[j];
-      for (let k = 0; k < nIn; k++) sum += inputs[row + k] * weights[w + k];
-      out[i * nOut + j] = sum;
-    }
-  }
+  for (let i = 0; i < m; i++) out.set(bias, i * nOut);
+  gemm({ m, n: nOut, k: nIn, a: inputs, b: weights, transposeB: true, c: out, accumulate: true });
   return out;
 }
 

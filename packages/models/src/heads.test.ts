@@ -174,10 +174,11 @@ describe("head caches and stability", () => {
     // −log σ(−800) = 800, −log(1 − σ(800)) = 800
     expect(sigmoidHead.loss(Float64Array.of(-800), Float64Array.of(1), 0, 1)).toBe(800);
     expect(sigmoidHead.loss(Float64Array.of(800), Float64Array.of(0), 0, 1)).toBe(800);
-    // softplus(40) − 40 is accurate to ulp(40), not relatively: the loss is ~4e-18.
-    const confident = sigmoidHead.loss(Float64Array.of(40), Float64Array.of(1), 0, 1);
-    expect(confident).toBeGreaterThanOrEqual(0);
-    expect(confident).toBeLessThan(1e-14);
+    // A confident right answer keeps its tiny loss to full relative precision: log1p(e^−z).
+    for (const z of [14.886046025888065, 40]) {
+      const confident = sigmoidHead.loss(Float64Array.of(z), Float64Array.of(1), 0, 1);
+      expect(Math.abs(confident - Math.log1p(Math.exp(-z))) / Math.log1p(Math.exp(-z))).toBeLessThan(1e-15);
+    }
   });
 
   it("the gradient of softmax cross-entropy is p − y (Σy = 1)", () => {

@@ -110,7 +110,12 @@ function softmaxRow(z: Float64Array, offset: number, n: number): Float64Array {
 const sigmoidCrossEntropy: Head = {
   loss(z, y, offset, n) {
     let loss = 0;
-    for (let k = 0; k < n; k++) loss += softplus(z[offset + k]) - y[offset + k] * z[offset + k];
+    for (let k = 0; k < n; k++) {
+      // softplus(z) − y·z with z's own part taken out exactly: a saturated output (σ(z) near y)
+      // keeps its small loss to full relative precision instead of losing it to cancellation.
+      const zk = z[offset + k];
+      loss += zk > 0 ? (1 - y[offset + k]) * zk + Math.log1p(Math.exp(-zk)) : softplus(zk) - y[offset + k] * zk;
+    }
     return loss;
   },
   lossGradient(z, y, offset, n, out) {

@@ -3,9 +3,12 @@ import fc from "fast-check";
 import type { HiddenActivation } from "./architecture.js";
 import { activate } from "./activations.js";
 import { affine, forward } from "./forward.js";
-import { hasLinearRegions, lazyLinearRegions, type LinearRegions } from "./linear-regions.js";
+import { hasLinearRegions, linearRegions, ReverseSweep, type LinearRegions } from "./linear-regions.js";
 import { networkFromTheta, type Network } from "./network.js";
 import { modelCase, type ModelCase } from "./test-support/models.js";
+import { createRandom } from "@gradcheck/core";
+import { parseModelSpec } from "./spec.js";
+import { randomBatch, randomTheta } from "./synthetic.js";
 
 function transpose(values: Float64Array, rows: number, columns: number): Float64Array {
   const out = new Float64Array(rows * columns);
@@ -21,7 +24,8 @@ interface Setup {
   readonly regions: LinearRegions;
 }
 
-function setUp(model: ModelCase, layer: number): Setup {
+/** The layer's regions; with `refined`, every pair's interval made exact, last unit first. */
+function setUp(model: ModelCase, layer: number, refined = true): Setup {
   const network = networkFromTheta(model.spec, model.theta);
   const pass = forward(network, model.batch);
   const layers = network.weights.length;
@@ -32,9 +36,11 @@ function setUp(model: ModelCase, layer: number): Setup {
     transposedWeights.push(transpose(network.weights[q - 1], network.sizes[q], network.sizes[q - 1]));
     rowPreActivations.push(pass.preActivations[q - 1]);
   }
-  const regions = lazyLinearRegions({ layer, sizes: network.sizes, m: model.batch.size, hidden, transposedWeights, rowPreActivations });
-  // Every unit, last first: a unit's rows must not depend on which units were filled before it.
-  for (let j = network.sizes[layer] - 1; j >= 0; j--) regions.ensureUnit(j);
+  const sweep = new ReverseSweep(network.sizes, model.batch.size, hidden, network.weights, rowPreActivations);
+  const regions = linearRegions({ layer, sizes: network.sizes, m: model.batch.size, hidden, sweep, transposedWeights, rowPreActivations });
+  regions.prepare();
+  // A pair's interval must not depend on which pairs were refined before it.
+  if (refined) for (let j = network.sizes[layer] - 1; j >= 0; j--) for (let i = 0; i < model.batch.size; i++) regions.refine(j, i);
   return { network, hidden, activations: pass.activations, preActivations: pass.preActivations, regions };
 }
 
@@ -66,7 +72,7 @@ describe("hasLinearRegions", () => {
   });
 });
 
-describe("lazyLinearRegions", () => {
+describe("linearRegions", () => {
   const regionCase = modelCase({ activations: ["relu", "linear", "tanh"], minHidden: 1, maxHidden: 3, maxUnits: 3 }).filter(
     (model) => {
       const layers = model.spec.layers.length;
@@ -75,11 +81,14 @@ describe("lazyLinearRegions", () => {
     },
   );
 
-  it("inside the interval the output moves by exactly d·v; just outside, a ReLU above changes side (property)", () => {
+  it.each([
+    ["the exact interval", true],
+    ["the bound's interval", false],
+  ])("inside %s the output moves by exactly d·v and no ReLU above changes side; just outside the exact one, one does (property)", (_, refined) => {
     fc.assert(
       fc.property(regionCase, fc.double({ min: -1, max: 1, noNaN: true }), (model, fraction) => {
         const layer = 1;
-        const setup = setUp(model, layer);
+        const setup = setUp(model, layer, refined);
         const { network, regions } = setup;
         const m = model.batch.size;
         const layers = network.weights.length;
@@ -107,18 +116,19 @@ describe("lazyLinearRegions", () => {
               const n = network.sizes[q];
               for (let u = 0; u < n; u++) expect(after[q][i * n + u] > 0).toBe(before[q - 1][i * n + u] > 0);
             }
-            // The interval is as wide as it can be: a little beyond a finite end, some ReLU above crosses.
-            for (const end of [low, high]) {
-              if (!Number.isFinite(end) || end === 0) continue;
-              const beyond = pushFrom(setup, layer, m, i, j, end * (1 + 1e-6));
-              let crossed = false;
-              for (let q = layer + 1; q < layers; q++) {
-                if (setup.hidden[q - 1] !== "relu") continue;
-                const n = network.sizes[q];
-                for (let u = 0; u < n; u++) if (beyond[q][i * n + u] > 0 !== before[q - 1][i * n + u] > 0) crossed = true;
+            // The exact interval is as wide as it can be: a little beyond a finite end, some ReLU above crosses.
+            if (refined)
+              for (const end of [low, high]) {
+                if (!Number.isFinite(end) || end === 0) continue;
+                const beyond = pushFrom(setup, layer, m, i, j, end * (1 + 1e-6));
+                let crossed = false;
+                for (let q = layer + 1; q < layers; q++) {
+                  if (setup.hidden[q - 1] !== "relu") continue;
+                  const n = network.sizes[q];
+                  for (let u = 0; u < n; u++) if (beyond[q][i * n + u] > 0 !== before[q - 1][i * n + u] > 0) crossed = true;
+                }
+                expect(crossed).toBe(true);
               }
-              expect(crossed).toBe(true);
-            }
           }
         }
       }),
@@ -145,4 +155,30 @@ describe("lazyLinearRegions", () => {
       { numRuns: 30 },
     );
   });
+
+  it("bounds the exact interval from inside, and is most of it on a wide model", () => {
+    const model = wideReluModel();
+    const bound = setUp(model, 1, false).regions;
+    const exact = setUp(model, 1, true).regions;
+    let boundWidth = 0;
+    let exactWidth = 0;
+    for (let r = 0; r < exact.lower.length; r++) {
+      expect(bound.lower[r]).toBeGreaterThanOrEqual(exact.lower[r]);
+      expect(bound.upper[r]).toBeLessThanOrEqual(exact.upper[r]);
+      boundWidth += Math.log(bound.upper[r] - bound.lower[r]);
+      exactWidth += Math.log(exact.upper[r] - exact.lower[r]);
+    }
+    // on average (geometrically) within a factor 10⁴ of the exact width: far above any step's |d|
+    expect((exactWidth - boundWidth) / exact.lower.length).toBeLessThan(Math.log(1e4));
+  });
 });
+
+/** 20-64-64-3 ReLU with He weights: the shape of the models the bound is for. */
+function wideReluModel(): ModelCase {
+  const spec = parseModelSpec(
+    { name: "wide", inputSize: 20, layers: [{ units: 64, activation: "relu" }, { units: 64, activation: "relu" }, { units: 3, activation: "softmax" }], loss: "cross-entropy", l2: 0, keepProb: 1 },
+    "test",
+  );
+  const random = createRandom(7);
+  return { spec, theta: randomTheta(spec, random), batch: randomBatch(spec, 16, random) };
+}

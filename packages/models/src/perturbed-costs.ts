@@ -2,7 +2,7 @@ import { coordinateAt, type Layout } from "@gradcheck/core";
 import { activationDelta, crossesKink } from "./activations.js";
 import { forward, type ForwardPass } from "./forward.js";
 import { headFor, type Head } from "./heads.js";
-import { hasLinearRegions, lazyLinearRegions, type LinearRegions } from "./linear-regions.js";
+import { hasLinearRegions, linearRegions, ReverseSweep, type LinearRegions } from "./linear-regions.js";
 import { networkFromTheta, type Batch } from "./network.js";
 import { parameterLayout } from "./parameters.js";
 import type { HiddenActivation, ModelSpec } from "./architecture.js";
@@ -81,13 +81,15 @@ export class PerturbedCostEvaluator {
       this.daFirst[l] = new Float64Array(n);
       this.daSecond[l] = new Float64Array(n);
     }
+    const sweep = new ReverseSweep(this.sizes, this.m, this.hidden, network.weights, this.rowPreActivations);
     for (let l = 1; l < this.layers; l++) {
       if (!hasLinearRegions(l, this.layers, this.hidden)) continue;
-      this.linearRegions[l] = lazyLinearRegions({
+      this.linearRegions[l] = linearRegions({
         layer: l,
         sizes: this.sizes,
         m: this.m,
         hidden: this.hidden,
+        sweep,
         transposedWeights: this.transposedWeights,
         rowPreActivations: this.rowPreActivations,
       });
@@ -120,7 +122,7 @@ export class PerturbedCostEvaluator {
     const relu = activation === "relu";
     const nOut = this.sizes[this.layers];
     const regions = this.linearRegions[layer];
-    regions?.ensureUnit(unit);
+    regions?.prepare();
     const outFirst = this.dzFirst[this.layers];
     const outSecond = this.dzSecond[this.layers];
 
@@ -144,9 +146,11 @@ export class PerturbedCostEvaluator {
       if (daFirst === 0 && daSecond === 0) continue;
       if (regions) {
         const r = unit * m + i;
-        const low = regions.lower[r];
-        const high = regions.upper[r];
-        if (daFirst > low && daFirst < high && daSecond > low && daSecond < high) {
+        // the bound's interval first; where the steps leave it, the exact one (computed once per pair)
+        let inside = daFirst > regions.lower[r] && daFirst < regions.upper[r] && daSecond > regions.lower[r] && daSecond < regions.upper[r];
+        if (!inside && regions.refine(unit, i))
+          inside = daFirst > regions.lower[r] && daFirst < regions.upper[r] && daSecond > regions.lower[r] && daSecond < regions.upper[r];
+        if (inside) {
           const offset = r * nOut;
           for (let k = 0; k < nOut; k++) {
             const v = regions.directions[offset + k];

@@ -1,4 +1,5 @@
 import { createStream, roundingTo, UNIT_ROUNDOFF, type Precision } from "@gradcheck/core";
+import { gemm, gemmFloat32 } from "@gradcheck/kernels";
 import { activate, activationDerivative } from "./activations.js";
 import { headFor } from "./heads.js";
 import { transpose } from "./perturbed-costs.js";
@@ -25,6 +26,8 @@ export type SumOrder = "natural" | "reversed";
  * of a check.
  */
 export function emulatedGradient(network: Network, batch: Batch, round: (value: number) => number, order: SumOrder = "reversed"): Float64Array {
+  // float32, last term first, is what the float32 kernel computes (the start of each sum joins last)
+  if (round === Math.fround && order === "reversed") return float32KernelGradient(network, batch);
   const float64 = roundingTo("F64");
   const mode = round === float64 ? 0 : round === Math.fround ? 1 : 2;
   const r = (value: number) => (mode === 0 ? value : mode === 1 ? Math.fround(value) : round(value));
@@ -105,6 +108,78 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
   return concatenate(parts);
 }
 
+/**
+ * emulatedGradient in float32 with reversed sums, its products as float32 matrix products
+ * (gemmFloat32: every multiply and add rounded, each sum one term at a time from its last),
+ * at the kernel's speed.
+ */
+function float32KernelGradient(network: Network, batch: Batch): Float64Array {
+  const r = Math.fround;
+  const { sizes } = network;
+  const m = batch.size;
+  const layers = network.weights.length;
+  const activations: Float64Array[] = [batch.inputs.map(r)];
+  const preActivations: Float64Array[] = [];
+  for (let l = 1; l <= layers; l++) {
+    const n = sizes[l];
+    const bias = network.biases[l - 1].map(r);
+    const z = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) z.set(bias, i * n);
+    gemmFloat32({ m, n, k: sizes[l - 1], a: activations[l - 1], b: network.weights[l - 1], transposeB: true, c: z, accumulate: true });
+    preActivations.push(z);
+    if (l < layers) {
+      const activation = network.activations[l - 1] as HiddenActivation;
+      activations.push(z.map((value) => r(activate(activation, value))));
+    }
+  }
+
+  const head = headFor(network.spec);
+  const nOut = sizes[layers];
+  let dz = new Float64Array(m * nOut);
+  const row = new Float64Array(nOut);
+  for (let i = 0; i < m; i++) {
+    head.lossGradient(preActivations[layers - 1], batch.targets, i * nOut, nOut, row);
+    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = r(r(row[k]) / m);
+  }
+
+  const gradient = new Float64Array(parameterCount(sizes));
+  const lambdaOverM = r(network.spec.l2 / m);
+  for (let l = layers; l >= 1; l--) {
+    const nIn = sizes[l - 1];
+    const n = sizes[l];
+    const w = network.weights[l - 1];
+    const { weights: dW, bias: db } = layerSlices(gradient, sizes, l);
+    gemmFloat32({ m: n, n: nIn, k: m, a: dz, transposeA: true, b: activations[l - 1], c: dW });
+    if (lambdaOverM !== 0) for (let index = 0; index < dW.length; index++) dW[index] = r(dW[index] + r(lambdaOverM * r(w[index])));
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) db[j] = r(db[j] + dz[i * n + j]);
+    if (l === 1) break;
+
+    const activation = network.activations[l - 2] as HiddenActivation;
+    const z = preActivations[l - 2];
+    const a = activations[l - 1];
+    const sums = new Float64Array(m * nIn);
+    gemmFloat32({ m, n: nIn, k: n, a: dz, b: w, c: sums });
+    for (let index = 0; index < sums.length; index++) sums[index] = r(sums[index] * r(activationDerivative(activation, z[index], a[index])));
+    dz = sums;
+  }
+  return gradient;
+}
+
+/** Parameters of an MLP of these sizes: Σ_l n_l·(n_{l−1} + 1). */
+function parameterCount(sizes: readonly number[]): number {
+  let total = 0;
+  for (let l = 1; l < sizes.length; l++) total += sizes[l] * (sizes[l - 1] + 1);
+  return total;
+}
+
+/** Views of layer l's W_l and b_l inside a vector in θ's layout (W1, b1, W2, b2, ...). */
+function layerSlices(vector: Float64Array, sizes: readonly number[], layer: number): { weights: Float64Array; bias: Float64Array } {
+  let offset = 0;
+  for (let l = 1; l < layer; l++) offset += sizes[l] * (sizes[l - 1] + 1);
+  const size = sizes[layer] * sizes[layer - 1];
+  return { weights: vector.subarray(offset, offset + size), bias: vector.subarray(offset + size, offset + size + sizes[layer]) };
+}
+
 /** What a correct backprop in one arithmetic gets wrong on this model and batch, per coordinate of dθ. */
 export interface RoundingStudy {
   /** the arithmetic studied */
@@ -177,22 +252,17 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
     const inputErrors = activationErrors[l - 1];
     const w = network.weights[l - 1];
     const b = network.biases[l - 1];
+    // z = A·Wᵀ + b and its bound (|A| + E_A)·|W|ᵀ + |b|, as matrix products
     const z = new Float64Array(m * n);
     const errors = new Float64Array(m * n);
+    const absoluteBias = b.map(Math.abs);
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let sum = b[j];
-        let bound = Math.abs(b[j]);
-        for (let k = 0; k < nIn; k++) {
-          const x = inputs[i * nIn + k];
-          const weight = w[j * nIn + k];
-          sum += x * weight;
-          bound += (Math.abs(x) + inputErrors[i * nIn + k]) * Math.abs(weight);
-        }
-        z[i * n + j] = sum;
-        errors[i * n + j] = bound;
-      }
+      z.set(b, i * n);
+      errors.set(absoluteBias, i * n);
     }
+    gemm({ m, n, k: nIn, a: inputs, b: w, transposeB: true, c: z, accumulate: true });
+    const magnitudes = inputs.map((x, index) => Math.abs(x) + inputErrors[index]);
+    gemm({ m, n, k: nIn, a: magnitudes, b: w, transposeB: true, absoluteB: true, c: errors, accumulate: true });
     preActivations.push(z);
     preActivationErrors.push(errors);
     if (l < layers) {
@@ -214,100 +284,70 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
   let gradientErrors = outputErrors;
   // How much the gradient may change, absolutely, because the arithmetic switched ReLUs near their kinks.
   let gradientSwitches = new Float64Array(gradient.length);
-  const parts: Float64Array[] = new Array(2 * layers);
-  const values: Float64Array[] = new Array(2 * layers);
-  const switches: Float64Array[] = new Array(2 * layers);
+  // written in place, in θ's layout
+  const total = parameterCount(sizes);
+  const values = new Float64Array(total);
+  const scales = new Float64Array(total);
+  const switches = new Float64Array(total);
   const lambdaOverM = network.spec.l2 / m;
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
     const w = network.weights[l - 1];
-    // Transposed magnitudes, so that every sum below runs over contiguous rows.
-    const signed = transpose(gradient, m, n);
-    const bounded = transpose(gradient.map((g, index) => gradientErrors[index] + Math.abs(g)), m, n);
+    const inputs = activations[l - 1];
+    const inputErrors = activationErrors[l - 1];
+    const bounded = gradient.map((g, index) => gradientErrors[index] + Math.abs(g));
     // Most layers have no ReLU near its kink at all (in F64, practically none): their switch sums are skipped.
     const anySwitch = gradientSwitches.some((value) => value > 0);
-    const switched = anySwitch ? transpose(gradientSwitches, m, n) : gradientSwitches;
-    const inputs = transpose(activations[l - 1], m, nIn);
-    const inputErrors = transpose(activationErrors[l - 1], m, nIn);
-    const dW = new Float64Array(n * nIn);
-    const db = new Float64Array(n);
-    const dWBound = new Float64Array(n * nIn);
-    const dbBound = new Float64Array(n);
-    const dWSwitches = new Float64Array(n * nIn);
-    const dbSwitches = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      let bias = 0;
-      let biasBound = 0;
-      let biasSwitches = 0;
-      for (let i = 0; i < m; i++) {
-        bias += signed[j * m + i];
-        biasBound += bounded[j * m + i];
-        biasSwitches += switched[j * m + i];
-      }
-      db[j] = bias;
-      dbBound[j] = biasBound;
-      dbSwitches[j] = biasSwitches;
-      for (let k = 0; k < nIn; k++) {
-        const weight = w[j * nIn + k];
-        let sum = lambdaOverM * weight;
-        let bound = lambdaOverM * Math.abs(weight);
-        let switchBound = 0;
-        for (let i = 0; i < m; i++) {
-          const g = signed[j * m + i];
-          const x = inputs[k * m + i];
-          sum += g * x;
-          bound += bounded[j * m + i] * Math.abs(x) + Math.abs(g) * inputErrors[k * m + i];
-        }
-        if (anySwitch) for (let i = 0; i < m; i++) switchBound += switched[j * m + i] * Math.abs(inputs[k * m + i]);
-        dW[j * nIn + k] = sum;
-        dWBound[j * nIn + k] = bound;
-        dWSwitches[j * nIn + k] = switchBound;
-      }
+    // dW = Gᵀ·A + λ/m·W; its bound (E_G + |G|)ᵀ·|A| + |G|ᵀ·E_A + λ/m·|W|; switches Sᵀ·|A|
+    const { weights: dW, bias: db } = layerSlices(values, sizes, l);
+    const { weights: dWBound, bias: dbBound } = layerSlices(scales, sizes, l);
+    const { weights: dWSwitches, bias: dbSwitches } = layerSlices(switches, sizes, l);
+    for (let index = 0; index < w.length; index++) {
+      dW[index] = lambdaOverM * w[index];
+      dWBound[index] = lambdaOverM * Math.abs(w[index]);
     }
-    values[2 * (l - 1)] = dW;
-    values[2 * (l - 1) + 1] = db;
-    parts[2 * (l - 1)] = dWBound;
-    parts[2 * (l - 1) + 1] = dbBound;
-    switches[2 * (l - 1)] = dWSwitches;
-    switches[2 * (l - 1) + 1] = dbSwitches;
+    gemm({ m: n, n: nIn, k: m, a: gradient, transposeA: true, b: inputs, c: dW, accumulate: true });
+    gemm({ m: n, n: nIn, k: m, a: bounded, transposeA: true, b: inputs, absoluteB: true, c: dWBound, accumulate: true });
+    gemm({ m: n, n: nIn, k: m, a: gradient, transposeA: true, absoluteA: true, b: inputErrors, c: dWBound, accumulate: true });
+    if (anySwitch) gemm({ m: n, n: nIn, k: m, a: gradientSwitches, transposeA: true, b: inputs, absoluteB: true, c: dWSwitches });
+    addColumnSums(gradient, m, n, db);
+    addColumnSums(bounded, m, n, dbBound);
+    addColumnSums(gradientSwitches, m, n, dbSwitches);
     if (l === 1) break;
 
     const activation = network.activations[l - 2] as HiddenActivation;
     const z = preActivations[l - 2];
     const a = activations[l - 1];
     const aErrors = activationErrors[l - 1];
-    const wT = transpose(w, n, nIn);
     const near = switchable[l - 2];
+    // G·W, its bound (E_G + |G|)·|W| and the switches' S·|W|, as matrix products
+    const sums = new Float64Array(m * nIn);
+    gemm({ m, n: nIn, k: n, a: gradient, b: w, c: sums });
+    const bounds = new Float64Array(m * nIn);
+    gemm({ m, n: nIn, k: n, a: bounded, b: w, absoluteB: true, c: bounds });
+    const switchBounds = new Float64Array(m * nIn);
+    if (anySwitch) gemm({ m, n: nIn, k: n, a: gradientSwitches, b: w, absoluteB: true, c: switchBounds });
     const previous = new Float64Array(m * nIn);
     const previousErrors = new Float64Array(m * nIn);
     const previousSwitches = new Float64Array(m * nIn);
-    for (let i = 0; i < m; i++) {
-      for (let k = 0; k < nIn; k++) {
-        let sum = 0;
-        let bound = 0;
-        let switchBound = 0;
-        for (let j = 0; j < n; j++) {
-          const weight = wT[k * n + j];
-          sum += gradient[i * n + j] * weight;
-          bound += (gradientErrors[i * n + j] + Math.abs(gradient[i * n + j])) * Math.abs(weight);
-        }
-        if (anySwitch) for (let j = 0; j < n; j++) switchBound += gradientSwitches[i * n + j] * Math.abs(wT[k * n + j]);
-        const index = i * nIn + k;
-        const derivative = activationDerivative(activation, z[index], a[index]);
-        // A switchable ReLU passes its whole incoming gradient, or none of it.
-        previousSwitches[index] = near[index] ? switchBound + Math.abs(sum) + unitRoundoff * bound : Math.abs(derivative) * switchBound;
-        previous[index] = sum * derivative;
-        // act' is computed from a (1 − a², a·(1 − a)), so a's error, its own rounding included, moves it
-        previousErrors[index] =
-          bound * Math.abs(derivative) + Math.abs(sum) * (Math.abs(derivative) + Math.abs(derivativeSlope(activation, a[index])) * aErrors[index]);
-      }
+    for (let index = 0; index < m * nIn; index++) {
+      const sum = sums[index];
+      const bound = bounds[index];
+      const switchBound = switchBounds[index];
+      const derivative = activationDerivative(activation, z[index], a[index]);
+      // A switchable ReLU passes its whole incoming gradient, or none of it.
+      previousSwitches[index] = near[index] ? switchBound + Math.abs(sum) + unitRoundoff * bound : Math.abs(derivative) * switchBound;
+      previous[index] = sum * derivative;
+      // act' is computed from a (1 − a², a·(1 − a)), so a's error, its own rounding included, moves it
+      previousErrors[index] =
+        bound * Math.abs(derivative) + Math.abs(sum) * (Math.abs(derivative) + Math.abs(derivativeSlope(activation, a[index])) * aErrors[index]);
     }
     gradient = previous;
     gradientErrors = previousErrors;
     gradientSwitches = previousSwitches;
   }
-  return { gradient: concatenate(values), scales: concatenate(parts), switches: concatenate(switches) };
+  return { gradient: values, scales, switches };
 }
 
 /** A ReLU whose pre-activation lies within this many rounding bounds of its kink may be switched by the arithmetic. */
@@ -373,6 +413,11 @@ function derivativeSlope(activation: HiddenActivation, a: number): number {
     default:
       return 0;
   }
+}
+
+/** out[j] += Σ_i X[i, j] for a row-major X [rows, columns]. */
+function addColumnSums(values: Float64Array, rows: number, columns: number, out: Float64Array): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < columns; j++) out[j] += values[i * columns + j];
 }
 
 function concatenate(parts: readonly Float64Array[]): Float64Array {

@@ -34,7 +34,8 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
       onProgress: (done, total) => progress?.update(done, total),
     });
     progress?.stop();
-    const coordinateErrors = coordinateErrorsFor(input, report, results);
+    // the strips and heatmaps only: JSON carries the report alone
+    const coordinateErrors = options.html || !options.json ? coordinateErrorsFor(input, report, results) : [];
     if (options.html) await writeHtmlReport(options.html, report, coordinateErrors).catch((error: NodeJS.ErrnoException) => {
       throw new InputError(`${options.html}: cannot write the HTML report (${error.code ?? error.message})`);
     });

@@ -15,7 +15,8 @@ import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
 import { ModelService } from "../models/model.service.js";
 import { QueueService, type FlowState } from "../queue/queue.service.js";
 import { CheckRepository, type CheckRow } from "./check.repository.js";
-import { shardCheck, shardJobs } from "./check-planner.js";
+import { shardJobs } from "./check-planner.js";
+import { PlanningThread } from "./planning-thread.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -30,6 +31,7 @@ export class CheckService {
     @Inject(CheckpointStorage) private readonly storage: CheckpointStorage,
     @Inject(ModelService) private readonly models: ModelService,
     @Inject(QueueService) private readonly queue: QueueService,
+    @Inject(PlanningThread) private readonly planner: PlanningThread,
   ) {}
 
   /** Queues a check (created: true), or finds the same checkpoint and options already queued, running or done. */
@@ -54,8 +56,9 @@ export class CheckService {
     if (existing) return { state: await this.stateOf(existing), created: false };
     // Refuse before creating anything when the queue is down.
     await this.queue.assertAvailable();
-    // Planned before the check exists: planning takes time, and no transaction should wait on it.
-    const sharded = await shardCheck(this.storage.pathOf(checkpoint.contentHash), spec, options, await this.queue.processors());
+    // Planned before the check exists, in the planning thread: planning takes time, and
+    // neither a transaction nor the event loop should wait on it.
+    const sharded = await this.planner.shard(this.storage.pathOf(checkpoint.contentHash), spec, options, await this.queue.processors());
     const { row, created } = await this.checks.findOrCreate(newCheck);
     if (created) {
       // The check is committed before its flow exists, so aggregation always finds it; a flow

@@ -1,0 +1,74 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { timeClusterChecks } from "./cluster-bench.js";
+import { LARGE_CASE, MEDIUM_CASE, writeLargeFixture, type LargeCase, type LargeFixture } from "./large-fixtures.js";
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
+const MEASURE = fileURLToPath(new URL("./measure-check.js", import.meta.url));
+const GB = 2 ** 30;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mark = (ok: boolean) => (ok ? "✓" : "✗ MISSED");
+const count = (value: number) => Math.round(value).toLocaleString("en-US");
+
+interface LargeRun {
+  readonly label: string;
+  readonly large: LargeCase;
+  readonly mode: "full" | "sample" | "directional";
+  readonly targetMs: number;
+}
+
+const RUNS: LargeRun[] = [
+  { label: "0.92M params, F64, batch 64, full", large: MEDIUM_CASE, mode: "full", targetMs: 6_000 },
+  { label: "10.5M params, F32, batch 32, sample (64 per tensor)", large: LARGE_CASE, mode: "sample", targetMs: 10_000 },
+  { label: "10.5M params, F32, batch 32, directional (8 per tensor)", large: LARGE_CASE, mode: "directional", targetMs: 30_000 },
+];
+
+/**
+ * The large ReLU MLPs of the bench: wall time of the CLI process (files to the printed
+ * report), the peak memory of the same check in a fresh process, and its throughput.
+ */
+export async function largeFigures(directory: string): Promise<void> {
+  const fixtures = new Map<LargeCase, LargeFixture>();
+  for (const { label, large, mode, targetMs } of RUNS) {
+    if (!fixtures.has(large)) fixtures.set(large, await writeLargeFixture(directory, large));
+    const fixture = fixtures.get(large)!;
+    const started = performance.now();
+    const cli = await run(process.execPath, [CLI, "check", fixture.checkpointPath, "--model", fixture.modelPath, "--mode", mode, "--json", "--no-save"], {
+      maxBuffer: 64 * 2 ** 20,
+    });
+    const wallMs = performance.now() - started;
+    const report = JSON.parse(cli.stdout) as { verdict: string; costEvaluations: number; coordinates: { checked: number } };
+    const measured = JSON.parse((await run(process.execPath, [MEASURE, fixture.checkpointPath, fixture.modelPath, "auto", mode])).stdout) as {
+      peakRssBytes: number;
+    };
+    const peak = measured.peakRssBytes;
+    console.log("");
+    console.log(`  ${label}: ${fixture.parameters.toLocaleString("en-US")} parameters, verdict ${report.verdict}`);
+    console.log(`    wall time, end to end (CLI process):                     ${seconds(wallMs)}   target ≤ ${seconds(targetMs)} ${mark(wallMs <= targetMs)}`);
+    console.log(`    peak memory (RSS, threads included):                     ${(peak / 2 ** 20).toFixed(0)} MB   target ≤ 1 GB ${mark(peak <= GB)}`);
+    if (mode === "directional") {
+      console.log(`    directions per second (${report.costEvaluations} cost evaluations in all):      ${(report.costEvaluations / 2 / (wallMs / 1000)).toFixed(1)}`);
+      console.log(`    θ coordinates covered per second:                        ${count(fixture.parameters / (wallMs / 1000))}`);
+    } else {
+      console.log(`    coordinates per second (${count(report.coordinates.checked)} checked):${" ".repeat(Math.max(1, 31 - count(report.coordinates.checked).length))}${count(report.coordinates.checked / (wallMs / 1000))}`);
+    }
+  }
+
+  const medium = fixtures.get(MEDIUM_CASE)!;
+  console.log("");
+  console.log(`  the 0.92M full check through a local cluster (workers of one processor each; local PostgreSQL and Redis):`);
+  try {
+    const one = await timeClusterChecks(medium.checkpointPath, medium.modelPath, 1, MEDIUM_CASE.name);
+    const two = await timeClusterChecks(medium.checkpointPath, medium.modelPath, 2, MEDIUM_CASE.name);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const speedUp = median(one.service) / median(two.service);
+    console.log(`    1 worker, POST /checks to report (median of ${one.service.length}):        ${seconds(median(one.service))}   ${one.shards} shards`);
+    console.log(`    2 workers:                                               ${seconds(median(two.service))}`);
+    console.log(`    speed-up of 2 workers over 1:                            ${speedUp.toFixed(2)}×   target ≥ 1.6× ${mark(speedUp >= 1.6)}`);
+  } catch (error) {
+    console.log(`    skipped: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+}

@@ -1,0 +1,315 @@
+import { readFileSync } from "node:fs";
+import { setFlagsFromString } from "node:v8";
+
+/**
+ * C = op(A)·op(B) (+ C with `accumulate`), float64, row-major, where op(X) is X, Xᵀ with
+ * `transposeA`/`transposeB`, and |X| elementwise with `absoluteA`/`absoluteB` (the magnitude
+ * products of the rounding bounds). Leading dimensions default to the rows' lengths.
+ */
+export interface GemmArguments {
+  /** rows of op(A) and C */
+  readonly m: number;
+  /** columns of op(B) and C */
+  readonly n: number;
+  /** columns of op(A), rows of op(B) */
+  readonly k: number;
+  readonly a: Float64Array;
+  readonly b: Float64Array;
+  readonly c: Float64Array;
+  readonly transposeA?: boolean;
+  readonly transposeB?: boolean;
+  readonly absoluteA?: boolean;
+  readonly absoluteB?: boolean;
+  readonly lda?: number;
+  readonly ldb?: number;
+  readonly ldc?: number;
+  readonly accumulate?: boolean;
+}
+
+/** Which implementation runs the large products in this thread. */
+export type GemmKernel = "wasm-simd-fma" | "wasm-simd" | "js";
+
+// Kept in step with scripts/gemm-wat.mjs.
+const MR = 2;
+const NR = 8;
+const NR32 = 16;
+/** Blocking: an MC×KC block of A stays in L2 while every NR-wide panel of B passes it. */
+const KC = 256;
+const MC = 96;
+const NC = 1536;
+/** Below this many multiply-adds, packing costs more than it saves: plain loops. */
+const SMALL = 16_384;
+
+interface WasmKernel {
+  readonly kind: GemmKernel;
+  /** bytes per element: 8, or 4 for the float32 kernel */
+  readonly element: 4 | 8;
+  /** columns per tile */
+  readonly nr: number;
+  readonly memory: WebAssembly.Memory;
+  readonly macro: (mt: number, nt: number, kc: number, ap: number, bp: number, c: number, ldc: number) => void;
+}
+
+let requested: GemmKernel | "auto" = (process.env.GRADCHECK_KERNEL as GemmKernel | undefined) ?? "auto";
+let loaded: WasmKernel | null | undefined;
+
+/**
+ * Picks the kernel of this thread's later products: the fastest one available ("auto", the
+ * default, or what GRADCHECK_KERNEL names), or one of them, to compare them (tests, bench).
+ */
+export function selectGemmKernel(kind: GemmKernel | "auto"): GemmKernel {
+  requested = kind;
+  loaded = undefined;
+  loaded32 = undefined;
+  return gemmKernel();
+}
+
+/**
+ * The fastest kernel this runtime runs: relaxed SIMD's fused multiply-add where V8 offers it
+ * (Node 20 behind a flag that this turns on; later Nodes by default), plain SIMD otherwise, and
+ * plain loops where WebAssembly SIMD is missing or "js" is asked for.
+ */
+function kernel(): WasmKernel | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (requested === "js") return loaded;
+  const attempts: [GemmKernel, string][] = [
+    ["wasm-simd-fma", "gemm-fma.wasm"],
+    ["wasm-simd", "gemm.wasm"],
+  ];
+  for (const [kind, file] of attempts) {
+    if (requested !== "auto" && requested !== kind) continue;
+    if (kind === "wasm-simd-fma") enableRelaxedSimd(file);
+    loaded = instantiate(kind, file, 8, NR);
+    if (loaded) return loaded;
+  }
+  loaded = null;
+  return loaded;
+}
+
+/** Node 20 has relaxed SIMD behind a flag; it must be on before the module is compiled. */
+function enableRelaxedSimd(file: string): void {
+  try {
+    if (!WebAssembly.validate(readFileSync(new URL(`../dist/${file}`, import.meta.url)))) setFlagsFromString("--experimental-wasm-relaxed-simd");
+  } catch {
+    // not built: instantiate says so by returning null
+  }
+}
+
+/** The module in dist/, or null where it is not built or not supported here. */
+function instantiate(kind: GemmKernel, file: string, element: 4 | 8, nr: number): WasmKernel | null {
+  try {
+    const bytes = readFileSync(new URL(`../dist/${file}`, import.meta.url));
+    if (!WebAssembly.validate(bytes)) return null;
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as { memory: WebAssembly.Memory; macro: WasmKernel["macro"] };
+    return { kind, element, nr, memory: exports.memory, macro: exports.macro };
+  } catch {
+    return null;
+  }
+}
+
+let loaded32: WasmKernel | null | undefined;
+
+function kernel32(): WasmKernel | null {
+  if (loaded32 === undefined) loaded32 = requested === "js" ? null : instantiate("wasm-simd", "gemm-f32.wasm", 4, NR32);
+  return loaded32;
+}
+
+/** The kernel that large products use in this thread. */
+export function gemmKernel(): GemmKernel {
+  return kernel()?.kind ?? "js";
+}
+
+export function gemm(args: GemmArguments): void {
+  const { m, n, k } = args;
+  if (m === 0 || n === 0) return;
+  const ldc = args.ldc ?? n;
+  if (!args.accumulate) for (let i = 0; i < m; i++) args.c.fill(0, i * ldc, i * ldc + n);
+  if (k === 0) return;
+  const wasm = m * n * k >= SMALL ? kernel() : null;
+  if (wasm) blockedGemm(wasm, args, ldc, KC, false);
+  else plainGemm(args, ldc, (value) => value, false);
+}
+
+/**
+ * The same product in float32 arithmetic, as a float32 implementation that takes each sum
+ * one term at a time computes it: operands and C rounded to float32, every multiply and every
+ * add rounded to float32, each sum from its last term to its first (then added to C), so that
+ * long sums carry the rounding error that grows with their length. The result is float32
+ * values in `c`.
+ */
+export function gemmFloat32(args: GemmArguments): void {
+  const { m, n, k } = args;
+  if (m === 0 || n === 0) return;
+  const ldc = args.ldc ?? n;
+  for (let i = 0; i < m; i++) {
+    if (args.accumulate) for (let j = i * ldc; j < i * ldc + n; j++) args.c[j] = Math.fround(args.c[j]);
+    else args.c.fill(0, i * ldc, i * ldc + n);
+  }
+  if (k === 0) return;
+  const wasm = m * n * k >= SMALL ? kernel32() : null;
+  // one block as deep as the sum: nothing splits it
+  if (wasm) blockedGemm(wasm, args, ldc, k, true);
+  else plainGemm(args, ldc, Math.fround, true);
+}
+
+/** op(X)[row, column] as a flat index into X. */
+const at = (transposed: boolean | undefined, ld: number) =>
+  transposed ? (row: number, column: number) => column * ld + row : (row: number, column: number) => row * ld + column;
+
+/**
+ * `round` after every operation: the identity, or Math.fround for float32 arithmetic; with
+ * `reverse`, each sum from its last term to its first, started at 0 and then added to C.
+ */
+function plainGemm(args: GemmArguments, ldc: number, round: (value: number) => number, reverse: boolean): void {
+  const { m, n, k, a, b, c } = args;
+  const lda = args.lda ?? (args.transposeA ? m : k);
+  const ldb = args.ldb ?? (args.transposeB ? k : n);
+  const aAt = at(args.transposeA, lda);
+  const bAt = at(args.transposeB, ldb);
+  const absA = args.absoluteA === true;
+  const absB = args.absoluteB === true;
+  if (reverse) {
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = k - 1; p >= 0; p--) {
+          let x = round(a[aAt(i, p)]);
+          let y = round(b[bAt(p, j)]);
+          if (absA) x = Math.abs(x);
+          if (absB) y = Math.abs(y);
+          sum = round(sum + round(x * y));
+        }
+        c[i * ldc + j] = round(c[i * ldc + j] + sum);
+      }
+    return;
+  }
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      let x = round(a[aAt(i, p)]);
+      if (absA) x = Math.abs(x);
+      if (x === 0) continue;
+      const row = i * ldc;
+      for (let j = 0; j < n; j++) {
+        const y = round(b[bAt(p, j)]);
+        c[row + j] = round(c[row + j] + round(x * (absB ? Math.abs(y) : y)));
+      }
+    }
+  }
+}
+
+/** Bytes of wasm memory the blocks need, grown on demand. */
+function reserve(wasm: WasmKernel, elements: number): Float64Array | Float32Array {
+  const missing = elements * wasm.element - wasm.memory.buffer.byteLength;
+  if (missing > 0) wasm.memory.grow(Math.ceil(missing / 65_536));
+  return wasm.element === 8 ? new Float64Array(wasm.memory.buffer) : new Float32Array(wasm.memory.buffer);
+}
+
+const roundUp = (value: number, multiple: number) => Math.ceil(value / multiple) * multiple;
+
+/** Blocks of depth KC (or `depth`); `reverse` packs every sum's terms last first. */
+function blockedGemm(wasm: WasmKernel, args: GemmArguments, ldc: number, depth: number, reverse: boolean): void {
+  const { m, n, k, a, b, c } = args;
+  const lda = args.lda ?? (args.transposeA ? m : k);
+  const ldb = args.ldb ?? (args.transposeB ? k : n);
+  const { nr, element } = wasm;
+  const mPadded = roundUp(m, MR);
+  const ncMax = Math.min(NC, roundUp(n, nr));
+  // memory: packed A (MC×KC) | packed B (KC×NC) | the C strip (mPadded × ncMax)
+  const aBase = 0;
+  const bBase = MC * depth;
+  const cBase = bBase + depth * NC;
+  const memory = reserve(wasm, cBase + mPadded * ncMax);
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = Math.min(NC, n - jc);
+    const ncPadded = roundUp(nc, nr);
+    // the C strip, rows ncPadded apart
+    for (let i = 0; i < m; i++) {
+      const strip = cBase + i * ncPadded;
+      memory.set(c.subarray(i * ldc + jc, i * ldc + jc + nc), strip);
+      memory.fill(0, strip + nc, strip + ncPadded);
+    }
+    memory.fill(0, cBase + m * ncPadded, cBase + mPadded * ncPadded);
+    for (let pc = 0; pc < k; pc += depth) {
+      const kc = Math.min(depth, k - pc);
+      // the terms p of this block, as indices into op(A)'s columns and op(B)'s rows
+      const first = reverse ? k - 1 - pc : pc;
+      const step = reverse ? -1 : 1;
+      packB(memory, bBase, nr, b, ldb, args.transposeB, args.absoluteB, first, step, kc, jc, nc, ncPadded);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = Math.min(MC, m - ic);
+        const mcPadded = roundUp(mc, MR);
+        packA(memory, aBase, a, lda, args.transposeA, args.absoluteA, ic, mc, mcPadded, first, step, kc);
+        wasm.macro(mcPadded / MR, ncPadded / nr, kc, element * aBase, element * bBase, element * (cBase + ic * ncPadded), element * ncPadded);
+      }
+    }
+    for (let i = 0; i < m; i++) c.set(memory.subarray(cBase + i * ncPadded, cBase + i * ncPadded + nc), i * ldc + jc);
+  }
+}
+
+/** op(A)[ic.., first + step·p] into MR-row panels, value (r, p) of a panel at MR·p + r; rows past m are 0. */
+function packA(
+  memory: Float64Array | Float32Array,
+  base: number,
+  a: Float64Array,
+  lda: number,
+  transposed: boolean | undefined,
+  absolute: boolean | undefined,
+  ic: number,
+  mc: number,
+  mcPadded: number,
+  first: number,
+  step: number,
+  kc: number,
+): void {
+  for (let panel = 0; panel < mcPadded; panel += MR) {
+    const out = base + panel * kc;
+    for (let r = 0; r < MR; r++) {
+      const row = panel + r;
+      if (row >= mc) {
+        for (let p = 0; p < kc; p++) memory[out + p * MR + r] = 0;
+        continue;
+      }
+      const i = ic + row;
+      if (transposed) for (let p = 0; p < kc; p++) memory[out + p * MR + r] = a[(first + step * p) * lda + i];
+      else {
+        const offset = i * lda + first;
+        for (let p = 0; p < kc; p++) memory[out + p * MR + r] = a[offset + step * p];
+      }
+      if (absolute) for (let p = 0; p < kc; p++) memory[out + p * MR + r] = Math.abs(memory[out + p * MR + r]);
+    }
+  }
+}
+
+/** op(B)[first + step·p, jc..] into nr-column panels, value (p, c) of a panel at nr·p + c; columns past n are 0. */
+function packB(
+  memory: Float64Array | Float32Array,
+  base: number,
+  nr: number,
+  b: Float64Array,
+  ldb: number,
+  transposed: boolean | undefined,
+  absolute: boolean | undefined,
+  first: number,
+  step: number,
+  kc: number,
+  jc: number,
+  nc: number,
+  ncPadded: number,
+): void {
+  for (let panel = 0; panel < ncPadded; panel += nr) {
+    const out = base + panel * kc;
+    for (let column = 0; column < nr; column++) {
+      const j = panel + column;
+      if (j >= nc) {
+        for (let p = 0; p < kc; p++) memory[out + p * nr + column] = 0;
+        continue;
+      }
+      if (transposed) {
+        const offset = (jc + j) * ldb + first;
+        for (let p = 0; p < kc; p++) memory[out + p * nr + column] = b[offset + step * p];
+      } else for (let p = 0; p < kc; p++) memory[out + p * nr + column] = b[(first + step * p) * ldb + jc + j];
+      if (absolute) for (let p = 0; p < kc; p++) memory[out + p * nr + column] = Math.abs(memory[out + p * nr + column]);
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export { gemm, gemmFloat32, gemmKernel, selectGemmKernel, type GemmArguments, type GemmKernel } from "./gemm.js";
