@@ -11,6 +11,8 @@ export interface GemmFigures {
   readonly kernels: { readonly kernel: string; readonly one: number; readonly all: number }[];
   /** numpy's dgemm in the same run, or why not */
   readonly numpy: { readonly blas: string; readonly one: number; readonly all: number } | { readonly missing: string };
+  /** the same with the machine's own OpenBLAS core type (OPENBLAS_CORETYPE), where one is set */
+  readonly pinned?: { readonly coreType: string; readonly one: number; readonly all: number };
   readonly cores: number;
 }
 
@@ -30,11 +32,14 @@ blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
 print(json.dumps({"gflops": 2 * n**3 / best / 1e9, "blas": f"{blas.get('name')} {blas.get('version')}"}))
 `;
 
-async function numpyRate(threads: number): Promise<{ gflops: number; blas: string }> {
-  // The machine's OpenBLAS settings may pin a core type or cache size: the reference runs as shipped.
+async function numpyRate(threads: number, asShipped = true): Promise<{ gflops: number; blas: string }> {
+  // The machine's OpenBLAS settings may pin a core type or cache size: the reference runs as
+  // shipped (OpenBLAS picks the widest kernels the CPU has), unless told otherwise.
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
+  if (asShipped) {
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+  }
   const { stdout } = await run("python3", ["-c", NUMPY], { env });
   return JSON.parse(stdout) as { gflops: number; blas: string };
 }
@@ -55,5 +60,7 @@ export async function gemmFigures(cores: number, kernels: readonly string[]): Pr
   } catch (error) {
     numpy = { missing: error instanceof Error ? error.message.split("\n")[0] : String(error) };
   }
-  return { kernels: measured, numpy, cores };
+  const coreType = process.env.OPENBLAS_CORETYPE;
+  const pinned = coreType && !("missing" in numpy) ? { coreType, one: (await numpyRate(1, false)).gflops, all: (await numpyRate(cores, false)).gflops } : undefined;
+  return { kernels: measured, numpy, pinned, cores };
 }

@@ -329,6 +329,20 @@ describe("history", () => {
     expect(entries.map((entry) => [entry.model, entry.step])).toEqual([["cli-test", 10]]);
   }, 60_000);
 
+  it("records two checks that share an embedded history at once: the second waits for the folder", async () => {
+    const config = { debug: false, dataDir: join(directory, "shared-history") };
+    const results = await Promise.all([
+      cliWith(config, "check", correctPath, "--model", modelPath, "--json"),
+      cliWith(config, "check", correctPath, "--model", modelPath, "--json"),
+    ]);
+    expect(results.map((result) => [result.code, result.stderr])).toEqual([
+      [0, ""],
+      [0, ""],
+    ]);
+    const entries = JSON.parse((await cliWith(config, "history", "--json")).stdout) as unknown[];
+    expect(entries).toHaveLength(2);
+  }, 60_000);
+
   it("still reports the verdict when the history cannot be reached, with a warning", async () => {
     const config = { debug: false, databaseUrl: "postgresql://postgres@127.0.0.1:1/none", dataDir: join(directory, "unused") };
     const result = await cliWith(config, "check", correctPath, "--model", modelPath);

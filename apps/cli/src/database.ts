@@ -7,18 +7,32 @@ export interface Repositories {
   readonly keys: ApiKeyRepository;
 }
 
+/** An open database with its repositories; `close` releases it (and an embedded folder's lock). */
+export interface OpenDatabase extends Repositories {
+  close(): Promise<void>;
+}
+
 /**
- * Opens the database (PostgreSQL when configured, else the embedded one), migrated, for one
- * task. Prisma and PGlite are loaded only here: they cost a third of a second at start-up.
+ * Opens the database (PostgreSQL when configured, else the embedded one), migrated. Prisma
+ * and PGlite are loaded only here: they cost a third of a second at start-up. With
+ * `waitForLock: false`, an embedded folder that another process holds fails at once.
  */
-export async function withDatabase<T>(config: CliConfig, task: (repositories: Repositories) => Promise<T>): Promise<T> {
+export async function openDatabase(config: CliConfig, options: { readonly waitForLock?: boolean } = {}): Promise<OpenDatabase> {
   const db = await import("@gradcheck/db");
   if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
-  const prisma = await db.createClient(config.databaseUrl ? { url: config.databaseUrl, migrate: true } : { dataDir: config.dataDir, migrate: true });
+  const prisma = await db.createClient(
+    config.databaseUrl ? { url: config.databaseUrl, migrate: true } : { dataDir: config.dataDir, migrate: true, waitForLock: options.waitForLock },
+  );
+  return { history: new db.HistoryRepository(prisma), keys: new db.ApiKeyRepository(prisma), close: () => prisma.$disconnect() };
+}
+
+/** The database for one task, closed after it. */
+export async function withDatabase<T>(config: CliConfig, task: (repositories: Repositories) => Promise<T>): Promise<T> {
+  const database = await openDatabase(config);
   try {
-    return await task({ history: new db.HistoryRepository(prisma), keys: new db.ApiKeyRepository(prisma) });
+    return await task(database);
   } finally {
-    await prisma.$disconnect();
+    await database.close();
   }
 }
 

@@ -2,7 +2,7 @@ import { backendLabel, exitCodeFor, recordedCheckOptions, type Report } from "@g
 import { runLocalCheckWithResults, type CheckInput } from "@gradcheck/engine";
 import type { BackendOptionValues, CheckOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
-import { historyLocation, withDatabase } from "../database.js";
+import { historyLocation, openDatabase, type OpenDatabase } from "../database.js";
 import { coordinateErrorsFor } from "../coordinate-errors.js";
 import { writeHtmlReport } from "../html/write-html-report.js";
 import { InputError } from "../errors.js";
@@ -26,6 +26,10 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
   assertBackendFits(options);
   if (options.html) await assertWritable(options.html, "HTML report");
   const input = await loadCheckFiles(checkpoint, options.model);
+  // The history opens while the check runs: PGlite and Prisma take about half a second to
+  // start. A folder another process holds is opened after the check instead, waiting its turn.
+  const early = options.save ? openDatabase(config, { waitForLock: false }).catch(() => undefined) : undefined;
+  let handedOver = false;
   const progress = options.json ? undefined : createProgress();
   const startedAt = new Date();
   try {
@@ -41,10 +45,14 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
     });
     output.out(options.json ? JSON.stringify(report, null, 2) : renderReport(report, coordinateErrors));
     if (options.html && !options.json) output.out(`\nHTML report written to ${options.html}`);
-    if (options.save) await save(checkpoint, input, report, options, { startedAt, finishedAt: new Date() }, output, config);
+    if (options.save) {
+      handedOver = true;
+      await save(checkpoint, input, report, options, { startedAt, finishedAt: new Date() }, output, config, early);
+    }
     return exitCodeFor(report.verdict);
   } finally {
     progress?.stop();
+    if (early && !handedOver) await (await early)?.close().catch(() => undefined);
   }
 }
 
@@ -70,19 +78,23 @@ async function save(
   times: { startedAt: Date; finishedAt: Date },
   output: Output,
   config: CliConfig,
+  early?: Promise<OpenDatabase | undefined>,
 ): Promise<void> {
   try {
     const { contentHash, sizeBytes } = await fileFingerprint(checkpoint);
-    await withDatabase(config, ({ history }) =>
-      history.recordFinishedCheck({
+    const database = (await early) ?? (await openDatabase(config));
+    try {
+      await database.history.recordFinishedCheck({
         model: { name: input.spec.name, spec: input.spec },
         checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
         options: recordedCheckOptions(options),
         backend: backendLabel(report.compute),
         report,
         ...times,
-      }),
-    );
+      });
+    } finally {
+      await database.close();
+    }
     if (!options.json) output.out(`Saved to ${historyLocation(config)}: gradcheck history ${input.spec.name}`);
   } catch (error) {
     output.err(

@@ -34,6 +34,8 @@ export class PlanningThread implements OnApplicationShutdown {
   shard(checkpointPath: string, spec: ModelSpec, options: CheckOptionsRecord, processors: number): Promise<ShardedCheck> {
     const worker = this.started();
     const id = this.nextId++;
+    // Held while it works, so that a caller awaiting a plan keeps the process alive.
+    worker.ref();
     return new Promise<ShardedCheck>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ id, checkpointPath, spec, options, processors } satisfies PlanRequest);
@@ -50,6 +52,7 @@ export class PlanningThread implements OnApplicationShutdown {
     worker.on("message", (reply: PlanReply) => {
       const waiting = this.pending.get(reply.id);
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
       if (!waiting) return;
       if ("sharded" in reply) waiting.resolve(reply.sharded);
       else waiting.reject(reply.error.input ? new UnprocessableEntityException(reply.error.message) : new Error(`planning failed: ${reply.error.message}`));
@@ -61,8 +64,6 @@ export class PlanningThread implements OnApplicationShutdown {
     };
     worker.on("error", (error) => lost(`failed: ${error.message}`));
     worker.on("exit", (code) => lost(`exited with code ${code}`));
-    // An idle planning thread does not keep the process alive.
-    worker.unref();
     this.worker = worker;
     return worker;
   }
