@@ -60,14 +60,7 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
     }
   }
 
-  const head = headFor(network.spec);
-  const nOut = sizes[layers];
-  let dz = new Float64Array(m * nOut);
-  const row = new Float64Array(nOut);
-  for (let i = 0; i < m; i++) {
-    head.lossGradient(preActivations[layers - 1], batch.targets, i * nOut, nOut, row);
-    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = r(r(row[k]) / m);
-  }
+  let dz = outputGradient(network, batch, preActivations[layers - 1], r);
 
   const parts: Float64Array[] = new Array(2 * layers);
   const lambdaOverM = r(network.spec.l2 / m);
@@ -133,14 +126,7 @@ function float32KernelGradient(network: Network, batch: Batch): Float64Array {
     }
   }
 
-  const head = headFor(network.spec);
-  const nOut = sizes[layers];
-  let dz = new Float64Array(m * nOut);
-  const row = new Float64Array(nOut);
-  for (let i = 0; i < m; i++) {
-    head.lossGradient(preActivations[layers - 1], batch.targets, i * nOut, nOut, row);
-    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = r(r(row[k]) / m);
-  }
+  let dz = outputGradient(network, batch, preActivations[layers - 1], r);
 
   const gradient = new Float64Array(parameterCount(sizes));
   const lambdaOverM = r(network.spec.l2 / m);
@@ -163,6 +149,20 @@ function float32KernelGradient(network: Network, batch: Batch): Float64Array {
     dz = sums;
   }
   return gradient;
+}
+
+/** dZ_L = ∂loss/∂z / m, each value rounded, then divided and rounded again. */
+function outputGradient(network: Network, batch: Batch, outputs: Float64Array, r: (value: number) => number): Float64Array {
+  const head = headFor(network.spec);
+  const m = batch.size;
+  const nOut = network.sizes[network.sizes.length - 1];
+  const dz = new Float64Array(m * nOut);
+  const row = new Float64Array(nOut);
+  for (let i = 0; i < m; i++) {
+    head.lossGradient(outputs, batch.targets, i * nOut, nOut, row);
+    for (let k = 0; k < nOut; k++) dz[i * nOut + k] = r(r(row[k]) / m);
+  }
+  return dz;
 }
 
 /** Parameters of an MLP of these sizes: Σ_l n_l·(n_{l−1} + 1). */
