@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { timeClusterChecks } from "./cluster-bench.js";
-import { LARGE_CASE, MEDIUM_CASE, writeLargeFixture, type LargeCase, type LargeFixture } from "./large-fixtures.js";
+import { LARGE_CASE, MEDIUM_CASE, TANH_CASE, writeLargeFixture, type LargeCase, type LargeFixture } from "./large-fixtures.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
@@ -24,6 +24,8 @@ const RUNS: LargeRun[] = [
   { label: "0.92M params, F64, batch 64, full", large: MEDIUM_CASE, mode: "full", targetMs: 6_000 },
   { label: "10.5M params, F32, batch 32, sample (64 per tensor)", large: LARGE_CASE, mode: "sample", targetMs: 10_000 },
   { label: "10.5M params, F32, batch 32, directional (8 per tensor)", large: LARGE_CASE, mode: "directional", targetMs: 30_000 },
+  // no target in the issue: it took over 4 minutes on one core before the batched path
+  { label: "784-256-128-10 tanh, 235k params, F64, batch 64, full", large: TANH_CASE, mode: "full", targetMs: Infinity },
 ];
 
 /**
@@ -47,7 +49,8 @@ export async function largeFigures(directory: string): Promise<void> {
     const peak = measured.peakRssBytes;
     console.log("");
     console.log(`  ${label}: ${fixture.parameters.toLocaleString("en-US")} parameters, verdict ${report.verdict}`);
-    console.log(`    wall time, end to end (CLI process):                     ${seconds(wallMs)}   target ≤ ${seconds(targetMs)} ${mark(wallMs <= targetMs)}`);
+    const target = Number.isFinite(targetMs) ? `   target ≤ ${seconds(targetMs)} ${mark(wallMs <= targetMs)}` : "";
+    console.log(`    wall time, end to end (CLI process):                     ${seconds(wallMs)}${target}`);
     console.log(`    peak memory (RSS, threads included):                     ${(peak / 2 ** 20).toFixed(0)} MB   target ≤ 1 GB ${mark(peak <= GB)}`);
     if (mode === "directional") {
       console.log(`    directions per second (${report.costEvaluations} cost evaluations in all):      ${(report.costEvaluations / 2 / (wallMs / 1000)).toFixed(1)}`);

@@ -5,16 +5,20 @@ import { writeCheckpointFile } from "@gradcheck/engine";
 import { backprop, networkFromTheta, parameterLayout, parseModelSpec, randomBatch, randomTheta } from "@gradcheck/models";
 import type { FloatDtype } from "@gradcheck/checkpoint";
 
-/** The large cases of the bench: ReLU MLPs whose sizes users of big models check. */
+/** The large cases of the bench: MLPs whose sizes users of big models check. */
 export interface LargeCase {
   readonly name: string;
   readonly sizes: readonly number[];
   readonly dtype: FloatDtype;
   readonly batch: number;
+  /** the hidden layers' activation; ReLU unless told */
+  readonly hidden?: "relu" | "tanh";
 }
 
 export const MEDIUM_CASE: LargeCase = { name: "mlp-0.92m", sizes: [1024, 512, 512, 256, 10], dtype: "F64", batch: 64 };
 export const LARGE_CASE: LargeCase = { name: "mlp-10.5m", sizes: [2048, 2048, 2048, 1024, 10], dtype: "F32", batch: 32 };
+/** The issue's tanh model: no ReLU shortcut, every change pushed through the layers above. */
+export const TANH_CASE: LargeCase = { name: "tanh-235k", sizes: [784, 256, 128, 10], dtype: "F64", batch: 64, hidden: "tanh" };
 
 export interface LargeFixture {
   readonly modelPath: string;
@@ -28,7 +32,7 @@ export async function writeLargeFixture(directory: string, large: LargeCase): Pr
   const json = {
     name: large.name,
     inputSize: large.sizes[0],
-    layers: large.sizes.slice(1).map((units, index, rest) => ({ units, activation: index === rest.length - 1 ? "softmax" : "relu" })),
+    layers: large.sizes.slice(1).map((units, index, rest) => ({ units, activation: index === rest.length - 1 ? "softmax" : (large.hidden ?? "relu") })),
     loss: "cross-entropy",
     l2: 0,
     keepProb: 1,

@@ -11,6 +11,7 @@ import type { DifferenceOptions, Derivatives, PerturbedCostBackend } from "./bac
 
 const PROGRESS_EVERY = 1024;
 
+
 /** Float64 central differences on the CPU through the incremental evaluators. */
 export class CpuBackend implements PerturbedCostBackend {
   readonly name = "cpu";
@@ -46,28 +47,74 @@ export class CpuBackend implements PerturbedCostBackend {
   centralDifferences(indices: Int32Array, options: DifferenceOptions, onProgress?: (done: number) => void): Derivatives {
     const numeric = new Float64Array(indices.length);
     const status = new Uint8Array(indices.length);
-    const changes: CostChanges = { first: 0, second: 0, kink: false };
     const { evaluator } = this;
-    const estimate = (index: number, h: number) => {
+    let reported = 0;
+    for (let start = 0; start < indices.length; ) {
+      // Coordinates of one row of W_l with no ReLU shortcut above travel up together.
+      const row = evaluator.batchedUnit(indices[start]);
+      let end = start + 1;
+      if (row !== undefined) while (end < indices.length && evaluator.batchedUnit(indices[end]) === row) end++;
+      // a lone coordinate of such a row too: its bits must not depend on where a shard was cut
+      if (row !== undefined) this.rowDifferences(indices.subarray(start, end), options, numeric.subarray(start, end), status.subarray(start, end));
+      else for (let n = start; n < end; n++) this.oneDifference(indices[n], options, numeric, status, n);
+      start = end;
+      if (onProgress && start - reported >= PROGRESS_EVERY) onProgress((reported = start));
+    }
+    onProgress?.(indices.length);
+    return { numeric, status };
+  }
+
+  /**
+   * (J(θ + h₊e_i) − J(θ − h₋e_i)) / (h₊ + h₋) with the realised steps h₊, h₋. Both cost
+   * changes come from the evaluator directly, so nothing cancels against J(θ).
+   */
+  private oneDifference(index: number, options: DifferenceOptions, numeric: Float64Array, status: Uint8Array, n: number): void {
+    const { evaluator } = this;
+    const changes = this.changes;
+    const estimate = (h: number) => {
       const steps = realizedSteps(this.theta[index], h);
       evaluator.costChanges(index, steps.plus, -steps.minus, changes);
       return centralDifference(changes.first, changes.second, steps);
     };
-    for (let n = 0; n < indices.length; n++) {
-      const index = indices[n];
-      const h = stepSize(options.step, this.theta[index]);
-      let value = estimate(index, h);
-      let kink = changes.kink;
-      if (options.richardson) {
-        value = richardson(value, estimate(index, h / 2));
-        kink ||= changes.kink;
-      }
-      numeric[n] = value;
-      status[n] = kink ? CoordinateStatus.kink : CoordinateStatus.checked;
-      if (onProgress && (n + 1) % PROGRESS_EVERY === 0) onProgress(n + 1);
+    const h = stepSize(options.step, this.theta[index]);
+    let value = estimate(h);
+    let kink = changes.kink;
+    if (options.richardson) {
+      value = richardson(value, estimate(h / 2));
+      kink ||= changes.kink;
     }
-    onProgress?.(indices.length);
-    return { numeric, status };
+    numeric[n] = value;
+    status[n] = kink ? CoordinateStatus.kink : CoordinateStatus.checked;
+  }
+
+  private readonly changes: CostChanges = { first: 0, second: 0, kink: false };
+
+  /** oneDifference for coordinates of one row of W_l, through the evaluator's batched path. */
+  private rowDifferences(indices: Int32Array, options: DifferenceOptions, numeric: Float64Array, status: Uint8Array): void {
+    const count = indices.length;
+    const out = { first: new Float64Array(count), second: new Float64Array(count), kink: new Uint8Array(count) };
+    const firsts = new Float64Array(count);
+    const seconds = new Float64Array(count);
+    const estimate = (scale: number, values: Float64Array, kinks: Uint8Array) => {
+      const steps = Array.from(indices, (index) => realizedSteps(this.theta[index], scale * stepSize(options.step, this.theta[index])));
+      steps.forEach((step, n) => {
+        firsts[n] = step.plus;
+        seconds[n] = -step.minus;
+      });
+      this.evaluator.unitCostChanges(indices, firsts, seconds, out);
+      steps.forEach((step, n) => {
+        values[n] = centralDifference(out.first[n], out.second[n], step);
+        kinks[n] |= out.kink[n];
+      });
+    };
+    const kinks = new Uint8Array(count);
+    estimate(1, numeric, kinks);
+    if (options.richardson) {
+      const half = new Float64Array(count);
+      estimate(0.5, half, kinks);
+      for (let n = 0; n < count; n++) numeric[n] = richardson(numeric[n], half[n]);
+    }
+    for (let n = 0; n < count; n++) status[n] = kinks[n] ? CoordinateStatus.kink : CoordinateStatus.checked;
   }
 
   directionalDerivatives(directions: Iterable<SparseDirection>, step: number, extrapolate = false): Derivatives {

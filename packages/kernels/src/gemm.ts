@@ -24,6 +24,11 @@ export interface GemmArguments {
   readonly ldb?: number;
   readonly ldc?: number;
   readonly accumulate?: boolean;
+  /**
+   * The kernel whatever the size: small products otherwise take plain loops, whose rounding
+   * differs. For a caller whose results must not depend on how many columns come together.
+   */
+  readonly anySize?: boolean;
 }
 
 /** Which implementation runs the large products in this thread. */
@@ -126,7 +131,7 @@ export function gemm(args: GemmArguments): void {
   const ldc = args.ldc ?? n;
   if (!args.accumulate) for (let i = 0; i < m; i++) args.c.fill(0, i * ldc, i * ldc + n);
   if (k === 0) return;
-  const wasm = m * n * k >= SMALL ? kernel() : null;
+  const wasm = args.anySize || m * n * k >= SMALL ? kernel() : null;
   if (wasm) blockedGemm(wasm, args, ldc, KC, false);
   else plainGemm(args, ldc, (value) => value, false);
 }
@@ -297,6 +302,20 @@ function packB(
   nc: number,
   ncPadded: number,
 ): void {
+  if (!transposed) {
+    // row by row of B, each read in order: rows of a row-major B lie ldb apart
+    for (let p = 0; p < kc; p++) {
+      const source = (first + step * p) * ldb + jc;
+      for (let panel = 0; panel < ncPadded; panel += nr) {
+        const out = base + panel * kc + p * nr;
+        const width = Math.min(nr, nc - panel);
+        for (let column = 0; column < width; column++) memory[out + column] = b[source + panel + column];
+        for (let column = width; column < nr; column++) memory[out + column] = 0;
+        if (absolute) for (let column = 0; column < width; column++) memory[out + column] = Math.abs(memory[out + column]);
+      }
+    }
+    return;
+  }
   for (let panel = 0; panel < ncPadded; panel += nr) {
     const out = base + panel * kc;
     for (let column = 0; column < nr; column++) {
@@ -305,10 +324,8 @@ function packB(
         for (let p = 0; p < kc; p++) memory[out + p * nr + column] = 0;
         continue;
       }
-      if (transposed) {
-        const offset = (jc + j) * ldb + first;
-        for (let p = 0; p < kc; p++) memory[out + p * nr + column] = b[offset + step * p];
-      } else for (let p = 0; p < kc; p++) memory[out + p * nr + column] = b[(first + step * p) * ldb + jc + j];
+      const offset = (jc + j) * ldb + first;
+      for (let p = 0; p < kc; p++) memory[out + p * nr + column] = b[offset + step * p];
       if (absolute) for (let p = 0; p < kc; p++) memory[out + p * nr + column] = Math.abs(memory[out + p * nr + column]);
     }
   }

@@ -1,3 +1,4 @@
+import { expm1Small, tanhSmall } from "./small-argument-math.js";
 import type { HiddenActivation } from "./architecture.js";
 
 /** σ(z), computed without overflow for either sign. */
@@ -58,6 +59,45 @@ export function activationDelta(activation: HiddenActivation, z: number, dz: num
       return dz === 0 ? 0 : -sigmoid(z + dz) * sigmoid(-z) * Math.expm1(-dz);
     case "linear":
       return dz;
+  }
+}
+
+/**
+ * act(z) and its complement, for cachedActivationDelta: tanh(z) and sech²(z) = 1 − tanh²(z)
+ * (from cosh, so that a saturated unit keeps its small slope to full precision); σ(z) and
+ * σ(−z). Unused for ReLU and linear units.
+ */
+export function activationPair(activation: HiddenActivation, z: number): [number, number] {
+  switch (activation) {
+    case "tanh": {
+      const cosh = Math.cosh(z);
+      return [Math.tanh(z), 1 / (cosh * cosh)];
+    }
+    case "sigmoid":
+      return [sigmoid(z), sigmoid(-z)];
+    default:
+      return [0, 0];
+  }
+}
+
+/**
+ * activationDelta with activationPair(z) = (value, complement) at hand: the addition theorems
+ * leave no library call for the small changes finite differences make,
+ *   tanh(z+d) − tanh(z) = t·sech²(z) / (1 + tanh(z)·t),  t = tanh(d)
+ *   σ(z+d) − σ(z)       = −σ(z)·σ(−z)·E / (1 + σ(−z)·E),  E = expm1(−d)
+ */
+export function cachedActivationDelta(activation: HiddenActivation, z: number, value: number, complement: number, dz: number): number {
+  switch (activation) {
+    case "tanh": {
+      const t = tanhSmall(dz);
+      return (t * complement) / (1 + value * t);
+    }
+    case "sigmoid": {
+      const e = expm1Small(-dz);
+      return (-value * complement * e) / (1 + complement * e);
+    }
+    default:
+      return activationDelta(activation, z, dz);
   }
 }
 

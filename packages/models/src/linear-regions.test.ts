@@ -6,15 +6,10 @@ import { affine, forward } from "./forward.js";
 import { hasLinearRegions, linearRegions, ReverseSweep, type LinearRegions } from "./linear-regions.js";
 import { networkFromTheta, type Network } from "./network.js";
 import { modelCase, type ModelCase } from "./test-support/models.js";
+import { WeightColumns } from "./weight-columns.js";
 import { createRandom } from "@gradcheck/core";
 import { parseModelSpec } from "./spec.js";
 import { randomBatch, randomTheta } from "./synthetic.js";
-
-function transpose(values: Float64Array, rows: number, columns: number): Float64Array {
-  const out = new Float64Array(rows * columns);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c];
-  return out;
-}
 
 interface Setup {
   readonly network: Network;
@@ -30,14 +25,13 @@ function setUp(model: ModelCase, layer: number, refined = true): Setup {
   const pass = forward(network, model.batch);
   const layers = network.weights.length;
   const hidden = network.activations.slice(0, -1) as HiddenActivation[];
-  const transposedWeights: Float64Array[] = [new Float64Array(0)];
   const rowPreActivations: Float64Array[] = [new Float64Array(0)];
   for (let q = 1; q <= layers; q++) {
-    transposedWeights.push(transpose(network.weights[q - 1], network.sizes[q], network.sizes[q - 1]));
     rowPreActivations.push(pass.preActivations[q - 1]);
   }
   const sweep = new ReverseSweep(network.sizes, model.batch.size, hidden, network.weights, rowPreActivations);
-  const regions = linearRegions({ layer, sizes: network.sizes, m: model.batch.size, hidden, sweep, transposedWeights, rowPreActivations });
+  const columns = new WeightColumns(network.weights, network.sizes);
+  const regions = linearRegions({ layer, sizes: network.sizes, m: model.batch.size, hidden, sweep, columns, rowPreActivations });
   regions.prepare();
   // A pair's interval must not depend on which pairs were refined before it.
   if (refined) for (let j = network.sizes[layer] - 1; j >= 0; j--) for (let i = 0; i < model.batch.size; i++) regions.refine(j, i);

@@ -1,5 +1,6 @@
 import { gemm } from "@gradcheck/kernels";
 import type { HiddenActivation } from "./architecture.js";
+import type { WeightColumns } from "./weight-columns.js";
 
 /**
  * When every hidden layer above layer l is ReLU or linear, a change d of A_l[i,j] moves the
@@ -42,8 +43,8 @@ export interface RegionInputs {
   readonly hidden: readonly HiddenActivation[];
   /** the sweeps shared by every layer's regions */
   readonly sweep: ReverseSweep;
-  /** W_qᵀ row-major [n_{q−1}, n_q]; index q */
-  readonly transposedWeights: readonly Float64Array[];
+  /** columns of the weights, for the first step of an exact interval */
+  readonly columns: WeightColumns;
   /** Z_q row-major [m, n_q]; index q */
   readonly rowPreActivations: readonly Float64Array[];
 }
@@ -179,14 +180,14 @@ class LayerRegions implements LinearRegions {
 
   /** The widest interval of d around 0 in which no ReLU above changes side, by one forward push. */
   private exactInterval(j: number, i: number): [number, number] {
-    const { layer, sizes, hidden, transposedWeights, rowPreActivations } = this.inputs;
+    const { layer, sizes, hidden, sweep, columns, rowPreActivations } = this.inputs;
     const layers = sizes.length - 1;
     const above = sizes[layer + 1];
     let { direction, next } = this;
     let low = -Infinity;
     let high = Infinity;
     // Direction of Z_{l+1} per unit change of A_l[i,j]: column j of W_{l+1}.
-    direction.set(transposedWeights[layer + 1].subarray(j * above, (j + 1) * above));
+    direction.set(columns.of(layer, j).subarray(0, above));
     for (let q = layer + 1; q < layers; q++) {
       const n = sizes[q];
       const nNext = sizes[q + 1];
@@ -203,12 +204,12 @@ class LayerRegions implements LinearRegions {
           if (!(zu > 0)) direction[u] = 0; // inactive: passes nothing on
         }
       }
-      next.fill(0, 0, nNext);
-      const weights = transposedWeights[q + 1];
-      for (let u = 0; u < n; u++) {
-        const du = direction[u];
-        if (du === 0) continue;
-        for (let v = 0; v < nNext; v++) next[v] += du * weights[u * nNext + v];
+      // the next direction, W_{q+1}·direction, a dot product per row of W
+      const weights = sweep.weightsOf(q + 1);
+      for (let v = 0; v < nNext; v++) {
+        let sum = 0;
+        for (let u = 0; u < n; u++) sum += weights[v * n + u] * direction[u];
+        next[v] = sum;
       }
       [direction, next] = [next, direction];
     }

@@ -247,3 +247,82 @@ describe("PerturbedCostEvaluator", () => {
     });
   });
 });
+
+describe("unitCostChanges: a row of W_l at once", () => {
+  /** Every row of every batched layer, with steps of both signs and a kink-crossing size, against costChanges one coordinate at a time. */
+  function checkRows(model: ModelCase): void {
+    const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
+    const rows = new Map<number, number[]>();
+    for (let index = 0; index < model.theta.length; index++) {
+      const row = evaluator.batchedUnit(index);
+      if (row !== undefined) rows.set(row, [...(rows.get(row) ?? []), index]);
+    }
+    const one: CostChanges = { first: 0, second: 0, kink: false };
+    for (const members of rows.values()) {
+      // every other coordinate of the row, as a sample would take them
+      const indices = Int32Array.from(members.filter((_, n) => n % 2 === 0));
+      for (const step of STEPS) {
+        const firsts = Float64Array.from(indices, (_, n) => step * (1 + n / 7));
+        const seconds = Float64Array.from(firsts, (value) => -value / 2);
+        const out = { first: new Float64Array(indices.length), second: new Float64Array(indices.length), kink: new Uint8Array(indices.length) };
+        evaluator.unitCostChanges(indices, firsts, seconds, out);
+        indices.forEach((index, n) => {
+          evaluator.costChanges(index, firsts[n], seconds[n], one);
+          expectRelativelyClose(out.first[n], one.first, 1e-12, evaluator.cost * 1e-3);
+          expectRelativelyClose(out.second[n], one.second, 1e-12, evaluator.cost * 1e-3);
+          expect(out.kink[n] === 1).toBe(one.kink);
+        });
+      }
+    }
+  }
+
+  it("equals costChanges coordinate by coordinate, kinks included, on models with no ReLU shortcut (property)", () => {
+    fc.assert(
+      fc.property(modelCase({ activations: ["tanh", "sigmoid", "relu", "linear"], minHidden: 1, maxHidden: 3 }), (model) => checkRows(model)),
+      { numRuns: 60 },
+    );
+  });
+
+  it("batches exactly the rows with no ReLU shortcut above, and pushes more columns than one chunk holds", () => {
+    const model = makeCase(parseModelSpec({ name: "wide", inputSize: 300, layers: [{ units: 40, activation: "tanh" }, { units: 9000, activation: "tanh" }, { units: 3, activation: "softmax" }], loss: "cross-entropy", l2: 0.1 }), 4, 3);
+    const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
+    expect(evaluator.batchedUnit(0)).toBe(0);
+    expect(evaluator.batchedUnit(299)).toBe(0);
+    expect(evaluator.batchedUnit(300)).toBe(300);
+    expect(evaluator.batchedUnit(12_000)).toBeUndefined(); // b1
+    // 300 coordinates × 4 examples × 2 signs > the 233 columns a chunk holds at width 9000
+    const indices = Int32Array.from({ length: 300 }, (_, n) => n);
+    const firsts = new Float64Array(300).fill(1e-4);
+    const seconds = new Float64Array(300).fill(-1e-4);
+    const out = { first: new Float64Array(300), second: new Float64Array(300), kink: new Uint8Array(300) };
+    evaluator.unitCostChanges(indices, firsts, seconds, out);
+    const one: CostChanges = { first: 0, second: 0, kink: false };
+    for (const n of [0, 150, 299]) {
+      evaluator.costChanges(n, 1e-4, -1e-4, one);
+      expectRelativelyClose(out.first[n], one.first, 1e-12);
+      expectRelativelyClose(out.second[n], one.second, 1e-12);
+    }
+    const relu = makeCase(parseModelSpec({ name: "relu", inputSize: 3, layers: [{ units: 4, activation: "relu" }, { units: 2, activation: "softmax" }], loss: "cross-entropy" }), 2, 1);
+    expect(new PerturbedCostEvaluator(relu.spec, relu.theta, relu.batch).batchedUnit(0)).toBeUndefined(); // a ReLU shortcut
+  });
+
+  it("gives each coordinate the same bits whichever coordinates of its row come with it", () => {
+    const model = makeCase(parseModelSpec({ name: "tanh", inputSize: 64, layers: [{ units: 16, activation: "tanh" }, { units: 128, activation: "sigmoid" }, { units: 4, activation: "softmax" }], loss: "cross-entropy", l2: 0.1 }), 8, 9);
+    const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
+    const run = (indices: Int32Array) => {
+      const out = { first: new Float64Array(indices.length), second: new Float64Array(indices.length), kink: new Uint8Array(indices.length) };
+      evaluator.unitCostChanges(indices, new Float64Array(indices.length).fill(1e-5), new Float64Array(indices.length).fill(-1e-5), out);
+      return out;
+    };
+    const row = Int32Array.from({ length: 64 }, (_, n) => 64 * 5 + n);
+    const whole = run(row);
+    for (const subset of [[7], [0, 63], [3, 4, 5, 40]]) {
+      const part = run(Int32Array.from(subset, (n) => row[n]));
+      subset.forEach((n, k) => {
+        expect(part.first[k]).toBe(whole.first[n]);
+        expect(part.second[k]).toBe(whole.second[n]);
+      });
+    }
+  });
+});
+

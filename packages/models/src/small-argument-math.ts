@@ -14,3 +14,9 @@ export function log1pSmall(x: number): number {
   if (x > SMALL_ARGUMENT || x < -SMALL_ARGUMENT) return Math.log1p(x);
   return x * (1 - x * (0.5 - x * (1 / 3 - x * (0.25 - x * 0.2))));
 }
+
+export function tanhSmall(x: number): number {
+  if (x > SMALL_ARGUMENT || x < -SMALL_ARGUMENT) return Math.tanh(x);
+  const x2 = x * x;
+  return x * (1 - x2 * (1 / 3 - x2 * (2 / 15)));
+}
