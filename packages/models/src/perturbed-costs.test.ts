@@ -284,20 +284,20 @@ describe("unitCostChanges: a row of W_l at once", () => {
   });
 
   it("batches exactly the rows with no ReLU shortcut above, and pushes more columns than one chunk holds", () => {
-    const model = makeCase(parseModelSpec({ name: "wide", inputSize: 300, layers: [{ units: 40, activation: "tanh" }, { units: 9000, activation: "tanh" }, { units: 3, activation: "softmax" }], loss: "cross-entropy", l2: 0.1 }), 4, 3);
+    const model = makeCase(parseModelSpec({ name: "wide", inputSize: 100, layers: [{ units: 10, activation: "tanh" }, { units: 9000, activation: "tanh" }, { units: 3, activation: "softmax" }], loss: "cross-entropy", l2: 0.1 }), 4, 3);
     const evaluator = new PerturbedCostEvaluator(model.spec, model.theta, model.batch);
     expect(evaluator.batchedUnit(0)).toBe(0);
-    expect(evaluator.batchedUnit(299)).toBe(0);
-    expect(evaluator.batchedUnit(300)).toBe(300);
-    expect(evaluator.batchedUnit(12_000)).toBeUndefined(); // b1
-    // 300 coordinates × 4 examples × 2 signs > the 233 columns a chunk holds at width 9000
-    const indices = Int32Array.from({ length: 300 }, (_, n) => n);
-    const firsts = new Float64Array(300).fill(1e-4);
-    const seconds = new Float64Array(300).fill(-1e-4);
-    const out = { first: new Float64Array(300), second: new Float64Array(300), kink: new Uint8Array(300) };
+    expect(evaluator.batchedUnit(99)).toBe(0);
+    expect(evaluator.batchedUnit(100)).toBe(100);
+    expect(evaluator.batchedUnit(1_000)).toBeUndefined(); // b1
+    // 100 coordinates × 4 examples × 2 signs > the 233 columns a chunk holds at width 9000
+    const indices = Int32Array.from({ length: 100 }, (_, n) => n);
+    const firsts = new Float64Array(100).fill(1e-4);
+    const seconds = new Float64Array(100).fill(-1e-4);
+    const out = { first: new Float64Array(100), second: new Float64Array(100), kink: new Uint8Array(100) };
     evaluator.unitCostChanges(indices, firsts, seconds, out);
     const one: CostChanges = { first: 0, second: 0, kink: false };
-    for (const n of [0, 150, 299]) {
+    for (const n of [0, 50, 99]) {
       evaluator.costChanges(n, 1e-4, -1e-4, one);
       expectRelativelyClose(out.first[n], one.first, 1e-12);
       expectRelativelyClose(out.second[n], one.second, 1e-12);
