@@ -11,14 +11,13 @@ import type { DifferenceOptions, Derivatives, PerturbedCostBackend } from "./bac
 
 const PROGRESS_EVERY = 1024;
 
-
 /** Float64 central differences on the CPU through the incremental evaluators. */
 export class CpuBackend implements PerturbedCostBackend {
   readonly name = "cpu";
   readonly mode = null;
   readonly precision = "float64" as const;
   // Each evaluator is built on first use: a thread that only takes directions never holds the
-  // coordinate evaluator's transposed copy of the weights.
+  // coordinate evaluator's arrays (transposed activations, linear regions, batch buffers).
   private perturbed?: PerturbedCostEvaluator;
   private directional?: DirectionalCostEvaluator;
 

@@ -21,7 +21,9 @@ export interface CostChanges {
  * unit j of Z_l, by s·A_{l−1}[i,k] in example i; every layer below is reused, and only the
  * examples where that change is non-zero are pushed through the layers above. Changes are
  * propagated as differences (never as a new value minus the old one), so the cost change
- * keeps full relative precision even for tiny steps.
+ * keeps full relative precision even for tiny steps. Above a layer whose changes stay in a
+ * ReLU network's linear region, a change reaches the output along a precomputed direction
+ * (linear-regions.ts); elsewhere, unitCostChanges pushes a row's coordinates up together.
  */
 export class PerturbedCostEvaluator {
   readonly layout: Layout;
