@@ -84,7 +84,6 @@ function kernel(): WasmKernel | null {
   ];
   for (const [kind, file] of attempts) {
     if (requested !== "auto" && requested !== kind) continue;
-    if (kind === "wasm-simd-fma") enableRelaxedSimd(file);
     loaded = instantiate(kind, file, 8, NR);
     if (loaded) return loaded;
   }
@@ -92,19 +91,12 @@ function kernel(): WasmKernel | null {
   return loaded;
 }
 
-/** Node 20 has relaxed SIMD behind a flag; it must be on before the module is compiled. */
-function enableRelaxedSimd(file: string): void {
-  try {
-    if (!WebAssembly.validate(readFileSync(new URL(`../dist/${file}`, import.meta.url)))) setFlagsFromString("--experimental-wasm-relaxed-simd");
-  } catch {
-    // not built: instantiate says so by returning null
-  }
-}
-
 /** The module in dist/, or null where it is not built or not supported here. */
 function instantiate(kind: GemmKernel, file: string, element: 4 | 8, nr: number): WasmKernel | null {
   try {
     const bytes = readFileSync(new URL(`../dist/${file}`, import.meta.url));
+    // Node 20 has relaxed SIMD behind a flag; it must be on before the module is compiled
+    if (kind === "wasm-simd-fma" && !WebAssembly.validate(bytes)) setFlagsFromString("--experimental-wasm-relaxed-simd");
     if (!WebAssembly.validate(bytes)) return null;
     const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports as { memory: WebAssembly.Memory; macro: WasmKernel["macro"] };
     return { kind, element, nr, memory: exports.memory, macro: exports.macro };
@@ -240,11 +232,12 @@ function blockedGemm(wasm: WasmKernel, args: GemmArguments, ldc: number, depth: 
       // the terms p of this block, as indices into op(A)'s columns and op(B)'s rows
       const first = reverse ? k - 1 - pc : pc;
       const step = reverse ? -1 : 1;
-      packB(memory, bBase, nr, b, ldb, args.transposeB, args.absoluteB, first, step, kc, jc, nc, ncPadded);
+      // op(B)'s columns: a transposed B holds each one's terms side by side
+      packPanels(memory, bBase, nr, b, ldb, args.transposeB === true, args.absoluteB, jc, nc, ncPadded, first, step, kc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
         const mcPadded = roundUp(mc, MR);
-        packA(memory, aBase, a, lda, args.transposeA, args.absoluteA, ic, mc, mcPadded, first, step, kc);
+        packPanels(memory, aBase, MR, a, lda, args.transposeA !== true, args.absoluteA, ic, mc, mcPadded, first, step, kc);
         wasm.macro(mcPadded / MR, ncPadded / nr, kc, element * aBase, element * bBase, element * (cBase + ic * ncPadded), element * ncPadded);
       }
     }
@@ -252,81 +245,50 @@ function blockedGemm(wasm: WasmKernel, args: GemmArguments, ldc: number, depth: 
   }
 }
 
-/** op(A)[ic.., first + step·p] into MR-row panels, value (r, p) of a panel at MR·p + r; rows past m are 0. */
-function packA(
+/**
+ * Packs `count` lines of an operand (rows of op(A), or columns of op(B)) from line `start`,
+ * terms first + step·p for p < kc, into panels of `width` lines: value (line r, term p) of a
+ * panel at width·p + r, lines past `count` 0 up to `padded`. `alongTerms`: a line's terms are
+ * adjacent in memory (element (line, term) at line·ld + term), else lines are (term·ld + line);
+ * either way the source is read in order.
+ */
+function packPanels(
   memory: Float64Array | Float32Array,
   base: number,
-  a: Float64Array,
-  lda: number,
-  transposed: boolean | undefined,
+  width: number,
+  source: Float64Array,
+  ld: number,
+  alongTerms: boolean,
   absolute: boolean | undefined,
-  ic: number,
-  mc: number,
-  mcPadded: number,
+  start: number,
+  count: number,
+  padded: number,
   first: number,
   step: number,
   kc: number,
 ): void {
-  for (let panel = 0; panel < mcPadded; panel += MR) {
-    const out = base + panel * kc;
-    for (let r = 0; r < MR; r++) {
-      const row = panel + r;
-      if (row >= mc) {
-        for (let p = 0; p < kc; p++) memory[out + p * MR + r] = 0;
-        continue;
+  if (alongTerms) {
+    for (let panel = 0; panel < padded; panel += width) {
+      const out = base + panel * kc;
+      for (let r = 0; r < width; r++) {
+        if (panel + r >= count) {
+          for (let p = 0; p < kc; p++) memory[out + p * width + r] = 0;
+          continue;
+        }
+        const offset = (start + panel + r) * ld + first;
+        for (let p = 0; p < kc; p++) memory[out + p * width + r] = source[offset + step * p];
       }
-      const i = ic + row;
-      if (transposed) for (let p = 0; p < kc; p++) memory[out + p * MR + r] = a[(first + step * p) * lda + i];
-      else {
-        const offset = i * lda + first;
-        for (let p = 0; p < kc; p++) memory[out + p * MR + r] = a[offset + step * p];
-      }
-      if (absolute) for (let p = 0; p < kc; p++) memory[out + p * MR + r] = Math.abs(memory[out + p * MR + r]);
     }
-  }
-}
-
-/** op(B)[first + step·p, jc..] into nr-column panels, value (p, c) of a panel at nr·p + c; columns past n are 0. */
-function packB(
-  memory: Float64Array | Float32Array,
-  base: number,
-  nr: number,
-  b: Float64Array,
-  ldb: number,
-  transposed: boolean | undefined,
-  absolute: boolean | undefined,
-  first: number,
-  step: number,
-  kc: number,
-  jc: number,
-  nc: number,
-  ncPadded: number,
-): void {
-  if (!transposed) {
-    // row by row of B, each read in order: rows of a row-major B lie ldb apart
+  } else {
     for (let p = 0; p < kc; p++) {
-      const source = (first + step * p) * ldb + jc;
-      for (let panel = 0; panel < ncPadded; panel += nr) {
-        const out = base + panel * kc + p * nr;
-        const width = Math.min(nr, nc - panel);
-        for (let column = 0; column < width; column++) memory[out + column] = b[source + panel + column];
-        for (let column = width; column < nr; column++) memory[out + column] = 0;
-        if (absolute) for (let column = 0; column < width; column++) memory[out + column] = Math.abs(memory[out + column]);
+      const offset = (first + step * p) * ld + start;
+      for (let panel = 0; panel < padded; panel += width) {
+        const out = base + panel * kc + p * width;
+        const lines = Math.min(width, count - panel);
+        for (let r = 0; r < lines; r++) memory[out + r] = source[offset + panel + r];
+        for (let r = lines; r < width; r++) memory[out + r] = 0;
       }
     }
-    return;
   }
-  for (let panel = 0; panel < ncPadded; panel += nr) {
-    const out = base + panel * kc;
-    for (let column = 0; column < nr; column++) {
-      const j = panel + column;
-      if (j >= nc) {
-        for (let p = 0; p < kc; p++) memory[out + p * nr + column] = 0;
-        continue;
-      }
-      const offset = (jc + j) * ldb + first;
-      for (let p = 0; p < kc; p++) memory[out + p * nr + column] = b[offset + step * p];
-      if (absolute) for (let p = 0; p < kc; p++) memory[out + p * nr + column] = Math.abs(memory[out + p * nr + column]);
-    }
-  }
+  if (absolute) for (let index = base; index < base + padded * kc; index++) memory[index] = Math.abs(memory[index]);
 }

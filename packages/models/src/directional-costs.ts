@@ -5,7 +5,7 @@ import { forward, type ForwardPass } from "./forward.js";
 import { gemm } from "@gradcheck/kernels";
 import { transpose } from "./perturbed-costs.js";
 import { headFor, type Head } from "./heads.js";
-import { networkFromTheta, type Batch, type Network } from "./network.js";
+import { networkFromTheta, regularizationChange, type Batch, type Network } from "./network.js";
 import { parameterLayout } from "./parameters.js";
 
 /**
@@ -118,7 +118,7 @@ export class DirectionalCostEvaluator {
         if (lambda !== 0) {
           for (let local = 0; local < weightCount; local++) {
             const delta = step * values[local];
-            regularization += (lambda / (2 * m)) * delta * (2 * weights[local] + delta);
+            regularization += regularizationChange(lambda, m, weights[local], delta);
           }
         }
         first = from + weightCount;
@@ -141,7 +141,7 @@ export class DirectionalCostEvaluator {
         if (l > lowest) for (let i = 0; i < m; i++) dzT[out + i] += (inputsT[source + i] + daInT[source + i]) * delta;
         else for (let i = 0; i < m; i++) dzT[out + i] += inputsT[source + i] * delta;
         const w = weights[local];
-        regularization += (lambda / (2 * m)) * delta * (2 * w + delta);
+        regularization += regularizationChange(lambda, m, w, delta);
       }
       if (l === layers) break;
       const activation = this.network.activations[l - 1] as HiddenActivation;

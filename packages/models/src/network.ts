@@ -45,3 +45,8 @@ export function regularizationCost(network: Network, batchSize: number): number 
   for (const weights of network.weights) for (const w of weights) squares += w * w;
   return (lambda / (2 * batchSize)) * squares;
 }
+
+/** Change of λ/(2m)·w² when w moves by s: λ/(2m)·((w + s)² − w²) = λ/(2m)·s·(2w + s), without cancellation. */
+export function regularizationChange(lambda: number, batchSize: number, w: number, step: number): number {
+  return (lambda / (2 * batchSize)) * step * (2 * w + step);
+}

@@ -5,7 +5,7 @@ import { forward, type ForwardPass } from "./forward.js";
 import { headFor, type Head } from "./heads.js";
 import { WeightColumns } from "./weight-columns.js";
 import { hasLinearRegions, linearRegions, ReverseSweep, type LinearRegions } from "./linear-regions.js";
-import { networkFromTheta, type Batch } from "./network.js";
+import { networkFromTheta, regularizationChange, type Batch } from "./network.js";
 import { parameterLayout } from "./parameters.js";
 import type { HiddenActivation, ModelSpec } from "./architecture.js";
 
@@ -195,11 +195,9 @@ export class PerturbedCostEvaluator {
       out.first[n] /= m;
       out.second[n] /= m;
       if (this.lambda !== 0) {
-        // λ/(2m)·((w + s)² − w²) = λ/(2m)·s·(2w + s)
         const w = this.theta[indices[n]];
-        const scale = this.lambda / (2 * m);
-        out.first[n] += scale * firsts[n] * (2 * w + firsts[n]);
-        out.second[n] += scale * seconds[n] * (2 * w + seconds[n]);
+        out.first[n] += regularizationChange(this.lambda, m, w, firsts[n]);
+        out.second[n] += regularizationChange(this.lambda, m, w, seconds[n]);
       }
     }
   }
@@ -363,11 +361,9 @@ export class PerturbedCostEvaluator {
     let regularizationFirst = 0;
     let regularizationSecond = 0;
     if (!isBias && this.lambda !== 0) {
-      // λ/(2m)·((w + s)² − w²) = λ/(2m)·s·(2w + s)
       const w = this.theta[index];
-      const scale = this.lambda / (2 * m);
-      regularizationFirst = scale * first * (2 * w + first);
-      regularizationSecond = scale * second * (2 * w + second);
+      regularizationFirst = regularizationChange(this.lambda, m, w, first);
+      regularizationSecond = regularizationChange(this.lambda, m, w, second);
     }
     out.first = sumFirst / m + regularizationFirst;
     out.second = sumSecond / m + regularizationSecond;

@@ -3,7 +3,8 @@ import { gemm, gemmFloat32 } from "@gradcheck/kernels";
 import { activate, activationDerivative } from "./activations.js";
 import { headFor } from "./heads.js";
 import { transpose } from "./perturbed-costs.js";
-import type { Batch, Network } from "./network.js";
+import { networkFromTheta, type Batch, type Network } from "./network.js";
+import { parameterLayout } from "./parameters.js";
 import type { HiddenActivation } from "./architecture.js";
 
 /**
@@ -128,13 +129,16 @@ function float32KernelGradient(network: Network, batch: Batch): Float64Array {
 
   let dz = outputGradient(network, batch, preActivations[layers - 1], r);
 
-  const gradient = new Float64Array(parameterCount(sizes));
+  const gradient = new Float64Array(parameterLayout(network.spec).total);
+  // per-layer views of it, in θ's layout
+  const parts = networkFromTheta(network.spec, gradient);
   const lambdaOverM = r(network.spec.l2 / m);
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
     const w = network.weights[l - 1];
-    const { weights: dW, bias: db } = layerSlices(gradient, sizes, l);
+    const dW = parts.weights[l - 1];
+    const db = parts.biases[l - 1];
     gemmFloat32({ m: n, n: nIn, k: m, a: dz, transposeA: true, b: activations[l - 1], c: dW });
     if (lambdaOverM !== 0) for (let index = 0; index < dW.length; index++) dW[index] = r(dW[index] + r(lambdaOverM * r(w[index])));
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) db[j] = r(db[j] + dz[i * n + j]);
@@ -163,21 +167,6 @@ function outputGradient(network: Network, batch: Batch, outputs: Float64Array, r
     for (let k = 0; k < nOut; k++) dz[i * nOut + k] = r(r(row[k]) / m);
   }
   return dz;
-}
-
-/** Parameters of an MLP of these sizes: Σ_l n_l·(n_{l−1} + 1). */
-function parameterCount(sizes: readonly number[]): number {
-  let total = 0;
-  for (let l = 1; l < sizes.length; l++) total += sizes[l] * (sizes[l - 1] + 1);
-  return total;
-}
-
-/** Views of layer l's W_l and b_l inside a vector in θ's layout (W1, b1, W2, b2, ...). */
-function layerSlices(vector: Float64Array, sizes: readonly number[], layer: number): { weights: Float64Array; bias: Float64Array } {
-  let offset = 0;
-  for (let l = 1; l < layer; l++) offset += sizes[l] * (sizes[l - 1] + 1);
-  const size = sizes[layer] * sizes[layer - 1];
-  return { weights: vector.subarray(offset, offset + size), bias: vector.subarray(offset + size, offset + size + sizes[layer]) };
 }
 
 /** What a correct backprop in one arithmetic gets wrong on this model and batch, per coordinate of dθ. */
@@ -289,10 +278,12 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
   // How much the gradient may change, absolutely, because the arithmetic switched ReLUs near their kinks.
   let gradientSwitches = new Float64Array(gradient.length);
   // written in place, in θ's layout
-  const total = parameterCount(sizes);
+  const total = parameterLayout(network.spec).total;
   const values = new Float64Array(total);
   const scales = new Float64Array(total);
   const switches = new Float64Array(total);
+  // per-layer views of each, in θ's layout
+  const [valueParts, scaleParts, switchParts] = [values, scales, switches].map((vector) => networkFromTheta(network.spec, vector));
   const lambdaOverM = network.spec.l2 / m;
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
@@ -304,9 +295,12 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
     // Most layers have no ReLU near its kink at all (in F64, practically none): their switch sums are skipped.
     const anySwitch = gradientSwitches.some((value) => value > 0);
     // dW = Gᵀ·A + λ/m·W; its bound (E_G + |G|)ᵀ·|A| + |G|ᵀ·E_A + λ/m·|W|; switches Sᵀ·|A|
-    const { weights: dW, bias: db } = layerSlices(values, sizes, l);
-    const { weights: dWBound, bias: dbBound } = layerSlices(scales, sizes, l);
-    const { weights: dWSwitches, bias: dbSwitches } = layerSlices(switches, sizes, l);
+    const dW = valueParts.weights[l - 1];
+    const db = valueParts.biases[l - 1];
+    const dWBound = scaleParts.weights[l - 1];
+    const dbBound = scaleParts.biases[l - 1];
+    const dWSwitches = switchParts.weights[l - 1];
+    const dbSwitches = switchParts.biases[l - 1];
     for (let index = 0; index < w.length; index++) {
       dW[index] = lambdaOverM * w[index];
       dWBound[index] = lambdaOverM * Math.abs(w[index]);
