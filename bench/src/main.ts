@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     console.log(`    ratio:                                                   ${(100 * share).toFixed(3)}%   target ≤ 2% ${mark(share <= 0.02)}`);
     console.log(`    wall time, end to end:                                   ${seconds(directionalMs)}`);
 
-    const gemm = await gemmFigures(availableParallelism(), ["wasm-simd-fma", "wasm-simd", "js"]);
+    const gemm = await gemmFigures(availableParallelism(), ["native-avx512", "native-avx2", "wasm-simd-fma", "wasm-simd", "js"]);
     console.log("");
     console.log(`  float64 GEMM of the kernel layer, ${1024}×${1024} matrices (GFLOP/s; "all cores": one process per core at once):`);
     const reference = "missing" in gemm.numpy ? undefined : gemm.numpy;

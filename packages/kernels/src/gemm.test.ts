@@ -1,5 +1,15 @@
+import { existsSync, readFileSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { gemm, gemmFloat32, gemmKernel, selectGemmKernel, type GemmKernel } from "./gemm.js";
+
+/** Whether the native addon was built, and which of its instruction sets this CPU has. */
+const addonBuilt = existsSync(new URL("../dist/gemm-native.node", import.meta.url));
+const cpuFlags = existsSync("/proc/cpuinfo") ? (/^flags\s*:(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1].split(/\s+/) ?? []) : [];
+const nativeExpected: Partial<Record<GemmKernel, boolean>> = {
+  "native-avx512": addonBuilt && cpuFlags.includes("avx512f"),
+  "native-avx2": addonBuilt && cpuFlags.includes("avx2") && cpuFlags.includes("fma"),
+};
 
 /** A seeded stream of values in (−1, 1), some exactly 0 (the kernels skip nothing on them). */
 function values(count: number, seed: number): Float64Array {
@@ -83,14 +93,20 @@ const flags = [
   { transposeA: true, transposeB: true, absoluteA: true, absoluteB: true, accumulate: true, pad: 0 },
 ];
 
-describe.each(["wasm-simd-fma", "wasm-simd", "js"] as GemmKernel[])("gemm on the %s kernel", (kind) => {
+describe.each(["native-avx512", "native-avx2", "wasm-simd-fma", "wasm-simd", "js"] as GemmKernel[])("gemm on the %s kernel", (kind) => {
   afterAll(() => {
     selectGemmKernel("auto");
   });
 
   it("is selected where this runtime supports it", () => {
+    const selected = selectGemmKernel(kind);
+    if (kind in nativeExpected) {
+      // built on a CPU that has the instructions: it must load and run; else plain loops
+      expect(selected).toBe(nativeExpected[kind] ? kind : "js");
+      return;
+    }
     // WebAssembly SIMD is in every Node this project supports; relaxed SIMD may not be
-    expect([kind, "wasm-simd"]).toContain(selectGemmKernel(kind));
+    expect([kind, "wasm-simd"]).toContain(selected);
   });
 
   it.each(shapes.flatMap(([m, n, k]) => flags.map((flag) => ({ m, n, k, ...flag }))))(
@@ -104,9 +120,52 @@ describe.each(["wasm-simd-fma", "wasm-simd", "js"] as GemmKernel[])("gemm on the
 });
 
 describe("the default kernel", () => {
-  it("is a WebAssembly one on Node", () => {
-    expect(selectGemmKernel("auto")).toMatch(/^wasm-simd/);
+  it("is the native one where it is built and the CPU runs it, else a WebAssembly one", () => {
+    const widest = (["native-avx512", "native-avx2"] as const).find((kind) => nativeExpected[kind]);
+    if (widest) expect(selectGemmKernel("auto")).toBe(widest);
+    else expect(selectGemmKernel("auto")).toMatch(/^wasm-simd/);
     expect(gemmKernel()).toBe(selectGemmKernel("auto"));
+  });
+
+  it.runIf(addonBuilt && nativeExpected["native-avx2"])("refuses, natively, operands shorter than their sizes need instead of reading past them", () => {
+    selectGemmKernel("auto");
+    const square = (count: number) => new Float64Array(count);
+    expect(() => gemm({ m: 40, n: 40, k: 40, a: square(1600), b: square(1600), c: square(1599) })).toThrow(RangeError);
+    expect(() => gemm({ m: 40, n: 40, k: 40, a: square(1600), b: square(1600), c: square(1600), lda: 41 })).toThrow(/shorter/);
+    expect(() => gemm({ m: 40, n: 40, k: 40, a: square(1600), b: square(1600), c: square(1600), ldb: 39 })).toThrow(/leading dimension/);
+  });
+
+  it("gives, in worker threads at once on shared memory, the bits it gives in this thread", async () => {
+    selectGemmKernel("auto");
+    const [m, n, k] = [70, 300, 513];
+    const a = new Float64Array(new SharedArrayBuffer(8 * m * k));
+    a.set(values(m * k, 11));
+    const b = new Float64Array(new SharedArrayBuffer(8 * k * n));
+    b.set(values(k * n, 12));
+    const expected = new Float64Array(m * n);
+    gemm({ m, n, k, a, b, c: expected });
+    const module = new URL(import.meta.url.endsWith(".ts") ? "../dist/gemm.js" : "./gemm.js", import.meta.url).href;
+    // each thread packs into its own buffers: two at once must not mix their blocks
+    const run = () =>
+      new Promise<{ kind: string; c: Float64Array }>((resolve, reject) => {
+        const worker = new Worker(
+          `const { workerData, parentPort } = require("node:worker_threads");
+           import(workerData.module).then(({ gemm, gemmKernel }) => {
+             const { m, n, k, a, b } = workerData;
+             const c = new Float64Array(m * n);
+             for (let repeat = 0; repeat < 20; repeat++) gemm({ m, n, k, a, b, c });
+             parentPort.postMessage({ kind: gemmKernel(), c });
+           });`,
+          { eval: true, workerData: { module, m, n, k, a, b } },
+        );
+        worker.once("message", resolve);
+        worker.once("error", reject);
+      });
+    const results = await Promise.all([run(), run()]);
+    for (const { kind, c } of results) {
+      expect(kind).toBe(gemmKernel());
+      expect(Buffer.from(c.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    }
   });
 
   it("does nothing for empty products but clear C when not accumulating", () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 
 /**
@@ -32,7 +33,15 @@ export interface GemmArguments {
 }
 
 /** Which implementation runs the large products in this thread. */
-export type GemmKernel = "wasm-simd-fma" | "wasm-simd" | "js";
+export type GemmKernel = "native-avx512" | "native-avx2" | "wasm-simd-fma" | "wasm-simd" | "js";
+
+/** The native addon (native/gemm.c), built where the machine has a C compiler. */
+interface NativeAddon {
+  gemm(m: number, n: number, k: number, a: Float64Array, lda: number, transposeA: boolean, absoluteA: boolean, b: Float64Array, ldb: number, transposeB: boolean, absoluteB: boolean, c: Float64Array, ldc: number): void;
+  /** this thread's instruction set, or null where the CPU has neither AVX2 nor AVX-512 */
+  isa(): "avx512" | "avx2" | null;
+  selectIsa(name: "avx512" | "avx2" | "best"): boolean;
+}
 
 // Kept in step with scripts/gemm-wat.mjs.
 const MR = 2;
@@ -57,6 +66,7 @@ interface WasmKernel {
 
 let requested: GemmKernel | "auto" = (process.env.GRADCHECK_KERNEL as GemmKernel | undefined) ?? "auto";
 let loaded: WasmKernel | null | undefined;
+let native: NativeAddon | null | undefined;
 
 /**
  * Picks the kernel of this thread's later products: the fastest one available ("auto", the
@@ -66,9 +76,28 @@ export function selectGemmKernel(kind: GemmKernel | "auto"): GemmKernel {
   requested = kind;
   loaded = undefined;
   loaded32 = undefined;
+  native = undefined;
   return gemmKernel();
 }
 
+/**
+ * The native addon where it is built, loads, and runs the kernel asked for: AVX-512 or AVX2
+ * tiles are 4 or 2 times as wide as WebAssembly's, so "auto" takes them first.
+ */
+function nativeKernel(): NativeAddon | null {
+  if (native !== undefined) return native;
+  native = null;
+  if (requested !== "auto" && !requested.startsWith("native-")) return native;
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)("../dist/gemm-native.node") as NativeAddon;
+  } catch {
+    return native;
+  }
+  const isa = requested === "auto" ? "best" : (requested.slice("native-".length) as "avx512" | "avx2");
+  if (addon.selectIsa(isa) && addon.isa() !== null) native = addon;
+  return native;
+}
 /**
  * The fastest kernel this runtime runs: relaxed SIMD's fused multiply-add where V8 offers it
  * (Node 20 behind a flag that this turns on; later Nodes by default), plain SIMD otherwise, and
@@ -77,7 +106,7 @@ export function selectGemmKernel(kind: GemmKernel | "auto"): GemmKernel {
 function kernel(): WasmKernel | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
-  if (requested === "js") return loaded;
+  if (requested === "js" || requested.startsWith("native-")) return loaded;
   const attempts: [GemmKernel, string][] = [
     ["wasm-simd-fma", "gemm-fma.wasm"],
     ["wasm-simd", "gemm.wasm"],
@@ -114,6 +143,8 @@ function kernel32(): WasmKernel | null {
 
 /** The kernel that large products use in this thread. */
 export function gemmKernel(): GemmKernel {
+  const addon = nativeKernel();
+  if (addon) return `native-${addon.isa()!}`;
   return kernel()?.kind ?? "js";
 }
 
@@ -123,7 +154,15 @@ export function gemm(args: GemmArguments): void {
   const ldc = args.ldc ?? n;
   if (!args.accumulate) for (let i = 0; i < m; i++) args.c.fill(0, i * ldc, i * ldc + n);
   if (k === 0) return;
-  const wasm = args.anySize || m * n * k >= SMALL ? kernel() : null;
+  const large = args.anySize || m * n * k >= SMALL;
+  const addon = large ? nativeKernel() : null;
+  if (addon) {
+    const lda = args.lda ?? (args.transposeA ? m : k);
+    const ldb = args.ldb ?? (args.transposeB ? k : n);
+    addon.gemm(m, n, k, args.a, lda, args.transposeA === true, args.absoluteA === true, args.b, ldb, args.transposeB === true, args.absoluteB === true, args.c, ldc);
+    return;
+  }
+  const wasm = large ? kernel() : null;
   if (wasm) blockedGemm(wasm, args, ldc, KC, false);
   else plainGemm(args, ldc, (value) => value, false);
 }
