@@ -322,14 +322,31 @@ describe("history", () => {
     }
   }, 60_000);
 
-  it("keeps the history in an embedded database when no DATABASE_URL is set", async () => {
+  it("keeps the history in an embedded database when no DATABASE_URL is set: a check goes to its journal, the next reader takes it in", async () => {
     const config = { debug: false, dataDir: join(directory, "embedded-history") };
-    expect((await cliWith(config, "check", correctPath, "--model", modelPath)).code).toBe(0);
+    const checked = await cliWith(config, "check", correctPath, "--model", modelPath);
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toContain(`Saved to the history in ${config.dataDir}`);
+    // the check did not open the database: one whole journal entry, no database folder yet
+    expect((await readdir(`${config.dataDir}.journal`)).filter((name) => name.endsWith(".json"))).toHaveLength(1);
+    expect(await readdir(config.dataDir).catch(() => [])).toEqual([]);
     const entries = JSON.parse((await cliWith(config, "history", "--json")).stdout) as { model: string; step: number }[];
     expect(entries.map((entry) => [entry.model, entry.step])).toEqual([["cli-test", 10]]);
+    expect(await readdir(`${config.dataDir}.journal`)).toEqual([]);
   }, 60_000);
 
-  it("records two checks that share an embedded history at once: the second waits for the folder", async () => {
+  it("sets aside a journal entry it cannot read, with a warning, and lists the rest", async () => {
+    const config = { debug: false, dataDir: join(directory, "journal-damaged") };
+    expect((await cliWith(config, "check", correctPath, "--model", modelPath)).code).toBe(0);
+    await writeFile(join(`${config.dataDir}.journal`, "0000-cut-short.json"), '{"version": 1, "id": "x", "check": {"model"');
+    const listed = await cliWith(config, "history", "--json");
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toMatch(/warning: a journal entry of the history could not be read and was set aside: .*0000-cut-short\.json/);
+    expect(JSON.parse(listed.stdout)).toHaveLength(1);
+    expect(await readdir(`${config.dataDir}.journal`)).toEqual(["0000-cut-short.json.rejected"]);
+  }, 60_000);
+
+  it("records two checks that share an embedded history at once", async () => {
     const config = { debug: false, dataDir: join(directory, "shared-history") };
     const results = await Promise.all([
       cliWith(config, "check", correctPath, "--model", modelPath, "--json"),

@@ -12,23 +12,40 @@ export interface OpenDatabase extends Repositories {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /** an embedded folder that another process holds: wait for it (the default) or fail at once */
+  readonly waitForLock?: boolean;
+  /** told of journal entries that could not be taken in */
+  readonly warn?: (message: string) => void;
+}
+
 /**
  * Opens the database (PostgreSQL when configured, else the embedded one), migrated. Prisma
- * and PGlite are loaded only here: they cost a third of a second at start-up. With
- * `waitForLock: false`, an embedded folder that another process holds fails at once.
+ * and PGlite are loaded only here: they cost a third of a second at start-up. The embedded
+ * one first takes in the checks its journal holds, so that every reader sees them.
  */
-export async function openDatabase(config: CliConfig, options: { readonly waitForLock?: boolean } = {}): Promise<OpenDatabase> {
+export async function openDatabase(config: CliConfig, options: OpenOptions = {}): Promise<OpenDatabase> {
   const db = await import("@gradcheck/db");
   if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
   const prisma = await db.createClient(
     config.databaseUrl ? { url: config.databaseUrl, migrate: true } : { dataDir: config.dataDir, migrate: true, waitForLock: options.waitForLock },
   );
-  return { history: new db.HistoryRepository(prisma), keys: new db.ApiKeyRepository(prisma), close: () => prisma.$disconnect() };
+  const history = new db.HistoryRepository(prisma);
+  if (!config.databaseUrl) {
+    try {
+      const { rejected } = await db.takeJournal(config.dataDir, history);
+      for (const problem of rejected) options.warn?.(`a journal entry of the history could not be read and was set aside: ${problem}`);
+    } catch (error) {
+      await prisma.$disconnect();
+      throw error;
+    }
+  }
+  return { history, keys: new db.ApiKeyRepository(prisma), close: () => prisma.$disconnect() };
 }
 
 /** The database for one task, closed after it. */
-export async function withDatabase<T>(config: CliConfig, task: (repositories: Repositories) => Promise<T>): Promise<T> {
-  const database = await openDatabase(config);
+export async function withDatabase<T>(config: CliConfig, task: (repositories: Repositories) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+  const database = await openDatabase(config, options);
   try {
     return await task(database);
   } finally {

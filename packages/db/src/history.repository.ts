@@ -29,10 +29,14 @@ export interface HistoryEntry {
 export class HistoryRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Stores a finished check with its tensors, worst coordinates and diagnoses, in one transaction. */
-  async recordFinishedCheck(check: FinishedCheck): Promise<string> {
+  /**
+   * Stores a finished check with its tensors, worst coordinates and diagnoses, in one
+   * transaction. With an `id` (a journal entry's), a check already stored under it is kept.
+   */
+  async recordFinishedCheck(check: FinishedCheck, id?: string): Promise<string> {
     const { report } = check;
     return this.prisma.$transaction(async (tx) => {
+      if (id !== undefined && (await tx.check.findUnique({ where: { id }, select: { id: true } }))) return id;
       const model = await tx.model.upsert({
         where: { name: check.model.name },
         create: { name: check.model.name, spec: check.model.spec as Prisma.InputJsonValue },
@@ -51,6 +55,7 @@ export class HistoryRepository {
       });
       const created = await tx.check.create({
         data: {
+          id,
           modelId: model.id,
           checkpointId: checkpoint.id,
           status: "done",

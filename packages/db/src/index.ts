@@ -5,3 +5,4 @@ export { ApiKeyRepository, type CreatedKey, type VerifiedKey } from "./api-key.r
 export { canonicalHash } from "./canonical-hash.js";
 export { Prisma, PrismaClient } from "./generated/prisma/client.js";
 export { ensureDatabase } from "./ensure-database.js";
+export { journalDir, journalFinishedCheck, takeJournal, type JournalSink, type TakenJournal } from "./journal.js";

@@ -4,7 +4,7 @@ import type { GpuJsModeRequest } from "@gradcheck/compute/gpujs";
 import type { Report } from "@gradcheck/contracts";
 import type { ModelSpec } from "@gradcheck/models/evaluator";
 import type { CheckInput, CheckOptions } from "./check-input.js";
-import { planCheck, shardWork } from "./check-plan.js";
+import { planCheck, shardWork, timePerItem, type CheckPlan } from "./check-plan.js";
 import { openScreenedBackend, resolveBackend, type BackendRequest } from "./compute-backend.js";
 import { assertCheckableCost, finishCheck, type CheckOutcome } from "./finish-check.js";
 import { localShardSize, planShards, type Shard } from "./plan.js";
@@ -32,6 +32,20 @@ export function defaultThreads(total: number): number {
   return Math.max(1, Math.min(availableParallelism(), Math.ceil(total / MIN_COORDINATES_PER_THREAD)));
 }
 
+/**
+ * A thread loads the engine and rebuilds the model's forward pass before its first item: a
+ * few tenths of a second. A check whose items take less than this in one thread runs there.
+ */
+const THREAD_WORTH_SECONDS = 0.5;
+
+/** Threads for a check when none are asked for: by the count of items, then by their timed cost. */
+function threadsFor(plan: CheckPlan, spec: ModelSpec, backend: PerturbedCostBackend, computeBackend: string): number {
+  // A direction costs about a forward pass, a coordinate a small fraction of one.
+  const byCount = defaultThreads(plan.items * (plan.directions ? 2_000 : 1));
+  if (byCount === 1 || plan.directions || computeBackend !== "cpu") return byCount;
+  return timePerItem(backend, spec, plan, 0.01) * plan.items < THREAD_WORTH_SECONDS ? 1 : byCount;
+}
+
 /** A check on this machine: plan, run shards on threads, aggregate, report. */
 export async function runLocalCheck(input: CheckInput, options: LocalRunOptions): Promise<Report> {
   return (await runLocalCheckWithResults(input, options)).report;
@@ -49,17 +63,16 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
   };
   const directional = plan.directions !== undefined;
   const { items } = plan;
-  // A direction costs about a forward pass, a coordinate a small fraction of one.
-  const threads = Math.max(1, Math.min(options.threads ?? defaultThreads(items * (directional ? 2_000 : 1)), 256));
   const computeBackend = directional ? "cpu" : await resolveBackend(options.backend ?? "cpu");
+  const backend = backendFor(job);
+  assertCheckableCost(input, backend);
+  const threads = Math.max(1, Math.min(options.threads ?? threadsFor(plan, input.spec, backend, computeBackend), 256));
   // The screen batches coordinates into kernel runs itself: one shard keeps its blocks whole.
   const shardSize = directional ? Math.max(1, Math.ceil(items / 16)) : computeBackend === "gpujs" ? Math.max(1, items) : localShardSize(items, threads);
   const shards = planShards(items, shardSize);
   const pool = computeBackend === "cpu" && threads > 1 && shards.length > 1 ? new ThreadPool(job, Math.min(threads, shards.length)) : undefined;
 
   try {
-    const backend = backendFor(job);
-    assertCheckableCost(input, backend);
     const onProgress = (done: number) => options.onProgress?.(done, items);
     const work = shards.map((shard) => ({ shard, work: shardWork(plan, shard) }));
     let results: ShardResult[];

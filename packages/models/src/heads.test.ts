@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { sigmoid } from "./activations.js";
-import { headFor, type Head } from "./heads.js";
+import { evaluateSeries, headFor, type Head, SERIES_REACH, SERIES_STRIDE } from "./heads.js";
 import { parseModelSpec } from "./spec.js";
 
 const headOf = (activation: string, loss: string): Head =>
@@ -218,5 +218,49 @@ describe("lossDeltaPair", () => {
     const out = new Float64Array(2);
     head.lossDeltaPair(cache, y, 4, 4, first, second, out);
     expect([...out]).toEqual([head.lossDelta(cache, y, 4, 4, first), head.lossDelta(cache, y, 4, 4, second)]);
+  });
+});
+
+describe("lossSeries", () => {
+  const heads = [
+    ["softmax", { name: "s", inputSize: 1, layers: [{ units: 5, activation: "softmax" }], loss: "cross-entropy" }],
+    ["sigmoid", { name: "g", inputSize: 1, layers: [{ units: 5, activation: "sigmoid" }], loss: "cross-entropy" }],
+    ["mse", { name: "m", inputSize: 1, layers: [{ units: 5, activation: "linear" }], loss: "mse" }],
+  ] as const;
+
+  it.each(heads)("%s: within its reach, the polynomial is the exact loss change to float64's rounding of it", (_, spec) => {
+    const head = headFor(parseModelSpec(spec));
+    // an ordinary row and a confident one (softmax near one-hot, sigmoid saturated)
+    const z = Float64Array.of(0.3, -1.2, 2.5, 0.1, -0.4, 14, -9, 0.5, -12, 11);
+    const y = Float64Array.of(0, 1, 0, 0, 0, 1, 0, 0, 0, 1);
+    const cache = head.cache(z, y, 2, 5);
+    const v = Float64Array.of(0.7, -1.9, 0.05, 2.4, -0.6);
+    const series = new Float64Array(SERIES_STRIDE);
+    for (const offset of [0, 5]) {
+      head.lossSeries(cache, y, offset, 5, v, 0, series, 0);
+      const scale = series[SERIES_STRIDE - 1];
+      for (const fraction of [1, 0.1, 1e-3, 1e-6]) {
+        for (const sign of [1, -1]) {
+          const t = scale > 0 ? (sign * fraction * SERIES_REACH) / scale : sign * fraction;
+          const exact = head.lossDelta(cache, y, offset, 5, v.map((value) => t * value));
+          const polynomial = evaluateSeries(series, 0, t);
+          // the size of the terms the exact formula rounds: |t|·Σ|v_k|·max(1, |cache_k|)
+          const size = Math.abs(t) * v.reduce((sum, value, k) => sum + Math.abs(value) * Math.max(1, Math.abs(cache[offset + k])), 0);
+          expect(Math.abs(polynomial - exact)).toBeLessThan(4e-16 * size);
+        }
+      }
+    }
+  });
+
+  it("softmax: its first coefficient is the directional derivative of the loss", () => {
+    const head = headFor(parseModelSpec(heads[0][1]));
+    const z = Float64Array.of(0.3, -1.2, 2.5, 0.1, -0.4);
+    const y = Float64Array.of(0, 0, 1, 0, 0);
+    const v = Float64Array.of(1, 0, -2, 0.5, 3);
+    const gradient = new Float64Array(5);
+    head.lossGradient(z, y, 0, 5, gradient);
+    const series = new Float64Array(SERIES_STRIDE);
+    head.lossSeries(head.cache(z, y, 1, 5), y, 0, 5, v, 0, series, 0);
+    expect(series[0]).toBeCloseTo(gradient.reduce((sum, g, k) => sum + g * v[k], 0), 14);
   });
 });

@@ -23,6 +23,26 @@ export interface Head {
   lossDeltaPair(cache: Float64Array, y: Float64Array, offset: number, n: number, first: Float64Array, second: Float64Array, out: Float64Array): void;
   /** loss_i(z + d·e_unit) − loss_i(z). */
   unitLossDelta(cache: Float64Array, y: Float64Array, offset: number, n: number, unit: number, d: number): number;
+  /**
+   * The loss along one direction v (v[vOffset..+n)) as a polynomial: loss_i(z + t·v) −
+   * loss_i(z) = c_1·t + … + c_6·t⁶ + O((|t|·D)⁷), written as c_1..c_6, D at out[outOffset..+7).
+   * Where |t|·D ≤ SERIES_REACH the rest is below float64's rounding of the exact formula.
+   */
+  lossSeries(cache: Float64Array, y: Float64Array, offset: number, n: number, v: Float64Array, vOffset: number, out: Float64Array, outOffset: number): void;
+}
+
+/** Coefficients c_1..c_6 and the scale D of a `lossSeries`. */
+export const SERIES_STRIDE = 7;
+/**
+ * Up to |t|·D = 10⁻³ a series to t⁶ leaves less than about (10⁻³)⁷·7⁷/7! ≈ 2·10⁻¹⁹ of the
+ * loss change (cumulants of a variable within ±D grow no faster than n^n·Dⁿ): no more than
+ * the exact formulas' own rounding of terms of size |t|·D.
+ */
+export const SERIES_REACH = 1e-3;
+
+/** c_1·t + … + c_6·t⁶ from a lossSeries at `at`. */
+export function evaluateSeries(series: Float64Array, at: number, t: number): number {
+  return t * (series[at] + t * (series[at + 1] + t * (series[at + 2] + t * (series[at + 3] + t * (series[at + 4] + t * series[at + 5])))));
 }
 
 function rowSum(values: Float64Array, offset: number, n: number): number {
@@ -91,7 +111,53 @@ const softmaxCrossEntropy: Head = {
   unitLossDelta(p, y, offset, n, unit, d) {
     return rowSum(y, offset, n) * log1pSmall(p[offset + unit] * expm1Small(d)) - y[offset + unit] * d;
   },
+  // (Σy)·K(t) − t·y·v, K the cumulant generating function of v under the softmax p
+  lossSeries(p, y, offset, n, v, vOffset, out, outOffset) {
+    let mean = 0;
+    let targetSum = 0;
+    let targetDot = 0;
+    for (let k = 0; k < n; k++) {
+      mean += p[offset + k] * v[vOffset + k];
+      targetSum += y[offset + k];
+      targetDot += y[offset + k] * v[vOffset + k];
+    }
+    let m2 = 0;
+    let m3 = 0;
+    let m4 = 0;
+    let m5 = 0;
+    let m6 = 0;
+    let reach = 0;
+    for (let k = 0; k < n; k++) {
+      const d = v[vOffset + k] - mean;
+      const d2 = d * d;
+      const w = p[offset + k];
+      m2 += w * d2;
+      m3 += w * d2 * d;
+      m4 += w * d2 * d2;
+      m5 += w * d2 * d2 * d;
+      m6 += w * d2 * d2 * d2;
+      reach = Math.max(reach, Math.abs(d));
+    }
+    const cumulants = [m2, m3, m4 - 3 * m2 * m2, m5 - 10 * m3 * m2, m6 - 15 * m4 * m2 - 10 * m3 * m3 + 30 * m2 * m2 * m2];
+    out[outOffset] = targetSum * mean - targetDot;
+    for (let order = 2; order <= 6; order++) out[outOffset + order - 1] = (targetSum * cumulants[order - 2]) / FACTORIALS[order];
+    out[outOffset + 6] = reach;
+  },
 };
+
+const FACTORIALS = [1, 1, 2, 6, 24, 120, 720];
+
+/** d^n/dz^n softplus(z) for n = 2..6, as polynomials in s = σ(z) (each the last's derivative times s(1 − s)). */
+function softplusDerivatives(s: number, out: number[]): void {
+  const f2 = s * (1 - s);
+  const u = 1 - 2 * s;
+  const s2 = s * s;
+  out[0] = f2;
+  out[1] = f2 * u;
+  out[2] = f2 * (1 - 6 * s + 6 * s2);
+  out[3] = f2 * u * (1 - 12 * s + 12 * s2);
+  out[4] = f2 * (1 - 30 * s + 150 * s2 - 240 * s2 * s + 120 * s2 * s2);
+}
 
 function softmaxRow(z: Float64Array, offset: number, n: number): Float64Array {
   let max = -Infinity;
@@ -139,6 +205,24 @@ const sigmoidCrossEntropy: Head = {
   unitLossDelta(s, y, offset, _n, unit, d) {
     return log1pSmall(s[offset + unit] * expm1Small(d)) - y[offset + unit] * d;
   },
+  // Σ_k softplus(z_k + t·v_k) − softplus(z_k) − t·y_k·v_k, term by term
+  lossSeries(s, y, offset, n, v, vOffset, out, outOffset) {
+    const derivatives = [0, 0, 0, 0, 0];
+    out.fill(0, outOffset, outOffset + SERIES_STRIDE);
+    let reach = 0;
+    for (let k = 0; k < n; k++) {
+      const direction = v[vOffset + k];
+      out[outOffset] += (s[offset + k] - y[offset + k]) * direction;
+      softplusDerivatives(s[offset + k], derivatives);
+      let power = direction;
+      for (let order = 2; order <= 6; order++) {
+        power *= direction;
+        out[outOffset + order - 1] += (derivatives[order - 2] * power) / FACTORIALS[order];
+      }
+      reach = Math.max(reach, Math.abs(direction));
+    }
+    out[outOffset + 6] = reach;
+  },
 };
 
 /** loss = (1/n)·Σ (z − y)² with a linear output. Cache: the residual z − y. */
@@ -166,6 +250,18 @@ const linearMeanSquaredError: Head = {
   },
   unitLossDelta(r, _y, offset, n, unit, d) {
     return (d * (2 * r[offset + unit] + d)) / n;
+  },
+  // exactly quadratic: (2·r·v/n)·t + (|v|²/n)·t², in reach for every t
+  lossSeries(r, _y, offset, n, v, vOffset, out, outOffset) {
+    let dot = 0;
+    let squares = 0;
+    for (let k = 0; k < n; k++) {
+      dot += r[offset + k] * v[vOffset + k];
+      squares += v[vOffset + k] * v[vOffset + k];
+    }
+    out.fill(0, outOffset, outOffset + SERIES_STRIDE);
+    out[outOffset] = (2 * dot) / n;
+    out[outOffset + 1] = squares / n;
   },
 };
 

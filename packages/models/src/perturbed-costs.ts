@@ -2,7 +2,7 @@ import { coordinateAt, type Layout } from "@gradcheck/core";
 import { gemm } from "@gradcheck/kernels";
 import { activationDelta, activationPair, cachedActivationDelta, crossesKink } from "./activations.js";
 import { forward, type ForwardPass } from "./forward.js";
-import { headFor, type Head } from "./heads.js";
+import { evaluateSeries, headFor, SERIES_REACH, SERIES_STRIDE, type Head } from "./heads.js";
 import { WeightColumns } from "./weight-columns.js";
 import { hasLinearRegions, linearRegions, ReverseSweep, type LinearRegions } from "./linear-regions.js";
 import { networkFromTheta, regularizationChange, type Batch } from "./network.js";
@@ -60,6 +60,8 @@ export class PerturbedCostEvaluator {
   private readonly daSecond: Float64Array[] = [];
   /** Shortcuts through ReLU/linear layers above layer l, where they apply; index l. */
   private readonly linearRegions: (LinearRegions | undefined)[] = [];
+  /** The loss along each pair's direction as a polynomial (head.lossSeries), per pair; index l. */
+  private readonly series: { directions: Float64Array; values: Float64Array }[] = [];
 
   constructor(spec: ModelSpec, theta: Float64Array, batch: Batch) {
     const network = networkFromTheta(spec, theta);
@@ -341,6 +343,15 @@ export class PerturbedCostEvaluator {
         if (!inside && regions.refine(unit, i))
           inside = daFirst > regions.lower[r] && daFirst < regions.upper[r] && daSecond > regions.lower[r] && daSecond < regions.upper[r];
         if (inside) {
+          // the loss along the pair's direction as a polynomial, where the steps are small enough
+          const series = this.seriesOf(layer, regions);
+          const at = r * SERIES_STRIDE;
+          const reach = SERIES_REACH / series[at + SERIES_STRIDE - 1];
+          if (Math.abs(daFirst) <= reach && Math.abs(daSecond) <= reach) {
+            sumFirst += evaluateSeries(series, at, daFirst);
+            sumSecond += evaluateSeries(series, at, daSecond);
+            continue;
+          }
           const offset = r * nOut;
           for (let k = 0; k < nOut; k++) {
             const v = regions.directions[offset + k];
@@ -373,6 +384,21 @@ export class PerturbedCostEvaluator {
 
   /** Loss changes of one example for the two perturbations, written by the head. */
   private readonly pair = new Float64Array(2);
+
+  /** Every pair's lossSeries of layer l, computed once its regions' directions are. */
+  private seriesOf(layer: number, regions: LinearRegions): Float64Array {
+    const cached = this.series[layer];
+    if (cached?.directions === regions.directions) return cached.values;
+    const nOut = this.sizes[this.layers];
+    const pairs = regions.directions.length / nOut;
+    const values = new Float64Array(pairs * SERIES_STRIDE);
+    for (let r = 0; r < pairs; r++) {
+      const example = r % this.m;
+      this.head.lossSeries(this.headCache, this.targets, example * nOut, nOut, regions.directions, r * nOut, values, r * SERIES_STRIDE);
+    }
+    this.series[layer] = { directions: regions.directions, values };
+    return values;
+  }
 
   /**
    * Pushes a change of A_layer[example, unit] up to the loss for both perturbations;

@@ -1,4 +1,5 @@
 import { backendLabel, exitCodeFor, recordedCheckOptions, type Report } from "@gradcheck/contracts";
+import type { FinishedCheck } from "@gradcheck/db";
 import { runLocalCheckWithResults, type CheckInput } from "@gradcheck/engine";
 import type { BackendOptionValues, CheckOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
@@ -26,9 +27,9 @@ export async function checkCommand(checkpoint: string, options: CheckCommandOpti
   assertBackendFits(options);
   if (options.html) await assertWritable(options.html, "HTML report");
   const input = await loadCheckFiles(checkpoint, options.model);
-  // The history opens while the check runs: PGlite and Prisma take about half a second to
-  // start. A folder another process holds is opened after the check instead, waiting its turn.
-  const early = options.save ? openDatabase(config, { waitForLock: false }).catch(() => undefined) : undefined;
+  // A PostgreSQL history opens while the check runs (Prisma takes a quarter of a second to
+  // load); the embedded one takes the check into its journal instead, in milliseconds.
+  const early = options.save && config.databaseUrl ? openDatabase(config).catch(() => undefined) : undefined;
   let handedOver = false;
   const progress = options.json ? undefined : createProgress();
   const startedAt = new Date();
@@ -82,18 +83,25 @@ async function save(
 ): Promise<void> {
   try {
     const { contentHash, sizeBytes } = await fileFingerprint(checkpoint);
-    const database = (await early) ?? (await openDatabase(config));
-    try {
-      await database.history.recordFinishedCheck({
-        model: { name: input.spec.name, spec: input.spec },
-        checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
-        options: recordedCheckOptions(options),
-        backend: backendLabel(report.compute),
-        report,
-        ...times,
-      });
-    } finally {
-      await database.close();
+    const check: FinishedCheck = {
+      model: { name: input.spec.name, spec: input.spec },
+      checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
+      options: recordedCheckOptions(options),
+      backend: backendLabel(report.compute),
+      report,
+      ...times,
+    };
+    if (!config.databaseUrl) {
+      // the next reader of the history moves it into the database
+      const { journalFinishedCheck } = await import("@gradcheck/db/journal");
+      await journalFinishedCheck(config.dataDir, check);
+    } else {
+      const database = (await early) ?? (await openDatabase(config));
+      try {
+        await database.history.recordFinishedCheck(check);
+      } finally {
+        await database.close();
+      }
     }
     if (!options.json) output.out(`Saved to ${historyLocation(config)}: gradcheck history ${input.spec.name}`);
   } catch (error) {

@@ -13,7 +13,7 @@ import { TABLE_CHARS, VERDICT_STYLE } from "../render.js";
 export async function historyCommand(model: string | undefined, options: { json: boolean }, output: Output, config: CliConfig): Promise<number> {
   let entries: HistoryEntry[];
   try {
-    entries = await withDatabase(config, ({ history }) => history.history(model));
+    entries = await withDatabase(config, ({ history }) => history.history(model), { warn: (message) => output.err(`gradcheck: warning: ${message}`) });
   } catch (error) {
     throw new InputError(`cannot read ${historyLocation(config)}: ${error instanceof Error ? error.message : String(error)}`);
   }
