@@ -69,7 +69,7 @@ export async function largeFigures(directory: string): Promise<void> {
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const speedUp = median(one.service) / median(two.service);
     console.log(`    1 worker, POST /checks to report (median of ${one.service.length}):        ${seconds(median(one.service))}   ${one.shards} shards`);
-    console.log(`    2 workers:                                               ${seconds(median(two.service))}`);
+    console.log(`    2 workers:                                               ${seconds(median(two.service))}   ${two.shards} shards`);
     console.log(`    speed-up of 2 workers over 1:                            ${speedUp.toFixed(2)}×   target ≥ 1.6× ${mark(speedUp >= 1.6)}`);
   } catch (error) {
     console.log(`    skipped: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);

@@ -128,12 +128,12 @@ async function main(): Promise<void> {
       console.log(`    ${kernel.padEnd(14)} one core ${one.toFixed(1).padStart(6)}   all cores ${all.toFixed(1).padStart(6)}${share}`);
     }
     if (reference) console.log(`    numpy dgemm    one core ${reference.one.toFixed(1).padStart(6)}   all cores ${reference.all.toFixed(1).padStart(6)}   (${reference.blas} as shipped, the same run)`);
+    else console.log(`    numpy: not measured (${(gemm.numpy as { missing: string }).missing}): no reference in this run`);
     if (reference && gemm.pinned) {
       const { coreType, one, all } = gemm.pinned;
       const best = gemm.kernels[0];
       console.log(`    numpy, ${coreType} kernels (this machine's OPENBLAS_CORETYPE): one core ${one.toFixed(1)}, all cores ${all.toFixed(1)}; the kernel is ${((100 * best.all) / all).toFixed(0)}% of it`);
     }
-    else console.log(`    numpy: not measured (${(gemm.numpy as { missing: string }).missing}): no reference in this run`);
 
     await largeFigures(join(directory, "large"));
 

@@ -12,6 +12,18 @@ export interface NoiseEstimate {
   readonly absolute: Float64Array;
 }
 
+/** The first position of the ascending `values` that holds `target` or more. */
+function lowerBound(values: Int32Array, target: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle] < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 /** Samples per tensor: enough to see a tensor's own truncation error, whatever its size. */
 const NOISE_SAMPLES_PER_TENSOR = 16;
 
@@ -29,7 +41,8 @@ export function measureCoordinateNoise(
   settings: ShardSettings,
 ): NoiseEstimate {
   const groups = layout.tensors.map((slot) => {
-    const mine = plan.filter((index) => index >= slot.offset && index < slot.offset + slot.size);
+    // the plan is ascending: a tensor's coordinates are one run of it
+    const mine = plan.subarray(lowerBound(plan, slot.offset), lowerBound(plan, slot.offset + slot.size));
     const stride = Math.max(1, Math.floor(mine.length / NOISE_SAMPLES_PER_TENSOR));
     return Int32Array.from({ length: Math.min(NOISE_SAMPLES_PER_TENSOR, mine.length) }, (_, n) => mine[n * stride]);
   });

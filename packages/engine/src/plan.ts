@@ -32,7 +32,11 @@ export function localShardSize(total: number, threads: number, minimum = 256): n
  * tensor min(samples, size) distinct ones drawn from a stream seeded by (seed, tensor).
  */
 export function planCoordinates(layout: Layout, options: Pick<CheckOptions, "mode" | "samples" | "seed">): Int32Array {
-  if (options.mode === "full") return Int32Array.from({ length: layout.total }, (_, i) => i);
+  if (options.mode === "full") {
+    const all = new Int32Array(layout.total);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    return all;
+  }
   const chosen: number[] = [];
   layout.tensors.forEach((slot, tensorIndex) => {
     const random = createStream(options.seed, tensorIndex);

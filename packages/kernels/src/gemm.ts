@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
+import { isMainThread } from "node:worker_threads";
 
 /**
  * C = op(A)·op(B) (+ C with `accumulate`), float64, row-major, where op(X) is X, Xᵀ with
@@ -64,7 +65,18 @@ interface WasmKernel {
   readonly macro: (mt: number, nt: number, kc: number, ap: number, bp: number, c: number, ldc: number) => void;
 }
 
-let requested: GemmKernel | "auto" = (process.env.GRADCHECK_KERNEL as GemmKernel | undefined) ?? "auto";
+const KERNELS: readonly (GemmKernel | "auto")[] = ["auto", "native-avx512", "native-avx2", "wasm-simd-fma", "wasm-simd", "js"];
+
+/** GRADCHECK_KERNEL, where it names a kernel; a misspelt one is said once and ignored. */
+function requestedByEnvironment(): GemmKernel | "auto" {
+  const value = process.env.GRADCHECK_KERNEL;
+  if (value === undefined || value === "") return "auto";
+  if ((KERNELS as readonly string[]).includes(value)) return value as GemmKernel | "auto";
+  if (isMainThread) process.emitWarning(`GRADCHECK_KERNEL=${value} is not one of ${KERNELS.join(", ")}; the fastest available kernel serves`);
+  return "auto";
+}
+
+let requested: GemmKernel | "auto" = requestedByEnvironment();
 let loaded: WasmKernel | null | undefined;
 let native: NativeAddon | null | undefined;
 
