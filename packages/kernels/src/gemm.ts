@@ -110,8 +110,9 @@ function nativeKernel(): NativeAddon | null {
   if (addon.selectIsa(isa) && addon.isa() !== null) native = addon;
   return native;
 }
+
 /**
- * The fastest kernel this runtime runs: relaxed SIMD's fused multiply-add where V8 offers it
+ * The fastest WebAssembly kernel this runtime runs: relaxed SIMD's fused multiply-add where V8 offers it
  * (Node 20 behind a flag that this turns on; later Nodes by default), plain SIMD otherwise, and
  * plain loops where WebAssembly SIMD is missing or "js" is asked for.
  */
