@@ -1,6 +1,6 @@
 import { shardJobResultSchema } from "@gradcheck/contracts";
 import type { PrismaClient } from "@gradcheck/db";
-import { decodeShardResult, type ShardResult } from "@gradcheck/engine";
+import { shardResultFromBytes, type ShardResult } from "@gradcheck/engine";
 
 /**
  * Stores each shard's results once per (check, shard) — a shard recomputed after a worker
@@ -8,16 +8,27 @@ import { decodeShardResult, type ShardResult } from "@gradcheck/engine";
  */
 export async function storeShardResults(prisma: PrismaClient, checkId: string, values: readonly unknown[]): Promise<ShardResult[]> {
   const received = values.map((value) => shardJobResultSchema.parse(value));
-  await prisma.shardResult.createMany({
-    data: received.map((result) => ({
+  // the base64 decoded once, for the rows and for the results
+  const bytes = received.map((result) => ({ numeric: Buffer.from(result.numeric, "base64"), status: Buffer.from(result.status, "base64") }));
+  const stored = prisma.shardResult.createMany({
+    data: received.map((result, n) => ({
       checkId,
       shardIndex: result.shard.index,
       start: result.shard.start,
       end: result.shard.end,
-      numeric: Buffer.from(result.numeric, "base64"),
-      status: Buffer.from(result.status, "base64"),
+      numeric: bytes[n].numeric,
+      status: bytes[n].status,
     })),
     skipDuplicates: true,
   });
-  return received.map(decodeShardResult).sort((a, b) => a.shard.index - b.shard.index);
+  // decoded while the rows travel; a decoding error still waits for the write to settle
+  let results: ShardResult[];
+  try {
+    results = received.map((result, n) => shardResultFromBytes(result, bytes[n].numeric, bytes[n].status));
+  } catch (error) {
+    await stored.catch(() => undefined);
+    throw error;
+  }
+  await stored;
+  return results.sort((a, b) => a.shard.index - b.shard.index);
 }
