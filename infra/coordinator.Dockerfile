@@ -5,6 +5,11 @@
 
 FROM node:20-bookworm-slim AS build
 ENV CI=true
+# A C compiler for the native GEMM kernel (packages/kernels/native); the image's Node has its
+# headers. Without it the build says so and the WebAssembly kernels serve.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 RUN npm install -g pnpm@12.21.0
 WORKDIR /repo
 # Dependencies come from the lockfile alone (`pnpm fetch` reads no package.json), so this
