@@ -3,7 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // CI runs every package's tests at once on two cores: a property test that takes a second
-    // here can take several there. A hang still fails, just later.
+    // here can take several there. A hang still fails, just later. Creating a PGlite database
+    // (initdb) in a hook takes seconds alone, tens of seconds on a loaded machine.
     testTimeout: 30_000,
+    hookTimeout: 60_000,
   },
 });

@@ -1,7 +1,7 @@
 import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createClient } from "./client.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 import { HistoryRepository } from "./history.repository.js";
@@ -11,32 +11,38 @@ import { finished } from "./test-support/finished-check.js";
 describe("the embedded history's journal", () => {
   let root: string;
   let dataDir: string;
-  const open: PrismaClient[] = [];
+  let prisma: PrismaClient;
+  let repository: HistoryRepository;
+  let folders = 0;
 
-  beforeEach(async () => {
+  // One database for every test (creating one takes seconds); each test its own journal.
+  beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "gradcheck-journal-"));
-    dataDir = join(root, "history");
-  });
-  afterEach(async () => {
-    for (const prisma of open.splice(0)) await prisma.$disconnect();
+    prisma = await createClient({ dataDir: join(root, "database"), migrate: true });
+    repository = new HistoryRepository(prisma);
+  }, 120_000);
+  afterAll(async () => {
+    await prisma?.$disconnect();
     await rm(root, { recursive: true, force: true });
+  }, 60_000);
+  beforeEach(() => {
+    dataDir = join(root, `history-${++folders}`);
   });
 
-  async function history(): Promise<{ prisma: PrismaClient; repository: HistoryRepository }> {
-    const prisma = await createClient({ dataDir, migrate: true });
-    open.push(prisma);
-    return { prisma, repository: new HistoryRepository(prisma) };
-  }
+  /** A finished check of a model of this test's own. */
+  const check = (step: number, hash: string, verdict: "pass" | "fail", relativeDifference: number) => {
+    const base = finished(step, hash, verdict, relativeDifference);
+    return { ...base, model: { ...base.model, name: `journal-${folders}` } };
+  };
 
   it("holds whole files only, and the database takes them in, oldest first, each once", async () => {
-    const first = await journalFinishedCheck(dataDir, { ...finished(100, "a".repeat(64), "pass", 1e-9), finishedAt: new Date("2026-11-24T10:00:02Z") });
-    const second = await journalFinishedCheck(dataDir, { ...finished(200, "b".repeat(64), "fail", 0.3), finishedAt: new Date("2026-11-24T11:00:00Z") });
+    const first = await journalFinishedCheck(dataDir, { ...check(100, "a".repeat(64), "pass", 1e-9), finishedAt: new Date("2026-11-24T10:00:02Z") });
+    const second = await journalFinishedCheck(dataDir, { ...check(200, "b".repeat(64), "fail", 0.3), finishedAt: new Date("2026-11-24T11:00:00Z") });
     expect((await readdir(journalDir(dataDir))).every((name) => name.endsWith(".json"))).toBe(true);
 
-    const { prisma, repository } = await history();
     expect(await takeJournal(dataDir, repository)).toEqual({ taken: 2, rejected: [] });
     expect(await readdir(journalDir(dataDir))).toEqual([]);
-    const entries = await repository.history("mlp");
+    const entries = await repository.history(`journal-${folders}`);
     expect(entries.map((entry) => [entry.checkId, entry.step, entry.verdict])).toEqual([
       [first, 100, "pass"],
       [second, 200, "fail"],
@@ -49,25 +55,24 @@ describe("the embedded history's journal", () => {
   });
 
   it("stores nothing twice when a crash left an entry that was already stored", async () => {
-    await journalFinishedCheck(dataDir, finished(100, "c".repeat(64), "pass", 1e-9));
+    const id = await journalFinishedCheck(dataDir, check(100, "c".repeat(64), "pass", 1e-9));
     const [name] = await readdir(journalDir(dataDir));
     const kept = join(root, "kept.json");
     await copyFile(join(journalDir(dataDir), name!), kept);
-    const { prisma, repository } = await history();
     await takeJournal(dataDir, repository);
     // as if the process died between storing the check and deleting its entry
     await copyFile(kept, join(journalDir(dataDir), name!));
     expect((await takeJournal(dataDir, repository)).taken).toBe(1);
-    expect(await prisma.check.count()).toBe(1);
+    expect(await prisma.check.count({ where: { model: { name: `journal-${folders}` } } })).toBe(1);
+    expect(await prisma.check.count({ where: { id } })).toBe(1);
   });
 
   it("sets aside an entry it cannot read, saying which and why, and takes in the rest", async () => {
-    await journalFinishedCheck(dataDir, finished(100, "d".repeat(64), "pass", 1e-9));
+    await journalFinishedCheck(dataDir, check(100, "d".repeat(64), "pass", 1e-9));
     await writeFile(join(journalDir(dataDir), "0000-broken.json"), '{"version": 1, "id": "x"');
     await writeFile(join(journalDir(dataDir), "0001-other.json"), JSON.stringify({ version: 7, id: "y", check: {} }));
     // a writer that has not renamed its file yet: not an entry
     await writeFile(join(journalDir(dataDir), ".0002-pending.tmp"), "{");
-    const { repository } = await history();
     const { taken, rejected } = await takeJournal(dataDir, repository);
     expect(taken).toBe(1);
     expect(rejected).toHaveLength(2);
@@ -76,8 +81,12 @@ describe("the embedded history's journal", () => {
     expect((await readdir(journalDir(dataDir))).sort()).toEqual([".0002-pending.tmp", "0000-broken.json.rejected", "0001-other.json.rejected"]);
   });
 
+  it("lies beside the data folder, whatever slash ends its name", () => {
+    expect(journalDir(`${dataDir}/`)).toBe(`${dataDir}.journal`);
+    expect(journalDir(dataDir)).toBe(`${dataDir}.journal`);
+  });
+
   it("is no error where there is no journal", async () => {
-    const { repository } = await history();
     expect(await takeJournal(dataDir, repository)).toEqual({ taken: 0, rejected: [] });
   });
 });

@@ -5,15 +5,15 @@
 // sees every check. This module loads neither PGlite nor Prisma.
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { FinishedCheck } from "./history.repository.js";
 
 const VERSION = 1;
 /** A temporary file this old was left by a writer that died before its rename. */
 const ABANDONED_MS = 10 * 60_000;
 
-/** The journal folder of an embedded data folder: beside it, as its lock is. */
-export const journalDir = (dataDir: string): string => `${dataDir}.journal`;
+/** The journal folder of an embedded data folder: beside it, as its lock is (never inside, whatever slash ends the name). */
+export const journalDir = (dataDir: string): string => `${resolve(dataDir)}.journal`;
 
 /** Appends a finished check to the journal; returns the id its check will have in the history. */
 export async function journalFinishedCheck(dataDir: string, check: FinishedCheck): Promise<string> {
