@@ -13,8 +13,6 @@ export interface OpenDatabase extends Repositories {
 }
 
 export interface OpenOptions {
-  /** an embedded folder that another process holds: wait for it (the default) or fail at once */
-  readonly waitForLock?: boolean;
   /** told of journal entries that could not be taken in */
   readonly warn?: (message: string) => void;
 }
@@ -28,7 +26,7 @@ export async function openDatabase(config: CliConfig, options: OpenOptions = {})
   const db = await import("@gradcheck/db");
   if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true });
   const prisma = await db.createClient(
-    config.databaseUrl ? { url: config.databaseUrl, migrate: true } : { dataDir: config.dataDir, migrate: true, waitForLock: options.waitForLock },
+    config.databaseUrl ? { url: config.databaseUrl, migrate: true } : { dataDir: config.dataDir, migrate: true },
   );
   const history = new db.HistoryRepository(prisma);
   if (!config.databaseUrl) {

@@ -13,11 +13,6 @@ export interface CreateClientOptions {
   readonly dataDir?: string;
   /** apply pending migrations before returning */
   readonly migrate?: boolean;
-  /**
-   * An embedded data folder that another process holds: wait for it (the default), or fail
-   * at once (`false`: for a caller that can come back later).
-   */
-  readonly waitForLock?: boolean;
 }
 
 /** How long a process waits for another one to finish with an embedded database. */
@@ -33,7 +28,7 @@ export async function createClient(opts: CreateClientOptions = {}): Promise<Pris
     if (opts.migrate) await migratePostgres(opts.url);
     return new PrismaClient({ adapter: new PrismaPg({ connectionString: opts.url }) });
   }
-  const release = opts.dataDir ? await lockDataDir(opts.dataDir, opts.waitForLock ?? true) : async () => {};
+  const release = opts.dataDir ? await lockDataDir(opts.dataDir) : async () => {};
   let db: PGlite | undefined;
   try {
     db = await PGlite.create(opts.dataDir ? { dataDir: opts.dataDir } : {});
@@ -59,14 +54,14 @@ export async function createClient(opts: CreateClientOptions = {}): Promise<Pris
 }
 
 /** Waits for, then takes, the data folder's lock; a lock left by a dead process goes stale. */
-async function lockDataDir(dataDir: string, wait: boolean): Promise<() => Promise<void>> {
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   await mkdir(dataDir, { recursive: true });
   try {
     // The lock is a folder beside the data folder (`<dataDir>.lock`), not inside PGlite's files.
     return await lock(dataDir, {
       stale: 10_000,
       update: 2_000,
-      retries: wait ? { retries: Math.ceil(LOCK_WAIT_MS / 500), minTimeout: 200, maxTimeout: 500 } : 0,
+      retries: { retries: Math.ceil(LOCK_WAIT_MS / 500), minTimeout: 200, maxTimeout: 500 },
     });
   } catch (error) {
     throw new Error(`${dataDir} is in use by another process (${(error as Error).message})`, { cause: error });

@@ -112,9 +112,9 @@ function nativeKernel(): NativeAddon | null {
 }
 
 /**
- * The fastest WebAssembly kernel this runtime runs: relaxed SIMD's fused multiply-add where V8 offers it
- * (Node 20 behind a flag that this turns on; later Nodes by default), plain SIMD otherwise, and
- * plain loops where WebAssembly SIMD is missing or "js" is asked for.
+ * The fastest WebAssembly kernel this runtime runs: relaxed SIMD's fused multiply-add where V8
+ * offers it (Node 20 behind a flag that this turns on; later Nodes by default), plain SIMD
+ * otherwise, and none (plain loops) where WebAssembly SIMD is missing or "js" is asked for.
  */
 function kernel(): WasmKernel | null {
   if (loaded !== undefined) return loaded;
@@ -170,8 +170,7 @@ export function gemm(args: GemmArguments): void {
   const large = args.anySize || m * n * k >= SMALL;
   const addon = large ? nativeKernel() : null;
   if (addon) {
-    const lda = args.lda ?? (args.transposeA ? m : k);
-    const ldb = args.ldb ?? (args.transposeB ? k : n);
+    const { lda, ldb } = leadingDimensions(args);
     addon.gemm(m, n, k, args.a, lda, args.transposeA === true, args.absoluteA === true, args.b, ldb, args.transposeB === true, args.absoluteB === true, args.c, ldc);
     return;
   }
@@ -202,6 +201,11 @@ export function gemmFloat32(args: GemmArguments): void {
   else plainGemm(args, ldc, Math.fround, true);
 }
 
+/** A's and B's leading dimensions: as given, else the length of their stored rows. */
+function leadingDimensions(args: GemmArguments): { lda: number; ldb: number } {
+  return { lda: args.lda ?? (args.transposeA ? args.m : args.k), ldb: args.ldb ?? (args.transposeB ? args.k : args.n) };
+}
+
 /** op(X)[row, column] as a flat index into X. */
 const at = (transposed: boolean | undefined, ld: number) =>
   transposed ? (row: number, column: number) => column * ld + row : (row: number, column: number) => row * ld + column;
@@ -212,8 +216,7 @@ const at = (transposed: boolean | undefined, ld: number) =>
  */
 function plainGemm(args: GemmArguments, ldc: number, round: (value: number) => number, reverse: boolean): void {
   const { m, n, k, a, b, c } = args;
-  const lda = args.lda ?? (args.transposeA ? m : k);
-  const ldb = args.ldb ?? (args.transposeB ? k : n);
+  const { lda, ldb } = leadingDimensions(args);
   const aAt = at(args.transposeA, lda);
   const bAt = at(args.transposeB, ldb);
   const absA = args.absoluteA === true;
@@ -259,8 +262,7 @@ const roundUp = (value: number, multiple: number) => Math.ceil(value / multiple)
 /** Blocks of depth KC (or `depth`); `reverse` packs every sum's terms last first. */
 function blockedGemm(wasm: WasmKernel, args: GemmArguments, ldc: number, depth: number, reverse: boolean): void {
   const { m, n, k, a, b, c } = args;
-  const lda = args.lda ?? (args.transposeA ? m : k);
-  const ldb = args.ldb ?? (args.transposeB ? k : n);
+  const { lda, ldb } = leadingDimensions(args);
   const { nr, element } = wasm;
   const mPadded = roundUp(m, MR);
   const ncMax = Math.min(NC, roundUp(n, nr));

@@ -346,7 +346,7 @@ export class PerturbedCostEvaluator {
           // the loss along the pair's direction as a polynomial, where the steps are small enough
           const series = this.seriesOf(layer, regions);
           const at = r * SERIES_STRIDE;
-          const reach = SERIES_REACH / series[at + SERIES_STRIDE - 1];
+          const reach = series[at + SERIES_STRIDE - 1];
           if (Math.abs(daFirst) <= reach && Math.abs(daSecond) <= reach) {
             sumFirst += evaluateSeries(series, at, daFirst);
             sumSecond += evaluateSeries(series, at, daSecond);
@@ -385,7 +385,11 @@ export class PerturbedCostEvaluator {
   /** Loss changes of one example for the two perturbations, written by the head. */
   private readonly pair = new Float64Array(2);
 
-  /** Every pair's lossSeries of layer l, computed once its regions' directions are. */
+  /**
+   * Every pair's lossSeries of layer l, computed once its regions' directions are; the last
+   * slot of each holds the reach in t, SERIES_REACH / D, instead of D (one division per pair,
+   * not per coordinate).
+   */
   private seriesOf(layer: number, regions: LinearRegions): Float64Array {
     const cached = this.series[layer];
     if (cached?.directions === regions.directions) return cached.values;
@@ -394,7 +398,9 @@ export class PerturbedCostEvaluator {
     const values = new Float64Array(pairs * SERIES_STRIDE);
     for (let r = 0; r < pairs; r++) {
       const example = r % this.m;
-      this.head.lossSeries(this.headCache, this.targets, example * nOut, nOut, regions.directions, r * nOut, values, r * SERIES_STRIDE);
+      const at = r * SERIES_STRIDE;
+      this.head.lossSeries(this.headCache, this.targets, example * nOut, nOut, regions.directions, r * nOut, values, at);
+      values[at + SERIES_STRIDE - 1] = SERIES_REACH / values[at + SERIES_STRIDE - 1];
     }
     this.series[layer] = { directions: regions.directions, values };
     return values;

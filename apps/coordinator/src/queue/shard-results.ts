@@ -10,7 +10,7 @@ export async function storeShardResults(prisma: PrismaClient, checkId: string, v
   const received = values.map((value) => shardJobResultSchema.parse(value));
   // the base64 decoded once, for the rows and for the results
   const bytes = received.map((result) => ({ numeric: Buffer.from(result.numeric, "base64"), status: Buffer.from(result.status, "base64") }));
-  const stored = prisma.shardResult.createMany({
+  await prisma.shardResult.createMany({
     data: received.map((result, n) => ({
       checkId,
       shardIndex: result.shard.index,
@@ -21,14 +21,5 @@ export async function storeShardResults(prisma: PrismaClient, checkId: string, v
     })),
     skipDuplicates: true,
   });
-  // decoded while the rows travel; a decoding error still waits for the write to settle
-  let results: ShardResult[];
-  try {
-    results = received.map((result, n) => shardResultFromBytes(result, bytes[n].numeric, bytes[n].status));
-  } catch (error) {
-    await stored.catch(() => undefined);
-    throw error;
-  }
-  await stored;
-  return results.sort((a, b) => a.shard.index - b.shard.index);
+  return received.map((result, n) => shardResultFromBytes(result, bytes[n].numeric, bytes[n].status)).sort((a, b) => a.shard.index - b.shard.index);
 }
