@@ -40,43 +40,113 @@ export async function timeClusterChecks(checkpointPath: string, modelPath: strin
       const ms = performance.now() - started;
       return { ms, report: JSON.parse(stdout) as Report };
     };
-    const service = async (hash: string): Promise<{ ms: number; state: CheckState }> => {
-      const call = async (method: string, path: string, body?: unknown) => {
-        const response = await fetch(`${cluster.url}/api/v1${path}`, {
-          method,
-          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        return (await response.json()) as CheckState;
-      };
-      const started = performance.now();
-      let state = await call("POST", "/checks", { model, checkpoint: hash, options: { mode: "full", top: ++top } });
-      // A poll every 25 ms (12 ms late on average): polling every 5 ms kept the coordinator
-      // busy on the two cores the workers compute on, and measured the bench as much as them.
-      while (state.status === "queued" || state.status === "running") {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-        state = await call("GET", `/checks/${state.id}`);
-      }
-      return { ms: performance.now() - started, state };
-    };
-
     const warm = await submit();
     if (warm.report.verdict !== "pass") throw new Error("the correct benchmark model did not pass through the cluster");
     const submitTimes: number[] = [];
     for (let repeat = 0; repeat < REPEATS; repeat++) submitTimes.push((await submit()).ms);
-    const hash = (await fetch(`${cluster.url}/api/v1/models/${model}/checkpoints`, { headers: { authorization: `Bearer ${key}` } })
-      .then((response) => response.json())
-      .then((list) => (list as { hash: string }[])[0].hash)) as string;
+    const hash = await latestCheckpoint(cluster.url, key, model);
     const serviceTimes: number[] = [];
     let shards = 0;
     for (let repeat = 0; repeat < REPEATS; repeat++) {
-      const { ms, state } = await service(hash);
-      if (state.status !== "done") throw new Error(`a cluster check ended ${state.status}: ${state.error}`);
+      const { ms, shards: total } = await timedCheck(cluster.url, key, model, hash, ++top);
       serviceTimes.push(ms);
-      shards = state.progress.shardsTotal;
+      shards = total;
     }
     return { submit: submitTimes, service: serviceTimes, shards };
   } finally {
     await cluster.destroy();
   }
+}
+
+/** The state in a check's `end` event. */
+async function endOfStream(url: string, headers: Record<string, string>): Promise<CheckState> {
+  const response = await fetch(url, { headers });
+  if (!response.ok || !response.body) throw new Error(`GET ${url} answered ${response.status}`);
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of response.body) {
+    text += decoder.decode(chunk as Uint8Array, { stream: true });
+    const end = /event: end\ndata: (.*)\n\n/.exec(text);
+    // leaving the loop cancels the stream
+    if (end) return JSON.parse(end[1]) as CheckState;
+  }
+  throw new Error(`the event stream of ${url} ended without an end event`);
+}
+
+/** Wall times of the same full check with one worker and with two, taken in turns. */
+export interface WorkerComparison {
+  /** POST /checks to the end event, per round */
+  readonly one: number[];
+  readonly two: number[];
+  /** shards of a check with one worker, and with two */
+  readonly shards: readonly [number, number];
+}
+
+/**
+ * One worker against two on the same check, in alternating rounds on one cluster: this
+ * machine's speed drifts over minutes, and taking the two in turns lets the drift fall on
+ * both alike. The second worker is started for each two-worker round (its first check warms
+ * it up: download, JIT) and stopped after it, so the planner sizes shards for the processors
+ * present, as it would for a user.
+ */
+export async function compareWorkerCounts(checkpointPath: string, modelPath: string, model: string, rounds = 3): Promise<WorkerComparison> {
+  const cluster = await LocalCluster.create();
+  try {
+    await cluster.startCoordinator();
+    const key = await cluster.key("submitter");
+    await startReadyWorker(cluster);
+    let top = 0;
+    const { stdout } = await run(process.execPath, [CLI, "submit", checkpointPath, "--model", modelPath, "--wait", "--json", "--top", String(++top)], {
+      env: { ...process.env, GRADCHECK_SERVER: cluster.url, GRADCHECK_KEY: key },
+    });
+    if ((JSON.parse(stdout) as Report).verdict !== "pass") throw new Error("the correct benchmark model did not pass through the cluster");
+    const hash = await latestCheckpoint(cluster.url, key, model);
+    const check = () => timedCheck(cluster.url, key, model, hash, ++top);
+    const one: number[] = [];
+    const two: number[] = [];
+    const shards: [number, number] = [0, 0];
+    for (let round = 0; round < rounds; round++) {
+      const single = await check();
+      one.push(single.ms);
+      shards[0] = single.shards;
+      const second = await startReadyWorker(cluster);
+      await check();
+      const pair = await check();
+      two.push(pair.ms);
+      shards[1] = pair.shards;
+      second.kill("SIGTERM");
+      await second.exited;
+    }
+    return { one, two, shards };
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+async function startReadyWorker(cluster: LocalCluster) {
+  const worker = await cluster.startWorker({ GRADCHECK_WORKER_CONCURRENCY: "1" });
+  const deadline = Date.now() + 30_000;
+  while (!worker.output().includes("processors on")) {
+    if (Date.now() > deadline) throw new Error(`a worker did not start:\n${worker.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return worker;
+}
+
+async function latestCheckpoint(url: string, key: string, model: string): Promise<string> {
+  const response = await fetch(`${url}/api/v1/models/${model}/checkpoints`, { headers: { authorization: `Bearer ${key}` } });
+  return ((await response.json()) as { hash: string }[])[0].hash;
+}
+
+/** POST /checks to its end event, with a `top` of its own so that it is a new check of the same work. */
+async function timedCheck(url: string, key: string, model: string, hash: string, top: number): Promise<{ ms: number; shards: number }> {
+  const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const started = performance.now();
+  const submitted = await fetch(`${url}/api/v1/checks`, { method: "POST", headers, body: JSON.stringify({ model, checkpoint: hash, options: { mode: "full", top } }) });
+  const { id } = (await submitted.json()) as CheckState;
+  // Followed as a client should, on its event stream: the coordinator pushes the end as the
+  // check finishes, and nothing polls the two cores the workers compute on.
+  const state = await endOfStream(`${url}/api/v1/checks/${id}/events`, headers);
+  if (state.status !== "done") throw new Error(`a cluster check ended ${state.status}: ${state.error}`);
+  return { ms: performance.now() - started, shards: state.progress.shardsTotal };
 }

@@ -10,6 +10,7 @@ import { CheckController } from "./checks/check.controller.js";
 import { CheckEvents } from "./checks/check-events.js";
 import { CheckRepository } from "./checks/check.repository.js";
 import { CheckService } from "./checks/check.service.js";
+import { ShardResultsService } from "./checks/shard-results.service.js";
 import { ApiErrorFilter } from "./common/api-error.filter.js";
 import type { CoordinatorConfig } from "./config.js";
 import { HealthController } from "./health/health.controller.js";
@@ -45,6 +46,7 @@ export class AppModule {
         CheckpointService,
         CheckRepository,
         CheckService,
+        ShardResultsService,
         PlanningThread,
         CheckEvents,
         QueueService,

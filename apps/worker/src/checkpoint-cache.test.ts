@@ -43,7 +43,7 @@ describe("cachedCheckpoint", () => {
     expect(path).toBe(join(cacheDir, `${hash}.safetensors`));
     expect((await readFile(path)).equals(content)).toBe(true);
     expect(await cachedCheckpoint(source, hash)).toBe(path);
-    expect(server.requests).toEqual([`/api/v1/checkpoints/${hash}/content`]);
+    expect(server.requests).toEqual([`GET /api/v1/checkpoints/${hash}/content`]);
     expect(await readdir(cacheDir)).toEqual([`${hash}.safetensors`]);
   });
 

@@ -2,30 +2,14 @@ import { createHash, randomUUID } from "node:crypto";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SHA256_HEX } from "@gradcheck/contracts";
+import { answerOf, causeOf, CoordinatorRequestError, isPermanentStatus, type CheckpointSource } from "./coordinator-http.js";
 
-/** Where checkpoints come from and where they are kept. */
-export interface CheckpointSource {
-  /** the coordinator's base URL, without a trailing slash */
-  readonly server: string;
-  readonly key: string;
-  readonly cacheDir: string;
-}
+export type { CheckpointSource } from "./coordinator-http.js";
 
-/**
- * A checkpoint that could not be had. `permanent` errors (refused by the coordinator, or
- * bytes that do not match the hash) come back the same on a retry; the others may not.
- */
-export class CheckpointFetchError extends Error {
+/** A checkpoint that could not be had; see CoordinatorRequestError for `permanent`. */
+export class CheckpointFetchError extends CoordinatorRequestError {
   override name = "CheckpointFetchError";
-
-  constructor(
-    message: string,
-    readonly permanent: boolean,
-  ) {
-    super(message);
-  }
 }
-
 
 /**
  * The local path of the checkpoint with this SHA-256, downloaded from the coordinator on
@@ -50,13 +34,7 @@ async function download(source: CheckpointSource, hash: string, path: string): P
     throw new CheckpointFetchError(`cannot download checkpoint ${hash}: GET ${url} failed: ${causeOf(error)}`, false);
   }
   if (!response.ok) {
-    const reason = await serverMessage(response);
-    // Retrying cannot change a refusal (bad key, unknown hash), except for timeouts and rate limits.
-    const permanent = response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429;
-    throw new CheckpointFetchError(
-      `cannot download checkpoint ${hash}: GET ${url} answered ${response.status} ${response.statusText}${reason ? `: ${reason}` : ""}`,
-      permanent,
-    );
+    throw new CheckpointFetchError(`cannot download checkpoint ${hash}: GET ${url} ${await answerOf(response)}`, isPermanentStatus(response.status));
   }
 
   // A unique temporary name and an atomic rename: threads and processes fetching the same
@@ -93,26 +71,6 @@ async function writeHashing(response: Response, path: string): Promise<string> {
     await file.close();
   }
   return hash.digest("hex");
-}
-
-/** The `message` of the coordinator's JSON error body, if it sent one. */
-async function serverMessage(response: Response): Promise<string | undefined> {
-  try {
-    const body: unknown = JSON.parse(await response.text());
-    if (typeof body === "object" && body !== null && "message" in body) {
-      const { message } = body;
-      return Array.isArray(message) ? message.join("; ") : String(message);
-    }
-  } catch {
-    // not JSON: the status line says enough
-  }
-  return undefined;
-}
-
-/** fetch() reports network failures as "fetch failed" with the real reason in `cause`. */
-function causeOf(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return cause instanceof Error ? cause.message : String(cause);
 }
 
 async function isFile(path: string): Promise<boolean> {

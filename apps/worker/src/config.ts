@@ -52,7 +52,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env, argv: rea
   const key = env.GRADCHECK_KEY?.trim();
   if (!key) {
     throw new ConfigError(
-      "GRADCHECK_KEY is not set: the worker downloads checkpoints from the coordinator and needs an API key (create one with `gradcheck keys create`)",
+      "GRADCHECK_KEY is not set: the worker downloads checkpoints from the coordinator and hands its results in there, with an API key of role worker (create one with `gradcheck keys create --role worker`)",
     );
   }
   return {

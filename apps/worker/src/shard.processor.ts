@@ -3,18 +3,20 @@ import { UnrecoverableError, type SandboxedJob } from "bullmq";
 import { shardJobDataSchema, type ShardJobData, type ShardJobResult, type ShardProgress } from "@gradcheck/contracts";
 import type { PerturbedCostBackend } from "@gradcheck/compute";
 import {
-  encodeShardResult,
   isCheckInputError,
   LastCheckpoint,
   openScreenedBackend,
   planCheck,
   runShard,
+  shardJobResult,
   shardWork,
   type CheckPlan,
   type LoadedCheckpoint,
 } from "@gradcheck/engine";
 import { ModelSpecError, parseModelSpec, type ModelSpec } from "@gradcheck/models";
-import { cachedCheckpoint, CheckpointFetchError, type CheckpointSource } from "./checkpoint-cache.js";
+import { cachedCheckpoint, type CheckpointSource } from "./checkpoint-cache.js";
+import { CoordinatorRequestError } from "./coordinator-http.js";
+import { uploadShardResults } from "./result-upload.js";
 import type { WorkerBackend } from "./compute-backend.js";
 
 /** What startWorker hands every processor thread as `workerData`. */
@@ -64,7 +66,9 @@ export default async function processShard(job: SandboxedJob<ShardJobData>): Pro
   const result = runShard(check.backend, check.spec, data.shard, work, check.plan.settings, progressReporter(job, total));
   const seconds = (performance.now() - started) / 1000;
   if (settings.debug) console.log(`[debug] check ${data.checkId} shard ${data.shard.index}: ${total} items in ${seconds.toFixed(3)} s`);
-  return encodeShardResult(result, seconds);
+  const outcome = await withCoordinator(settings, () => uploadShardResults(settings, data.checkId, result));
+  if (settings.debug && outcome !== "stored") console.log(`[debug] check ${data.checkId} shard ${data.shard.index}: results ${outcome}`);
+  return shardJobResult(result, seconds);
 }
 
 async function prepare(settings: ProcessorSettings, data: ShardJobData): Promise<PreparedCheck> {
@@ -96,7 +100,7 @@ async function screenedBackend(settings: ProcessorSettings, checkpoint: LoadedCh
 }
 
 async function load(settings: ProcessorSettings, data: ShardJobData, spec: ModelSpec): Promise<LoadedCheckpoint> {
-  const path = await download(settings, data.checkpointHash);
+  const path = await withCoordinator(settings, () => cachedCheckpoint(settings, data.checkpointHash));
   try {
     return await checkpoints.load(path, spec, `checkpoint ${data.checkpointHash}`);
   } catch (error) {
@@ -106,22 +110,23 @@ async function load(settings: ProcessorSettings, data: ShardJobData, spec: Model
   }
 }
 
-/** Waits between download attempts: about two minutes in all, time for a coordinator to restart. */
-const DOWNLOAD_RETRY_SECONDS = [1, 2, 4, 8, 15, 30, 30, 30];
+/** Waits between attempts of a request to the coordinator: about two minutes in all, time for it to restart. */
+const COORDINATOR_RETRY_SECONDS = [1, 2, 4, 8, 15, 30, 30, 30];
 
 /**
- * The checkpoint's path in the cache, downloading it if needed. A coordinator that is down or
- * restarting is waited for here, so that it does not use up the shard's few attempts.
+ * A request to the coordinator (a download, or handing in results), retried while the
+ * coordinator is down or restarting, so that an outage does not use up the shard's few
+ * attempts. A refusal no retry can change fails the job at once.
  */
-async function download(settings: ProcessorSettings, hash: string): Promise<string> {
+async function withCoordinator<T>(settings: ProcessorSettings, request: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await cachedCheckpoint(settings, hash);
+      return await request();
     } catch (error) {
-      if (error instanceof CheckpointFetchError && error.permanent) throw new UnrecoverableError(error.message);
-      if (attempt >= DOWNLOAD_RETRY_SECONDS.length) throw error;
-      if (settings.debug) console.log(`[debug] ${(error as Error).message}; retrying in ${DOWNLOAD_RETRY_SECONDS[attempt]} s`);
-      await new Promise((resolve) => setTimeout(resolve, DOWNLOAD_RETRY_SECONDS[attempt] * 1000));
+      if (error instanceof CoordinatorRequestError && error.permanent) throw new UnrecoverableError(error.message);
+      if (attempt >= COORDINATOR_RETRY_SECONDS.length) throw error;
+      if (settings.debug) console.log(`[debug] ${(error as Error).message}; retrying in ${COORDINATOR_RETRY_SECONDS[attempt]} s`);
+      await new Promise((resolve) => setTimeout(resolve, COORDINATOR_RETRY_SECONDS[attempt] * 1000));
     }
   }
 }

@@ -17,14 +17,15 @@ import {
 } from "@gradcheck/contracts";
 import {
   backendFor,
-  decodeShardResult,
   loadCheckInput,
   mergeShardResults,
   planCheck,
   planShards,
   runShard,
+  shardResultFromBody,
   shardWork,
   type Shard,
+  type ShardResult,
 } from "@gradcheck/engine";
 import type { ModelSpec } from "@gradcheck/models";
 import { availableGpuJsModes, GPUJS_MODES } from "@gradcheck/compute/gpujs";
@@ -121,6 +122,16 @@ async function planItems(path: string, spec: ModelSpec, options: CheckOptionsInp
   return planCheck(await loadCheckInput(path, spec), checkOptionsSchema.parse(options)).items;
 }
 
+/** The results the worker handed in for these job return values, as aggregation decodes them. */
+function handedIn(cluster: Cluster, checkId: string, values: readonly ShardJobResult[]): ShardResult[] {
+  return values.map((value) => {
+    const stored = cluster.server.results.get(`${checkId}/${value.shard.index}`);
+    if (!stored) throw new Error(`shard ${value.shard.index} of ${checkId} was not handed in`);
+    expect([stored.start, stored.end]).toEqual([value.shard.start, value.shard.end]);
+    return shardResultFromBody(value, stored.body);
+  });
+}
+
 const bytes = (array: Float64Array | Uint8Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
 
 describe("worker process", { timeout: 60_000 }, () => {
@@ -148,16 +159,19 @@ describe("worker process", { timeout: 60_000 }, () => {
         expect(parent.deferredFailure).toBeUndefined();
         const values = Object.values(await parent.getChildrenValues<ShardJobResult>());
         expect(values).toHaveLength(check.shards.length);
-        const remote = mergeShardResults(check.shards[check.shards.length - 1].end, values.map(decodeShardResult));
+        const remote = mergeShardResults(check.shards[check.shards.length - 1].end, handedIn(cluster, check.checkId, values));
         const local = await localResults(path, checkpoint.spec, check.options, check.shards);
         expect(bytes(remote.numeric)).toEqual(bytes(local.numeric));
         expect(bytes(remote.status)).toEqual(bytes(local.status));
         for (const value of values) expect(value.seconds).toBeGreaterThanOrEqual(0);
       }
       // Downloaded once per processor thread at most: later shards find it in the cache.
-      const requests = cluster.server.requests;
-      expect(new Set(requests)).toEqual(new Set([`/api/v1/checkpoints/${checkpoint.hash}/content`]));
-      expect(requests.length).toBeLessThanOrEqual(2);
+      const downloads = cluster.server.requests.filter((request) => request.startsWith("GET "));
+      expect(new Set(downloads)).toEqual(new Set([`GET /api/v1/checkpoints/${checkpoint.hash}/content`]));
+      expect(downloads.length).toBeLessThanOrEqual(2);
+      // each shard's results handed in once
+      const shards = planned.reduce((sum, check) => sum + check.shards.length, 0);
+      expect(cluster.server.requests.filter((request) => request.startsWith("PUT "))).toHaveLength(shards);
       expect(worker.output()).toMatch(/check full shard 0: done in \d+\.\d\d s/);
 
       worker.child.kill("SIGTERM");
@@ -178,7 +192,7 @@ describe("worker process", { timeout: 60_000 }, () => {
       const parent = await jobOf(cluster.aggregate, aggregateJobId("screened"));
       const values = Object.values(await parent.getChildrenValues<ShardJobResult>());
       expect(new Set(values.map((value) => JSON.stringify(value.backend)))).toEqual(new Set([JSON.stringify({ name: "gpujs", mode: "webasm", precision: "float32" })]));
-      const remote = mergeShardResults(shards[shards.length - 1].end, values.map(decodeShardResult));
+      const remote = mergeShardResults(shards[shards.length - 1].end, handedIn(cluster, "screened", values));
       const local = await localResults(path, checkpoint.spec, options, shards);
       expect(bytes(remote.status)).toEqual(bytes(local.status));
       // SMALL's tensors are under the sample's minimum: every coordinate is confirmed in float64
@@ -266,6 +280,29 @@ describe("worker process", { timeout: 60_000 }, () => {
     });
   });
 
+  it("retries handing in results while the coordinator is busy, and drops those of a finished check", async () => {
+    await withCluster(async (cluster) => {
+      const worker = await cluster.startProcess({ env: { GRADCHECK_WORKER_CONCURRENCY: "1" } });
+      const checkpoint = testCheckpoint(SMALL, 5);
+      cluster.server.files.set(checkpoint.hash, checkpoint.bytes);
+      const shards = [{ index: 0, start: 0, end: 10 }];
+      const options = { mode: "full" } as const;
+      cluster.server.resultFailures = 1;
+      await addCheck(cluster, { checkId: "busy", hash: checkpoint.hash, spec: SMALL, options, shards });
+      const busy = shardJobId("busy", 0);
+      expect(await settledState(cluster.shards, busy, ["failed", "completed"], worker.output)).toBe("completed");
+      // retried inside the shard, using up no attempt
+      expect((await jobOf(cluster.shards, busy)).attemptsMade).toBe(1);
+      expect(cluster.server.resultFailures).toBe(0);
+      expect(handedIn(cluster, "busy", [(await jobOf(cluster.shards, busy)).returnvalue as ShardJobResult])[0].numeric).toHaveLength(10);
+
+      cluster.server.finished.add("gone");
+      await addCheck(cluster, { checkId: "gone", hash: checkpoint.hash, spec: SMALL, options, shards });
+      expect(await settledState(cluster.shards, shardJobId("gone", 0), ["failed", "completed"], worker.output)).toBe("completed");
+      expect(cluster.server.results.has("gone/0")).toBe(false);
+    });
+  });
+
   it("lets a running shard finish on SIGTERM, then exits 0", async () => {
     await withCluster(async (cluster) => {
       const worker = await cluster.startProcess();
@@ -279,7 +316,7 @@ describe("worker process", { timeout: 60_000 }, () => {
       worker.child.kill("SIGTERM");
       expect(await worker.exited()).toEqual({ code: 0, signal: null });
       expect(await cluster.shards.getJobState(id)).toBe("completed");
-      const result = decodeShardResult((await jobOf(cluster.shards, id)).returnvalue as ShardJobResult);
+      const [result] = handedIn(cluster, "slow", [(await jobOf(cluster.shards, id)).returnvalue as ShardJobResult]);
       expect(result.shard).toEqual(shard);
       expect(result.numeric).toHaveLength(3000);
     });

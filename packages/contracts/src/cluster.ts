@@ -59,18 +59,30 @@ export const shardJobDataSchema = z.object({
 });
 export type ShardJobData = z.infer<typeof shardJobDataSchema>;
 
-/** A shard job's return value; Float64Array and Uint8Array travel as base64 bytes. */
+/**
+ * A shard job's return value. The results themselves do not travel through Redis: the worker
+ * hands them to the coordinator first (PUT shardResultsPath, body shardResultsBodyBytes long),
+ * which stores them in PostgreSQL as they come.
+ */
 export const shardJobResultSchema = z.object({
   shard: shardSchema,
-  numeric: z.string(),
-  /** per item: the CoordinateStatus in the low 4 bits, the ScreenOutcome in the high 4 */
-  status: z.string(),
   /** what computed the shard */
   backend: backendUsageSchema.omit({ items: true }),
   /** seconds the shard's computation took, for throughput figures */
   seconds: z.number().nonnegative(),
 });
 export type ShardJobResult = z.infer<typeof shardJobResultSchema>;
+
+/** Where a worker PUTs a shard's results, as `application/octet-stream`, with `?start=&end=`. */
+export const shardResultsPath = (checkId: string, shardIndex: number): string =>
+  `/api/v1/checks/${encodeURIComponent(checkId)}/shards/${shardIndex}/results`;
+
+/**
+ * The body's length for a shard of `items` items: a float64 numerical derivative per item
+ * (little-endian), then a status byte per item (the CoordinateStatus in the low 4 bits, the
+ * ScreenOutcome in the high 4).
+ */
+export const shardResultsBodyBytes = (items: number): number => 9 * items;
 
 export const aggregateJobDataSchema = z.object({ checkId: z.string(), shards: z.number().int().positive(), shardSize: z.number().int().positive(), items: z.number().int().positive() });
 export type AggregateJobData = z.infer<typeof aggregateJobDataSchema>;

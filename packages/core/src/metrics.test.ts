@@ -408,6 +408,31 @@ describe("compareGradients", () => {
     expect(result.tensors[1].verdict).toBe("fail");
     expect(result.verdict).toBe("fail");
   });
+
+  it("gives overall and per-tensor differences equal to relativeDifference over their checked coordinates (property)", () => {
+    // Tensors of very different scales: the overall sums are the tensors' sums, rescaled.
+    const scales = fc.constantFrom(1e-80, 1e-6, 1, 1e6, 1e80);
+    const tensor = fc.integer({ min: 1, max: 9 }).chain((size) =>
+      fc.tuple(scales, fc.array(fc.tuple(finite, finite, fc.constantFrom(0, 1, 1, 1, 2)), { minLength: size, maxLength: size })),
+    );
+    fc.assert(
+      fc.property(fc.array(tensor, { minLength: 1, maxLength: 4 }), (tensors) => {
+        const layout = createLayout(tensors.map(([, values], index) => ({ name: `T${index}`, shape: [values.length] })));
+        const entries = tensors.flatMap(([scale, values]) => values.map(([n, a, flag]) => [n * scale, a * scale, flag] as const));
+        const numeric = Float64Array.from(entries, ([n]) => n);
+        const analytic = Float64Array.from(entries, ([, a]) => a);
+        const status = Uint8Array.from(entries, ([, , flag]) => flag);
+        const result = compareGradients(layout, numeric, analytic, status, { ...options, noiseFloor: 0 });
+        const checked = (i: number) => status[i] === CoordinateStatus.checked;
+        const close = (a: number, b: number) => Math.abs(a - b) <= 1e-13 * Math.max(Math.abs(a), Math.abs(b), 1e-300);
+        expect(close(result.relativeDifference, relativeDifference(numeric, analytic, checked))).toBe(true);
+        layout.tensors.forEach((slot, index) => {
+          const own = relativeDifference(numeric, analytic, checked, slot.offset, slot.offset + slot.size);
+          expect(close(result.tensors[index].relativeDifference, own)).toBe(true);
+        });
+      }),
+    );
+  });
 });
 
 describe("relativeDifference far from 1", () => {

@@ -80,8 +80,10 @@ export class HistoryRepository {
    * already finished meanwhile; returns whether it was recorded.
    */
   async completeCheck(checkId: string, report: Report, finishedAt: Date): Promise<boolean> {
-    return this.prisma.$transaction(async (tx) => {
-      const { count } = await tx.check.updateMany({
+    try {
+      // One nested write (Prisma runs it in a transaction of its own): the check becomes done
+      // with its rows, or, when it is no longer open, nothing is written.
+      await this.prisma.check.update({
         where: { id: checkId, status: { in: ["queued", "running"] } },
         data: {
           status: "done",
@@ -91,12 +93,16 @@ export class HistoryRepository {
           relativeDifference: report.relativeDifference,
           report: report as unknown as Prisma.InputJsonValue,
           finishedAt,
+          ...reportRows(report),
         },
+        select: { id: true },
       });
-      if (count === 0) return false;
-      await tx.check.update({ where: { id: checkId }, data: reportRows(report) });
       return true;
-    });
+    } catch (error) {
+      // P2025: no open check of that id (finished, cancelled or gone)
+      if ((error as { code?: string }).code === "P2025") return false;
+      throw error;
+    }
   }
 
   /** Finished checks, of one model or all, ordered by model, then training step (unknown last), then time. */

@@ -53,13 +53,23 @@ export function backendUsage(results: readonly ShardResult[]): BackendUsage[] {
 
 /** Spreads results over a coordinate plan into θ-sized arrays; coordinates outside the plan stay unchecked. */
 export function scatterToTheta(total: number, plan: Int32Array, merged: MergedResults): MergedResults {
+  // A full check's plan is every coordinate in order: its results are θ-sized already.
+  if (isEveryCoordinate(total, plan)) return merged;
   const numeric = new Float64Array(total);
   const status = new Uint8Array(total).fill(CoordinateStatus.unchecked);
   const screen = merged.screen ? new Uint8Array(total) : undefined;
-  plan.forEach((index, position) => {
+  // a plain loop: a callback per coordinate costs more than the copy
+  for (let position = 0; position < plan.length; position++) {
+    const index = plan[position];
     numeric[index] = merged.numeric[position];
     status[index] = merged.status[position];
     if (screen) screen[index] = merged.screen![position];
-  });
+  }
   return screen ? { numeric, status, screen } : { numeric, status };
+}
+
+function isEveryCoordinate(total: number, plan: Int32Array): boolean {
+  if (plan.length !== total) return false;
+  for (let position = 0; position < total; position++) if (plan[position] !== position) return false;
+  return true;
 }

@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { backendUsage, mergeShardResults } from "./aggregate.js";
+import { shardResultsBodyBytes, type ShardJobResult } from "@gradcheck/contracts";
 import type { ShardResult } from "./shard.js";
-import { decodeShardResult, encodeShardResult } from "./shard-codec.js";
+import { shardJobResult, shardResultFromBody, shardResultFromBytes, shardResultsBody, splitShardResultsBody } from "./shard-codec.js";
 import { clusterShardSize, localShardSize, planShards } from "./plan.js";
 
 describe("planShards", () => {
@@ -67,20 +68,28 @@ describe("mergeShardResults", () => {
 });
 
 describe("shard codec", () => {
-  it("carries numbers, statuses, screen outcomes and the backend through JSON unchanged", () => {
+  it("carries numbers, statuses, screen outcomes and the backend through the body and the job's JSON unchanged", () => {
     const shard = { index: 2, start: 10, end: 14 };
     const plain: ShardResult = { shard, numeric: Float64Array.of(0.1, -2e-300, Math.PI, 0), status: Uint8Array.of(1, 2, 1, 0), backend: { name: "cpu", mode: null, precision: "float64" } };
     const screened: ShardResult = { ...plain, screen: Uint8Array.of(1, 2, 3, 0), backend: { name: "gpujs", mode: "cpu", precision: "float32" } };
     for (const original of [plain, screened]) {
-      const encoded = encodeShardResult(original, 0.5);
-      expect(decodeShardResult(JSON.parse(JSON.stringify(encoded)))).toEqual(original);
-      expect(encoded.seconds).toBe(0.5);
+      const meta = JSON.parse(JSON.stringify(shardJobResult(original, 0.5))) as ShardJobResult;
+      expect(meta.seconds).toBe(0.5);
+      // a body at an odd offset, as a Buffer slice of a larger read may be
+      const body = shardResultsBody(original);
+      expect(body.length).toBe(shardResultsBodyBytes(4));
+      const shifted = new Uint8Array(body.length + 1).subarray(1);
+      shifted.set(body);
+      expect(shardResultFromBody(meta, shifted)).toEqual(original);
     }
   });
 
   it("refuses results that do not fit their shard", () => {
-    const encoded = encodeShardResult({ shard: { index: 0, start: 0, end: 2 }, numeric: new Float64Array(2), status: new Uint8Array(2), backend: { name: "cpu", mode: null, precision: "float64" } }, 0);
-    expect(() => decodeShardResult({ ...encoded, shard: { index: 0, start: 0, end: 3 } })).toThrow(/2 values for 3 items/);
+    const result: ShardResult = { shard: { index: 0, start: 0, end: 2 }, numeric: new Float64Array(2), status: new Uint8Array(2), backend: { name: "cpu", mode: null, precision: "float64" } };
+    const body = shardResultsBody(result);
+    expect(splitShardResultsBody(body, 3)).toBeNull();
+    expect(() => shardResultFromBody({ ...shardJobResult(result, 0), shard: { index: 0, start: 0, end: 3 } }, body)).toThrow(/a body of 18 bytes does not hold 3 items \(27 bytes\)/);
+    expect(() => shardResultFromBytes({ ...shardJobResult(result, 0), shard: { index: 0, start: 0, end: 3 } }, body.subarray(0, 16), body.subarray(16))).toThrow(/2 values for 3 items/);
   });
 });
 

@@ -1,35 +1,40 @@
-import type { ShardJobResult } from "@gradcheck/contracts";
+import { shardResultsBodyBytes, type ShardJobResult } from "@gradcheck/contracts";
 import { identityOf, type ShardResult } from "./shard.js";
 
-// A status byte carries the CoordinateStatus (0–2) in its low 4 bits and the ScreenOutcome
-// (0–3; 0 = float64, no screen) in its high 4, so that a stored shard keeps both in one column.
+// A shard's results travel from a worker to the coordinator as one body of bytes: the float64
+// numerical derivatives (little-endian, as typed arrays are on every platform Node runs on),
+// then a status byte per item carrying the CoordinateStatus (0–2) in its low 4 bits and the
+// ScreenOutcome (0–3; 0 = float64, no screen) in its high 4. The coordinator stores the two
+// parts as they are, and aggregation decodes them.
 const SCREEN_SHIFT = 4;
 const STATUS_MASK = 0x0f;
 
-/** A shard's results as JSON for a queue: typed arrays as base64 of their bytes. */
-export function encodeShardResult(result: ShardResult, seconds: number): ShardJobResult {
+/** What a shard job returns through the queue: who computed which shard, and how fast. */
+export function shardJobResult(result: ShardResult, seconds: number): ShardJobResult {
+  return { shard: { index: result.shard.index, start: result.shard.start, end: result.shard.end }, backend: identityOf(result.backend), seconds };
+}
+
+/** The shard's results as the body a worker hands the coordinator. */
+export function shardResultsBody(result: ShardResult): Buffer {
+  const count = result.numeric.length;
+  const body = Buffer.allocUnsafe(shardResultsBodyBytes(count));
+  body.set(new Uint8Array(result.numeric.buffer, result.numeric.byteOffset, result.numeric.byteLength), 0);
   const { screen } = result;
-  let status = result.status;
-  if (screen) {
-    status = new Uint8Array(status.length);
-    for (let n = 0; n < status.length; n++) status[n] = result.status[n] | (screen[n] << SCREEN_SHIFT);
-  }
-  return {
-    shard: { index: result.shard.index, start: result.shard.start, end: result.shard.end },
-    numeric: bytesOf(result.numeric).toString("base64"),
-    status: bytesOf(status).toString("base64"),
-    backend: identityOf(result.backend),
-    seconds,
-  };
+  const status = body.subarray(8 * count);
+  if (screen) for (let n = 0; n < count; n++) status[n] = result.status[n] | (screen[n] << SCREEN_SHIFT);
+  else status.set(result.status);
+  return body;
 }
 
-export function decodeShardResult(encoded: ShardJobResult): ShardResult {
-  return shardResultFromBytes(encoded, Buffer.from(encoded.numeric, "base64"), Buffer.from(encoded.status, "base64"));
+/** Splits a results body into its numeric and status parts; null when its length does not fit `items`. */
+export function splitShardResultsBody<B extends ArrayBufferLike>(body: Uint8Array<B>, items: number): { numeric: Uint8Array<B>; status: Uint8Array<B> } | null {
+  if (body.length !== shardResultsBodyBytes(items)) return null;
+  return { numeric: body.subarray(0, 8 * items), status: body.subarray(8 * items) };
 }
 
-/** decodeShardResult for a caller that has decoded the base64 already (to store the bytes too). */
-export function shardResultFromBytes(encoded: ShardJobResult, numericBytes: Uint8Array, statusBytes: Uint8Array): ShardResult {
-  const { shard } = encoded;
+/** A shard's results from its stored parts and its job's return value. */
+export function shardResultFromBytes(meta: Pick<ShardJobResult, "shard" | "backend">, numericBytes: Uint8Array, statusBytes: Uint8Array): ShardResult {
+  const { shard } = meta;
   const count = shard.end - shard.start;
   if (numericBytes.length !== count * Float64Array.BYTES_PER_ELEMENT || statusBytes.length !== count) {
     throw new Error(`shard ${shard.index}: results hold ${numericBytes.length / 8} values for ${count} items`);
@@ -54,10 +59,14 @@ export function shardResultFromBytes(encoded: ShardJobResult, numericBytes: Uint
     numeric,
     status,
     ...(screen ? { screen } : {}),
-    backend: identityOf(encoded.backend),
+    backend: identityOf(meta.backend),
   };
 }
 
-function bytesOf(array: Float64Array | Uint8Array): Buffer {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+/** shardResultFromBytes of a whole body, as a worker sent it. */
+export function shardResultFromBody(meta: Pick<ShardJobResult, "shard" | "backend">, body: Uint8Array): ShardResult {
+  const count = meta.shard.end - meta.shard.start;
+  const parts = splitShardResultsBody(body, count);
+  if (!parts) throw new Error(`shard ${meta.shard.index}: a body of ${body.length} bytes does not hold ${count} items (${shardResultsBodyBytes(count)} bytes)`);
+  return shardResultFromBytes(meta, parts.numeric, parts.status);
 }

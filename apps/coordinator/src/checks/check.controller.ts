@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from "@nestjs/common";
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiResponse, ApiTags } from "@nestjs/swagger";
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from "@nestjs/swagger";
 import { checkStateSchema, submitCheckSchema, type SubmitCheck } from "@gradcheck/contracts";
 import type { Request, Response } from "express";
 import { z } from "zod";
@@ -7,6 +7,7 @@ import { RequiresRole } from "../auth/roles.js";
 import { ZodBodyPipe } from "../common/zod-body.pipe.js";
 import { CheckService } from "./check.service.js";
 import { CheckEvents } from "./check-events.js";
+import { ShardResultsService } from "./shard-results.service.js";
 
 const stateDoc = { schema: z.toJSONSchema(checkStateSchema, { io: "output", unrepresentable: "any" }) as object };
 
@@ -17,6 +18,7 @@ export class CheckController {
   constructor(
     @Inject(CheckService) private readonly checks: CheckService,
     @Inject(CheckEvents) private readonly events: CheckEvents,
+    @Inject(ShardResultsService) private readonly shardResults: ShardResultsService,
   ) {}
 
   @Post()
@@ -45,6 +47,30 @@ export class CheckController {
   @ApiProduces("text/event-stream")
   async stream(@Param("id") id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     await this.events.stream(id, request, response);
+  }
+
+  @Put(":id/shards/:index/results")
+  @RequiresRole("worker")
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "Workers hand in a shard's results here before they finish its job; stored once per shard (stored: false when already stored)",
+    description:
+      "The body is 9 bytes per item: every item's float64 numerical derivative (little-endian), then every item's status byte. 409 when the check has finished or was cancelled.",
+  })
+  @ApiConsumes("application/octet-stream")
+  @ApiBody({ schema: { type: "string", format: "binary" } })
+  @ApiQuery({ name: "start", description: "the shard's first item" })
+  @ApiQuery({ name: "end", description: "one past the shard's last item" })
+  handIn(@Param("id") id: string, @Param("index") index: string, @Query("start") start: string | undefined, @Query("end") end: string | undefined, @Req() request: Request) {
+    return this.shardResults.receive({
+      checkId: id,
+      index,
+      start,
+      end,
+      contentType: request.headers["content-type"],
+      contentLength: request.headers["content-length"],
+      body: request,
+    });
   }
 
   @Post(":id/cancel")

@@ -14,6 +14,8 @@ export interface NewCheck {
   readonly backend: string;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Statuses of a check that is still to run or running. */
 const OPEN = ["queued", "running"];
 
@@ -21,7 +23,9 @@ const OPEN = ["queued", "running"];
 export class CheckRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  find(id: string): Promise<CheckRow | null> {
+  /** The check of this id; null at once for an id that is not a UUID, as every check id is. */
+  async find(id: string): Promise<CheckRow | null> {
+    if (!UUID.test(id)) return null;
     return this.prisma.check.findUnique({ where: { id }, include: withNames });
   }
 

@@ -1,13 +1,13 @@
 import { CheckpointMismatchError, parseModelSpec } from "@gradcheck/models";
 import { ZodError } from "zod";
-import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData } from "@gradcheck/contracts";
+import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData, type CheckOptionsRecord } from "@gradcheck/contracts";
 import { createClient, HistoryRepository, type PrismaClient } from "@gradcheck/db";
-import { finishCheck, isCheckInputError, LastCheckpoint, planCheck, type ShardResult } from "@gradcheck/engine";
+import { finishCheck, isCheckInputError, LastCheckpoint, planCheck, type CheckInput, type CheckPlan, type ShardResult } from "@gradcheck/engine";
 import type { SandboxedJob } from "bullmq";
 import { workerData } from "node:worker_threads";
 import type { CoordinatorConfig } from "../config.js";
 import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
-import { storeShardResults } from "./shard-results.js";
+import { loadShardResults } from "./shard-results.js";
 
 // The aggregation job of a check's flow, run in a worker thread of the coordinator (it is
 // CPU work: noise measurement and, in directional mode, localization).
@@ -15,6 +15,14 @@ import { storeShardResults } from "./shard-results.js";
 let database: Promise<PrismaClient> | undefined;
 /** The checks of one checkpoint tend to come together. */
 const checkpoints = new LastCheckpoint();
+/** The last plan, for the next check of the same checkpoint and options (a retry, or another `top`). */
+let lastPlan: { readonly input: CheckInput; readonly key: string; readonly plan: CheckPlan } | undefined;
+
+function planOf(input: CheckInput, options: CheckOptionsRecord): CheckPlan {
+  const key = JSON.stringify(options);
+  if (lastPlan?.input !== input || lastPlan.key !== key) lastPlan = { input, key, plan: planCheck(input, options) };
+  return lastPlan.plan;
+}
 
 export default async function aggregate(job: SandboxedJob<AggregateJobData>): Promise<{ recorded: boolean }> {
   const config = workerData as CoordinatorConfig;
@@ -26,16 +34,17 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   if (check.status !== "queued" && check.status !== "running") return { recorded: false };
 
   const children = await job.getChildrenValues();
-  const results: ShardResult[] = await storeShardResults(prisma, checkId, Object.values(children));
+  const results: ShardResult[] = await loadShardResults(prisma, checkId, Object.values(children));
   try {
     const spec = parseModelSpec(check.model.spec, `model "${check.model.name}"`);
     const options = checkOptionsSchema.parse(check.options);
     const path = new CheckpointStorage(config.storageDir).pathOf(check.checkpoint.contentHash);
     const { input, backend } = await checkpoints.load(path, spec, "the stored checkpoint");
-    const plan = planCheck(input, options);
+    const plan = planOf(input, options);
     if (plan.items !== items) throw new CheckpointMismatchError(`the plan has ${plan.items} items, the flow ${items}`);
     const { report } = finishCheck(input, options, plan, backend, results);
-    return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, report, new Date()) };
+    const recorded = await new HistoryRepository(prisma).completeCheck(checkId, report, new Date());
+    return { recorded };
   } catch (error) {
     // Other errors (database, disk) are retried by the queue; these no retry can change.
     if (!isCheckInputError(error) && !(error instanceof ZodError)) throw error;

@@ -3,23 +3,20 @@ import type { PrismaClient } from "@gradcheck/db";
 import { shardResultFromBytes, type ShardResult } from "@gradcheck/engine";
 
 /**
- * Stores each shard's results once per (check, shard) — a shard recomputed after a worker
- * crash is not stored again — and returns them decoded, in shard order, for aggregation.
+ * The results of a check's shards, in shard order, for aggregation: who computed each from
+ * its job's return value, the values themselves from the rows its worker stored through the
+ * coordinator before the job finished (see ShardResultsService).
  */
-export async function storeShardResults(prisma: PrismaClient, checkId: string, values: readonly unknown[]): Promise<ShardResult[]> {
-  const received = values.map((value) => shardJobResultSchema.parse(value));
-  // the base64 decoded once, for the rows and for the results
-  const bytes = received.map((result) => ({ numeric: Buffer.from(result.numeric, "base64"), status: Buffer.from(result.status, "base64") }));
-  await prisma.shardResult.createMany({
-    data: received.map((result, n) => ({
-      checkId,
-      shardIndex: result.shard.index,
-      start: result.shard.start,
-      end: result.shard.end,
-      numeric: bytes[n].numeric,
-      status: bytes[n].status,
-    })),
-    skipDuplicates: true,
+export async function loadShardResults(prisma: PrismaClient, checkId: string, values: readonly unknown[]): Promise<ShardResult[]> {
+  const received = values.map((value) => shardJobResultSchema.parse(value)).sort((a, b) => a.shard.index - b.shard.index);
+  const rows = await prisma.shardResult.findMany({ where: { checkId }, select: { shardIndex: true, start: true, end: true, numeric: true, status: true } });
+  const byIndex = new Map(rows.map((row) => [row.shardIndex, row]));
+  return received.map((result) => {
+    const row = byIndex.get(result.shard.index);
+    const { index, start, end } = result.shard;
+    if (!row || row.start !== start || row.end !== end) {
+      throw new Error(`check ${checkId}: the results of shard ${index} [${start}, ${end}) are missing from the database, although its job finished`);
+    }
+    return shardResultFromBytes(result, row.numeric, row.status);
   });
-  return received.map((result, n) => shardResultFromBytes(result, bytes[n].numeric, bytes[n].status)).sort((a, b) => a.shard.index - b.shard.index);
 }

@@ -100,14 +100,14 @@ export class LocalCluster {
     }
   }
 
-  /** Starts a worker process with a viewer key; one processor unless told otherwise. */
+  /** Starts a worker process with a worker key; one processor unless told otherwise. */
   async startWorker(env: Record<string, string> = {}): Promise<ClusterProcess> {
     const cacheDir = await mkdtemp(join(tmpdir(), "gradcheck-worker-"));
     const worker = startProcess(WORKER_MAIN, {
       REDIS_URL: REDIS_URL,
       GRADCHECK_QUEUE_PREFIX: this.prefix,
       GRADCHECK_SERVER: this.url,
-      GRADCHECK_KEY: await this.key("viewer"),
+      GRADCHECK_KEY: await this.key("worker"),
       GRADCHECK_CACHE_DIR: cacheDir,
       GRADCHECK_WORKER_CONCURRENCY: "1",
       ...env,
