@@ -36,6 +36,19 @@ export interface RoundingMeasurement {
   readonly switches: Float64Array;
 }
 
+/**
+ * The study's results for one tensor (its coordinates in order), as a streamed study yields
+ * them. Its arrays may be reused for the next tensor: read them before asking for it.
+ */
+export interface TensorMeasurement {
+  /** the tensor's position in the layout */
+  readonly tensor: number;
+  readonly reference: Float64Array;
+  readonly deviation: Float64Array;
+  readonly scales: Float64Array;
+  readonly switches: Float64Array;
+}
+
 export interface TensorRounding {
   /** ‖deviation + switches‖ / (2‖reference‖): the relative difference a correct backprop shows on this tensor */
   readonly expected: number;
@@ -53,9 +66,13 @@ export interface TensorRounding {
 
 export interface RoundingTolerance {
   readonly precision: Precision;
-  /** the study's first-order bounds s_i (in units of u): also what the float64 numerical side's own rounding follows */
-  readonly scales: Float64Array;
-  /** per coordinate, what a correct backprop may get wrong: max(ROUNDING_SAFETY·deviation_i, calibration·u·s_i) + SWITCH_SAFETY·switches_i */
+  /**
+   * per coordinate, what a correct check may show there apart from the numerical error it
+   * measures and the floor: what a correct backprop may get wrong,
+   * max(ROUNDING_SAFETY·deviation_i, calibration·u·s_i) + SWITCH_SAFETY·switches_i, plus
+   * NUMERICAL_SAFETY × the float64 numerical side's own rounding bound u₆₄·s_i (which one
+   * measurement of the numerical error can miss)
+   */
   readonly coordinate: Float64Array;
   readonly tensors: readonly TensorRounding[];
   /** expected relative difference over all of θ */
@@ -75,30 +92,76 @@ export interface RoundingTolerance {
  * differences use (see gradientNoiseFloor), so that expected figures are on their scale.
  */
 export function roundingTolerance(layout: Layout, study: RoundingMeasurement, noiseFloor = 0): RoundingTolerance {
-  const u = UNIT_ROUNDOFF[study.precision];
-  const ratio = (i: number) => (study.scales[i] > 0 ? study.deviation[i] / (u * study.scales[i]) : 0);
-  const calibrationOf = (start: number, end: number) =>
-    Math.max(ROUNDING_SAFETY * quantile(start, end, ratio, 0.99), TAIL_SAFETY * largest(start, end, ratio));
-  const pooled = calibrationOf(0, study.deviation.length);
-  const coordinate = new Float64Array(study.deviation.length);
-  let allSquares = 0;
-  const tensors = layout.tensors.map((slot): TensorRounding => {
-    const end = slot.offset + slot.size;
-    const calibration = slot.size >= OWN_CALIBRATION_SIZE ? calibrationOf(slot.offset, end) : pooled;
-    let squares = 0;
-    for (let i = slot.offset; i < end; i++) {
-      coordinate[i] = Math.max(ROUNDING_SAFETY * study.deviation[i], calibration * u * study.scales[i]) + SWITCH_SAFETY * study.switches[i];
-      squares += (study.deviation[i] + UNIT_ROUNDOFF.F64 * study.scales[i]) ** 2;
-    }
-    allSquares += squares;
-    const roundingLevel = slot.size === 0 ? 0 : Math.sqrt(squares / slot.size);
-    return { expected: expectedDifference(study, slot.offset, end, noiseFloor), calibration, roundingLevel };
+  const tensors = layout.tensors.map((slot, tensor): TensorMeasurement => {
+    const part = (vector: Float64Array) => vector.subarray(slot.offset, slot.offset + slot.size);
+    return { tensor, reference: part(study.reference), deviation: part(study.deviation), scales: part(study.scales), switches: part(study.switches) };
   });
-  const overall = expectedDifference(study, 0, study.deviation.length, noiseFloor);
-  const overallRoundingLevel = coordinate.length === 0 ? 0 : Math.sqrt(allSquares / coordinate.length);
+  return streamedRoundingTolerance(layout, study.precision, tensors, noiseFloor);
+}
+
+/**
+ * roundingTolerance of a study that comes one tensor at a time, in any order (a backprop
+ * yields the last layer first): each tensor's arrays can go once it is seen, so the study
+ * never holds more than a tensor's worth besides the θ-sized allowances. Tensors too small to
+ * calibrate themselves wait, small as they are, for the calibration pooled over all of θ.
+ */
+export function streamedRoundingTolerance(layout: Layout, precision: Precision, measured: Iterable<TensorMeasurement>, noiseFloor = 0): RoundingTolerance {
+  const u = UNIT_ROUNDOFF[precision];
+  const coordinate = new Float64Array(layout.total);
+  const pooled = new RatioHistogram();
+  const tensors: (TensorRounding | undefined)[] = new Array(layout.tensors.length);
+  const small: TensorMeasurement[] = [];
+  // the overall figures' sums, per tensor, added up in θ's order at the end
+  const squares = new Float64Array(layout.tensors.length);
+  const expectedSums = layout.tensors.map(() => ({ deviation: 0, reference: 0 }));
   let reference = 0;
-  for (const value of study.reference) reference = Math.max(reference, Math.abs(value));
-  return { precision: study.precision, scales: study.scales, coordinate, tensors, overall, overallRoundingLevel, floor: 2 ** -10 * u * reference };
+  const allow = (part: TensorMeasurement, calibration: number) => {
+    const { offset, size } = layout.tensors[part.tensor];
+    let sum = 0;
+    for (let i = 0; i < size; i++) {
+      coordinate[offset + i] =
+        Math.max(ROUNDING_SAFETY * part.deviation[i], calibration * u * part.scales[i]) + SWITCH_SAFETY * part.switches[i] + NUMERICAL_SAFETY * UNIT_ROUNDOFF.F64 * part.scales[i];
+      sum += (part.deviation[i] + UNIT_ROUNDOFF.F64 * part.scales[i]) ** 2;
+    }
+    squares[part.tensor] = sum;
+    const sums = expectedSums[part.tensor];
+    tensors[part.tensor] = { expected: expectedDifference(part, noiseFloor, sums), calibration, roundingLevel: size === 0 ? 0 : Math.sqrt(sum / size) };
+  };
+  for (const part of measured) {
+    const slot = layout.tensors[part.tensor];
+    if (part.deviation.length !== slot.size) throw new Error(`rounding study: tensor ${slot.name} has ${slot.size} coordinates, the study ${part.deviation.length}`);
+    const own = new RatioHistogram();
+    for (let i = 0; i < slot.size; i++) {
+      const ratio = part.scales[i] > 0 ? part.deviation[i] / (u * part.scales[i]) : 0;
+      pooled.add(ratio);
+      if (slot.size >= OWN_CALIBRATION_SIZE) own.add(ratio);
+    }
+    for (const value of part.reference) reference = Math.max(reference, Math.abs(value));
+    if (slot.size >= OWN_CALIBRATION_SIZE) allow(part, own.calibration());
+    // small by definition, and the stream may reuse its arrays: kept as copies
+    else small.push({ ...part, reference: part.reference.slice(), deviation: part.deviation.slice(), scales: part.scales.slice(), switches: part.switches.slice() });
+  }
+  const calibration = pooled.calibration();
+  for (const part of small) allow(part, calibration);
+  const missing = tensors.findIndex((tensor) => tensor === undefined);
+  if (missing !== -1) throw new Error(`rounding study: no measurement of tensor ${layout.tensors[missing].name}`);
+
+  let allSquares = 0;
+  let deviationSquares = 0;
+  let referenceSquares = 0;
+  for (let tensor = 0; tensor < layout.tensors.length; tensor++) {
+    allSquares += squares[tensor];
+    deviationSquares += expectedSums[tensor].deviation;
+    referenceSquares += expectedSums[tensor].reference;
+  }
+  return {
+    precision,
+    coordinate,
+    tensors: tensors as TensorRounding[],
+    overall: expectedRatio(deviationSquares, referenceSquares, layout.total, noiseFloor),
+    overallRoundingLevel: layout.total === 0 ? 0 : Math.sqrt(allSquares / layout.total),
+    floor: 2 ** -10 * u * reference,
+  };
 }
 
 /**
@@ -126,8 +189,8 @@ export function suspicionThreshold(expected: number, numerical: Thresholds): num
  * bound u·s_i, which one measurement can miss), and the floor.
  */
 export function coordinateTolerance(tolerance: RoundingTolerance, index: number, numericalError: number): number {
-  const numericalRounding = UNIT_ROUNDOFF.F64 * tolerance.scales[index];
-  return tolerance.coordinate[index] + NUMERICAL_SAFETY * (numericalError + numericalRounding) + tolerance.floor;
+  // tolerance.coordinate holds the numerical side's rounding bound already
+  return tolerance.coordinate[index] + NUMERICAL_SAFETY * numericalError + tolerance.floor;
 }
 
 /** One coordinate whose disagreement its tolerance cannot explain. */
@@ -190,46 +253,61 @@ export function confirmOutlier(tolerance: RoundingTolerance, index: number, atSt
 
 /**
  * ‖deviation + switches‖ / max(2‖reference‖, √k·noiseFloor), as relativeDifference would see a
- * correct backprop, one whose ReLUs near their kinks the arithmetic may also have switched.
+ * correct backprop, one whose ReLUs near their kinks the arithmetic may also have switched;
+ * its sums go into `sums` for the overall figure.
  */
-function expectedDifference(study: RoundingMeasurement, start: number, end: number, noiseFloor: number): number {
+function expectedDifference(part: TensorMeasurement, noiseFloor: number, sums: { deviation: number; reference: number }): number {
   let deviation = 0;
   let reference = 0;
-  for (let i = start; i < end; i++) {
-    deviation += (study.deviation[i] + study.switches[i]) ** 2;
-    reference += study.reference[i] ** 2;
+  for (let i = 0; i < part.deviation.length; i++) {
+    deviation += (part.deviation[i] + part.switches[i]) ** 2;
+    reference += part.reference[i] ** 2;
   }
-  const denominator = Math.max(2 * Math.sqrt(reference), Math.sqrt(end - start) * noiseFloor);
-  return denominator === 0 ? 0 : Math.sqrt(deviation) / denominator;
+  sums.deviation = deviation;
+  sums.reference = reference;
+  return expectedRatio(deviation, reference, part.deviation.length, noiseFloor);
 }
 
-/** An upper estimate of the q-quantile of valueAt(i) ≥ 0 over [start, end): log-spaced bins 1/16 octave wide, rounded up to a bin's edge. */
-function quantile(start: number, end: number, valueAt: (i: number) => number, q: number): number {
-  const BINS_PER_OCTAVE = 16;
+function expectedRatio(deviationSquares: number, referenceSquares: number, count: number, noiseFloor: number): number {
+  const denominator = Math.max(2 * Math.sqrt(referenceSquares), Math.sqrt(count) * noiseFloor);
+  return denominator === 0 ? 0 : Math.sqrt(deviationSquares) / denominator;
+}
+
+/**
+ * The ratios deviation_i / (u·s_i) of a tensor or of all of θ, in log-spaced bins 1/16 octave
+ * wide, for an upper estimate of a quantile (rounded up to a bin's edge), and the largest.
+ */
+class RatioHistogram {
+  private static readonly BINS_PER_OCTAVE = 16;
   // 2^-1100 .. 2^1100 covers every positive double, subnormals included.
-  const LOWEST = -1100 * BINS_PER_OCTAVE;
-  const bins = new Int32Array(2 * 1100 * BINS_PER_OCTAVE + 1);
-  let zeros = 0;
-  for (let i = start; i < end; i++) {
-    const value = valueAt(i);
-    if (value > 0 && value < Infinity) bins[Math.ceil(Math.log2(value) * BINS_PER_OCTAVE) - LOWEST]++;
-    else zeros++;
-  }
-  const rank = Math.ceil(q * (end - start));
-  if (rank <= zeros) return 0;
-  let seen = zeros;
-  for (let bin = 0; bin < bins.length; bin++) {
-    seen += bins[bin];
-    if (seen >= rank) return 2 ** ((bin + LOWEST) / BINS_PER_OCTAVE);
-  }
-  return 0;
-}
+  private static readonly LOWEST = -1100 * RatioHistogram.BINS_PER_OCTAVE;
+  private bins?: Int32Array;
+  private zeros = 0;
+  private count = 0;
+  private largest = 0;
 
-function largest(start: number, end: number, valueAt: (i: number) => number): number {
-  let most = 0;
-  for (let i = start; i < end; i++) {
-    const value = valueAt(i);
-    if (value > most && value < Infinity) most = value;
+  add(value: number): void {
+    this.count++;
+    if (value > 0 && value < Infinity) {
+      this.bins ??= new Int32Array(2 * 1100 * RatioHistogram.BINS_PER_OCTAVE + 1);
+      this.bins[Math.ceil(Math.log2(value) * RatioHistogram.BINS_PER_OCTAVE) - RatioHistogram.LOWEST]++;
+      if (value > this.largest) this.largest = value;
+    } else this.zeros++;
   }
-  return most;
+
+  /** max(ROUNDING_SAFETY × the 99th percentile, TAIL_SAFETY × the largest) */
+  calibration(): number {
+    return Math.max(ROUNDING_SAFETY * this.quantile(0.99), TAIL_SAFETY * this.largest);
+  }
+
+  private quantile(q: number): number {
+    const rank = Math.ceil(q * this.count);
+    if (rank <= this.zeros || !this.bins) return 0;
+    let seen = this.zeros;
+    for (let bin = 0; bin < this.bins.length; bin++) {
+      seen += this.bins[bin];
+      if (seen >= rank) return 2 ** ((bin + RatioHistogram.LOWEST) / RatioHistogram.BINS_PER_OCTAVE);
+    }
+    return 0;
+  }
 }

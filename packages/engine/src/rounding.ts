@@ -1,5 +1,5 @@
-import { gradientArithmetic, gradientNoiseFloor, roundingTolerance, type Layout, type Precision, type RoundingTolerance } from "@gradcheck/core";
-import { networkFromTheta, studyRounding } from "@gradcheck/models";
+import { gradientArithmetic, gradientNoiseFloor, streamedRoundingTolerance, type Layout, type Precision, type RoundingTolerance } from "@gradcheck/core";
+import { networkFromTheta, streamRoundingStudy } from "@gradcheck/models";
 import type { CheckInput } from "./check-input.js";
 
 /** The check's rounding allowances and what they were measured for. */
@@ -27,9 +27,10 @@ export function measureRounding(input: CheckInput, layout: Layout, cost: number)
   const known = studied.get(input);
   if (known) return known;
   const arithmetic = gradientArithmetic(input.precision, input.analytic);
-  const study = studyRounding(networkFromTheta(input.spec, input.theta), input.batch, arithmetic);
+  // a tensor at a time: the study holds one layer's figures, never θ-sized copies of them
+  const study = streamRoundingStudy(networkFromTheta(input.spec, input.theta), input.batch, arithmetic);
   const noiseFloor = gradientNoiseFloor(arithmetic, cost);
-  const measured = { arithmetic, runs: study.runs, tolerance: roundingTolerance(layout, study, noiseFloor), noiseFloor };
+  const measured = { arithmetic, runs: study.runs, tolerance: streamedRoundingTolerance(layout, arithmetic, study.tensors, noiseFloor), noiseFloor };
   studied.set(input, measured);
   return measured;
 }

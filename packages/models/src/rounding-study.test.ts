@@ -1,9 +1,10 @@
-import { relativeDifference, UNIT_ROUNDOFF } from "@gradcheck/core";
+import { relativeDifference, roundingTolerance, streamedRoundingTolerance, UNIT_ROUNDOFF } from "@gradcheck/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { backprop, flattenGradients } from "./backprop.js";
 import { networkFromTheta } from "./network.js";
-import { boundedBackprop, emulatedGradient, studyRounding } from "./rounding-study.js";
+import { parameterLayout } from "./parameters.js";
+import { boundedBackprop, emulatedGradient, streamRoundingStudy, studyRounding } from "./rounding-study.js";
 import { modelCase } from "./test-support/models.js";
 
 describe("the rounding study", () => {
@@ -52,6 +53,32 @@ describe("the rounding study", () => {
         study.deviation.forEach((deviation, i) => expect(deviation).toBeGreaterThanOrEqual(Math.abs(first[i] - study.reference[i])));
       }),
       { numRuns: 30, seed: 7 },
+    );
+  });
+
+  it("streamed a tensor at a time, the last layer first in reused arrays, gives the tolerance of the whole study bit for bit (property)", () => {
+    fc.assert(
+      fc.property(modelCase({ maxHidden: 3, maxUnits: 40 }), fc.constantFrom("F32", "F64", "BF16") , (model, precision) => {
+        const network = networkFromTheta(model.spec, model.theta);
+        const layout = parameterLayout(model.spec);
+        const whole = roundingTolerance(layout, studyRounding(network, model.batch, precision), 1e-9);
+        const stream = streamRoundingStudy(network, model.batch, precision);
+        const order: number[] = [];
+        const tensors = (function* () {
+          for (const part of stream.tensors) {
+            order.push(part.tensor);
+            yield part;
+          }
+        })();
+        const streamed = streamedRoundingTolerance(layout, precision, tensors, 1e-9);
+        const layers = model.spec.layers.length;
+        expect(order).toEqual(Array.from({ length: layers }, (_, k) => [2 * (layers - 1 - k), 2 * (layers - 1 - k) + 1]).flat());
+        expect(Buffer.from(streamed.coordinate.buffer)).toEqual(Buffer.from(whole.coordinate.buffer));
+        expect(streamed.tensors).toEqual(whole.tensors);
+        expect([streamed.floor, streamed.overallRoundingLevel]).toEqual([whole.floor, whole.overallRoundingLevel]);
+        expect(streamed.overall).toBeCloseTo(whole.overall, 15);
+      }),
+      { numRuns: 40, seed: 8 },
     );
   });
 });

@@ -1,4 +1,4 @@
-import { createStream, roundingTo, UNIT_ROUNDOFF, type Precision } from "@gradcheck/core";
+import { createStream, roundingTo, UNIT_ROUNDOFF, type Precision, type TensorMeasurement } from "@gradcheck/core";
 import { gemm, gemmFloat32 } from "@gradcheck/kernels";
 import { activate, activationDerivative } from "./activations.js";
 import { headFor } from "./heads.js";
@@ -27,8 +27,24 @@ export type SumOrder = "natural" | "reversed";
  * of a check.
  */
 export function emulatedGradient(network: Network, batch: Batch, round: (value: number) => number, order: SumOrder = "reversed"): Float64Array {
+  return inThetaLayout(network, emulatedGradientLayers(network, batch, round, order));
+}
+
+/** One layer's gradient from a backprop that yields a layer at a time, the last first; its arrays may be reused for the next layer. */
+export interface LayerGradient {
+  /** 0 for W1 and b1 */
+  readonly layer: number;
+  readonly weights: Float64Array;
+  readonly biases: Float64Array;
+}
+
+/** emulatedGradient a layer at a time, the last layer first: only a layer's gradient is held at once. */
+export function* emulatedGradientLayers(network: Network, batch: Batch, round: (value: number) => number, order: SumOrder = "reversed"): Generator<LayerGradient> {
   // float32, last term first, is what the float32 kernel computes (the start of each sum joins last)
-  if (round === Math.fround && order === "reversed") return float32KernelGradient(network, batch);
+  if (round === Math.fround && order === "reversed") {
+    yield* float32KernelGradientLayers(network, batch);
+    return;
+  }
   const float64 = roundingTo("F64");
   const mode = round === float64 ? 0 : round === Math.fround ? 1 : 2;
   const r = (value: number) => (mode === 0 ? value : mode === 1 ? Math.fround(value) : round(value));
@@ -63,7 +79,6 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
 
   let dz = outputGradient(network, batch, preActivations[layers - 1], r);
 
-  const parts: Float64Array[] = new Array(2 * layers);
   const lambdaOverM = r(network.spec.l2 / m);
   const ones = new Float64Array(m).fill(1);
   for (let l = layers; l >= 1; l--) {
@@ -81,8 +96,7 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
         dW[j * nIn + k] = lambdaOverM === 0 ? sum : r(sum + r(lambdaOverM * w[j * nIn + k]));
       }
     }
-    parts[2 * (l - 1)] = dW;
-    parts[2 * (l - 1) + 1] = db;
+    yield { layer: l - 1, weights: dW, biases: db };
     if (l === 1) break;
 
     const activation = network.activations[l - 2] as HiddenActivation;
@@ -99,7 +113,6 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
     }
     dz = previous;
   }
-  return concatenate(parts);
 }
 
 /**
@@ -107,7 +120,7 @@ export function emulatedGradient(network: Network, batch: Batch, round: (value: 
  * (gemmFloat32: every multiply and add rounded, each sum one term at a time from its last),
  * at the kernel's speed.
  */
-function float32KernelGradient(network: Network, batch: Batch): Float64Array {
+function* float32KernelGradientLayers(network: Network, batch: Batch): Generator<LayerGradient> {
   const r = Math.fround;
   const { sizes } = network;
   const m = batch.size;
@@ -129,19 +142,20 @@ function float32KernelGradient(network: Network, batch: Batch): Float64Array {
 
   let dz = outputGradient(network, batch, preActivations[layers - 1], r);
 
-  const gradient = new Float64Array(parameterLayout(network.spec).total);
-  // per-layer views of it, in θ's layout
-  const parts = networkFromTheta(network.spec, gradient);
   const lambdaOverM = r(network.spec.l2 / m);
+  // one layer's arrays, reused (see boundedBackpropLayers)
+  const weightScratch = new Scratch(1, Math.max(...network.weights.map((w) => w.length)));
+  const biasScratch = new Scratch(1, Math.max(...network.biases.map((b) => b.length)));
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
     const w = network.weights[l - 1];
-    const dW = parts.weights[l - 1];
-    const db = parts.biases[l - 1];
+    const [dW] = weightScratch.zeroed(n * nIn);
+    const [db] = biasScratch.zeroed(n);
     gemmFloat32({ m: n, n: nIn, k: m, a: dz, transposeA: true, b: activations[l - 1], c: dW });
     if (lambdaOverM !== 0) for (let index = 0; index < dW.length; index++) dW[index] = r(dW[index] + r(lambdaOverM * r(w[index])));
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) db[j] = r(db[j] + dz[i * n + j]);
+    yield { layer: l - 1, weights: dW, biases: db };
     if (l === 1) break;
 
     const activation = network.activations[l - 2] as HiddenActivation;
@@ -152,7 +166,6 @@ function float32KernelGradient(network: Network, batch: Batch): Float64Array {
     for (let index = 0; index < sums.length; index++) sums[index] = r(sums[index] * r(activationDerivative(activation, z[index], a[index])));
     dz = sums;
   }
-  return gradient;
 }
 
 /** dZ_L = ∂loss/∂z / m, each value rounded, then divided and rounded again. */
@@ -200,22 +213,56 @@ const MAX_STUDY_RUNS = 8;
  * emulation would only cost time.
  */
 export function studyRounding(network: Network, batch: Batch, precision: Precision): RoundingStudy {
-  const u = UNIT_ROUNDOFF[precision];
-  const { gradient: reference, scales, switches } = boundedBackprop(network, batch, u);
-  const round = roundingTo(precision);
-  const runs = precision === "F64" ? 0 : Math.min(MAX_STUDY_RUNS, Math.max(1, Math.ceil(STUDY_SAMPLES / reference.length)));
-  let deviation: Float64Array = new Float64Array(runs === 0 ? reference.length : 0);
-  for (let run = 0; run < runs; run++) {
-    const random = createStream(run, 0x726f756e);
-    const nudged = run === 0 ? round : (value: number) => round(value * (1 + u * (2 * random() - 1)));
-    const emulated = emulatedGradient(network, batch, nudged);
-    // the first run's gradient becomes the deviation in place: one θ-sized array fewer at the peak
-    if (run === 0) {
-      for (let i = 0; i < reference.length; i++) emulated[i] = Math.abs(emulated[i] - reference[i]);
-      deviation = emulated;
-    } else for (let i = 0; i < reference.length; i++) deviation[i] = Math.max(deviation[i], Math.abs(emulated[i] - reference[i]));
+  const { runs, tensors } = streamRoundingStudy(network, batch, precision);
+  const total = parameterLayout(network.spec).total;
+  const [reference, deviation, scales, switches] = [0, 1, 2, 3].map(() => new Float64Array(total));
+  const { tensors: slots } = parameterLayout(network.spec);
+  for (const part of tensors) {
+    const { offset } = slots[part.tensor];
+    reference.set(part.reference, offset);
+    deviation.set(part.deviation, offset);
+    scales.set(part.scales, offset);
+    switches.set(part.switches, offset);
   }
   return { precision, reference, deviation, scales, switches, runs };
+}
+
+/**
+ * studyRounding a tensor at a time, the last layer's first: the bounded backprop and every
+ * emulated run go down the layers together, so that only one layer's gradients are held at
+ * once, and each tensor's figures can go as soon as the tolerance has seen them (core's
+ * streamedRoundingTolerance). Every value is the one studyRounding gives.
+ */
+export function streamRoundingStudy(network: Network, batch: Batch, precision: Precision): { readonly runs: number; readonly tensors: Generator<TensorMeasurement> } {
+  const total = parameterLayout(network.spec).total;
+  const runs = precision === "F64" ? 0 : Math.min(MAX_STUDY_RUNS, Math.max(1, Math.ceil(STUDY_SAMPLES / total)));
+  return { runs, tensors: measuredTensors(network, batch, precision, runs) };
+}
+
+function* measuredTensors(network: Network, batch: Batch, precision: Precision, runs: number): Generator<TensorMeasurement> {
+  const u = UNIT_ROUNDOFF[precision];
+  const round = roundingTo(precision);
+  const emulations = Array.from({ length: runs }, (_, run) => {
+    const random = createStream(run, 0x726f756e);
+    const nudged = run === 0 ? round : (value: number) => round(value * (1 + u * (2 * random() - 1)));
+    return emulatedGradientLayers(network, batch, nudged);
+  });
+  for (const bounded of boundedBackpropLayers(network, batch, u)) {
+    const emulated = emulations.map((emulation) => emulation.next().value as LayerGradient);
+    for (const kind of ["weights", "biases"] as const) {
+      const { gradient: reference, scales, switches } = bounded[kind];
+      // the first run's gradient becomes the deviation in place: one array fewer at the peak
+      let deviation: Float64Array = new Float64Array(runs === 0 ? reference.length : 0);
+      emulated.forEach((run, index) => {
+        const values = run[kind];
+        if (index === 0) {
+          for (let i = 0; i < reference.length; i++) values[i] = Math.abs(values[i] - reference[i]);
+          deviation = values;
+        } else for (let i = 0; i < reference.length; i++) deviation[i] = Math.max(deviation[i], Math.abs(values[i] - reference[i]));
+      });
+      yield { tensor: 2 * bounded.layer + (kind === "weights" ? 0 : 1), reference, deviation, scales, switches };
+    }
+  }
 }
 
 /**
@@ -229,6 +276,30 @@ export function studyRounding(network: Network, batch: Batch, precision: Precisi
  * which the measured calibration supplies.
  */
 export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: number): BoundedGradient {
+  const total = parameterLayout(network.spec).total;
+  const [gradient, scales, switches] = [0, 1, 2].map(() => new Float64Array(total));
+  // per-layer views of each, in θ's layout
+  const [valueParts, scaleParts, switchParts] = [gradient, scales, switches].map((vector) => networkFromTheta(network.spec, vector));
+  for (const { layer, weights, biases } of boundedBackpropLayers(network, batch, unitRoundoff)) {
+    valueParts.weights[layer].set(weights.gradient);
+    valueParts.biases[layer].set(biases.gradient);
+    scaleParts.weights[layer].set(weights.scales);
+    scaleParts.biases[layer].set(biases.scales);
+    switchParts.weights[layer].set(weights.switches);
+    switchParts.biases[layer].set(biases.switches);
+  }
+  return { gradient, scales, switches };
+}
+
+/** One tensor's part of boundedBackprop's results. */
+export interface BoundedTensor {
+  readonly gradient: Float64Array;
+  readonly scales: Float64Array;
+  readonly switches: Float64Array;
+}
+
+/** boundedBackprop a layer at a time, the last layer first. */
+export function* boundedBackpropLayers(network: Network, batch: Batch, unitRoundoff: number): Generator<{ readonly layer: number; readonly weights: BoundedTensor; readonly biases: BoundedTensor }> {
   const { sizes } = network;
   const m = batch.size;
   const layers = network.weights.length;
@@ -277,14 +348,12 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
   let gradientErrors = outputErrors;
   // How much the gradient may change, absolutely, because the arithmetic switched ReLUs near their kinks.
   let gradientSwitches = new Float64Array(gradient.length);
-  // written in place, in θ's layout
-  const total = parameterLayout(network.spec).total;
-  const values = new Float64Array(total);
-  const scales = new Float64Array(total);
-  const switches = new Float64Array(total);
-  // per-layer views of each, in θ's layout
-  const [valueParts, scaleParts, switchParts] = [values, scales, switches].map((vector) => networkFromTheta(network.spec, vector));
   const lambdaOverM = network.spec.l2 / m;
+  // Every layer's results go into the same arrays, sized for the largest layer: arrays
+  // allocated afresh for each layer outran the garbage collector, and the study's peak held
+  // two layers' worth. The consumer reads a layer before asking for the next.
+  const weightScratch = new Scratch(3, Math.max(...network.weights.map((w) => w.length)));
+  const biasScratch = new Scratch(3, Math.max(...network.biases.map((b) => b.length)));
   for (let l = layers; l >= 1; l--) {
     const nIn = sizes[l - 1];
     const n = sizes[l];
@@ -295,12 +364,8 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
     // Most layers have no ReLU near its kink at all (in F64, practically none): their switch sums are skipped.
     const anySwitch = gradientSwitches.some((value) => value > 0);
     // dW = Gᵀ·A + λ/m·W; its bound (E_G + |G|)ᵀ·|A| + |G|ᵀ·E_A + λ/m·|W|; switches Sᵀ·|A|
-    const dW = valueParts.weights[l - 1];
-    const db = valueParts.biases[l - 1];
-    const dWBound = scaleParts.weights[l - 1];
-    const dbBound = scaleParts.biases[l - 1];
-    const dWSwitches = switchParts.weights[l - 1];
-    const dbSwitches = switchParts.biases[l - 1];
+    const [dW, dWBound, dWSwitches] = weightScratch.zeroed(n * nIn);
+    const [db, dbBound, dbSwitches] = biasScratch.zeroed(n);
     for (let index = 0; index < w.length; index++) {
       dW[index] = lambdaOverM * w[index];
       dWBound[index] = lambdaOverM * Math.abs(w[index]);
@@ -312,6 +377,7 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
     addColumnSums(gradient, m, n, db);
     addColumnSums(bounded, m, n, dbBound);
     addColumnSums(gradientSwitches, m, n, dbSwitches);
+    yield { layer: l - 1, weights: { gradient: dW, scales: dWBound, switches: dWSwitches }, biases: { gradient: db, scales: dbBound, switches: dbSwitches } };
     if (l === 1) break;
 
     const activation = network.activations[l - 2] as HiddenActivation;
@@ -345,7 +411,6 @@ export function boundedBackprop(network: Network, batch: Batch, unitRoundoff: nu
     gradientErrors = previousErrors;
     gradientSwitches = previousSwitches;
   }
-  return { gradient: values, scales, switches };
 }
 
 /** A ReLU whose pre-activation lies within this many rounding bounds of its kink may be switched by the arithmetic. */
@@ -418,12 +483,27 @@ function addColumnSums(values: Float64Array, rows: number, columns: number, out:
   for (let i = 0; i < rows; i++) for (let j = 0; j < columns; j++) out[j] += values[i * columns + j];
 }
 
-function concatenate(parts: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((total, part) => total + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+/** A few arrays reused from layer to layer, each `capacity` long; views of the length asked for. */
+class Scratch {
+  private readonly arrays: Float64Array[];
+
+  constructor(count: number, capacity: number) {
+    this.arrays = Array.from({ length: count }, () => new Float64Array(capacity));
   }
-  return out;
+
+  /** each array's first `length` values, set to 0 */
+  zeroed(length: number): Float64Array[] {
+    return this.arrays.map((array) => array.subarray(0, length).fill(0));
+  }
+}
+
+/** A backprop's layers, as they come, gathered into one gradient in θ's layout. */
+function inThetaLayout(network: Network, layers: Iterable<LayerGradient>): Float64Array {
+  const gradient = new Float64Array(parameterLayout(network.spec).total);
+  const parts = networkFromTheta(network.spec, gradient);
+  for (const { layer, weights, biases } of layers) {
+    parts.weights[layer].set(weights);
+    parts.biases[layer].set(biases);
+  }
+  return gradient;
 }
