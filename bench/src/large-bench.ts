@@ -1,8 +1,10 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { compareWorkerCounts } from "./cluster-bench.js";
 import { LARGE_CASE, MEDIUM_CASE, TANH_CASE, writeLargeFixture, type LargeCase, type LargeFixture } from "./large-fixtures.js";
+import { writeMnistFixture } from "./mnist-fixture.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
@@ -34,6 +36,12 @@ const RUNS: LargeRun[] = [
  */
 export async function largeFigures(directory: string): Promise<void> {
   const fixtures = new Map<LargeCase, LargeFixture>();
+  // What a check's process holds whatever the model (runtime, modules, kernels): the peak of
+  // the same check on the MNIST-sized model, whose θ and dθ are 1.7 MB.
+  const small = await writeMnistFixture(join(directory, "base"));
+  const base = (JSON.parse((await run(process.execPath, [MEASURE, small.checkpointPath, small.modelPath, "1"])).stdout) as { peakRssBytes: number }).peakRssBytes;
+  console.log("");
+  console.log(`  memory: "over the model" is (peak − ${(base / 2 ** 20).toFixed(0)} MB, the peak of a 1-thread MNIST-sized check) / (θ, dθ and the probe batch's activations in float64)`);
   for (const { label, large, mode, targetMs } of RUNS) {
     if (!fixtures.has(large)) fixtures.set(large, await writeLargeFixture(directory, large));
     const fixture = fixtures.get(large)!;
@@ -52,6 +60,8 @@ export async function largeFigures(directory: string): Promise<void> {
     const target = Number.isFinite(targetMs) ? `   target ≤ ${seconds(targetMs)} ${mark(wallMs <= targetMs)}` : "";
     console.log(`    wall time, end to end (CLI process):                     ${seconds(wallMs)}${target}`);
     console.log(`    peak memory (RSS, threads included):                     ${(peak / 2 ** 20).toFixed(0)} MB   target ≤ 1 GB ${mark(peak <= GB)}`);
+    const modelBytes = 8 * (2 * fixture.parameters + large.batch * large.sizes.reduce((sum, units) => sum + units, 0));
+    console.log(`    over the model (${(modelBytes / 2 ** 20).toFixed(0)} MB):${" ".repeat(Math.max(1, 39 - (modelBytes / 2 ** 20).toFixed(0).length))}${((peak - base) / modelBytes).toFixed(1)}×   aim ≈ 1.5×`);
     if (mode === "directional") {
       console.log(`    directions per second (${report.costEvaluations} cost evaluations in all):      ${(report.costEvaluations / 2 / (wallMs / 1000)).toFixed(1)}`);
       console.log(`    θ coordinates covered per second:                        ${count(fixture.parameters / (wallMs / 1000))}`);
