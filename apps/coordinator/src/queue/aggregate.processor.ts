@@ -43,8 +43,7 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
     const plan = planOf(input, options);
     if (plan.items !== items) throw new CheckpointMismatchError(`the plan has ${plan.items} items, the flow ${items}`);
     const { report } = finishCheck(input, options, plan, backend, results);
-    const recorded = await new HistoryRepository(prisma).completeCheck(checkId, report, new Date());
-    return { recorded };
+    return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, report, new Date()) };
   } catch (error) {
     // Other errors (database, disk) are retried by the queue; these no retry can change.
     if (!isCheckInputError(error) && !(error instanceof ZodError)) throw error;
