@@ -32,16 +32,8 @@ export async function timeClusterChecks(checkpointPath: string, modelPath: strin
     const key = await cluster.key("submitter");
     for (let index = 0; index < workers; index++) await cluster.startWorker({ GRADCHECK_WORKER_CONCURRENCY: "1" });
     let top = 0;
-    const submit = async (): Promise<{ ms: number; report: Report }> => {
-      const started = performance.now();
-      const { stdout } = await run(process.execPath, [CLI, "submit", checkpointPath, "--model", modelPath, "--wait", "--json", "--top", String(++top)], {
-        env: { ...process.env, GRADCHECK_SERVER: cluster.url, GRADCHECK_KEY: key },
-      });
-      const ms = performance.now() - started;
-      return { ms, report: JSON.parse(stdout) as Report };
-    };
-    const warm = await submit();
-    if (warm.report.verdict !== "pass") throw new Error("the correct benchmark model did not pass through the cluster");
+    const submit = () => submitWithCli(cluster, key, checkpointPath, modelPath, ++top);
+    await submit();
     const submitTimes: number[] = [];
     for (let repeat = 0; repeat < REPEATS; repeat++) submitTimes.push((await submit()).ms);
     const hash = await latestCheckpoint(cluster.url, key, model);
@@ -96,10 +88,7 @@ export async function compareWorkerCounts(checkpointPath: string, modelPath: str
     const key = await cluster.key("submitter");
     await startReadyWorker(cluster);
     let top = 0;
-    const { stdout } = await run(process.execPath, [CLI, "submit", checkpointPath, "--model", modelPath, "--wait", "--json", "--top", String(++top)], {
-      env: { ...process.env, GRADCHECK_SERVER: cluster.url, GRADCHECK_KEY: key },
-    });
-    if ((JSON.parse(stdout) as Report).verdict !== "pass") throw new Error("the correct benchmark model did not pass through the cluster");
+    await submitWithCli(cluster, key, checkpointPath, modelPath, ++top);
     const hash = await latestCheckpoint(cluster.url, key, model);
     const check = () => timedCheck(cluster.url, key, model, hash, ++top);
     const one: number[] = [];
@@ -121,6 +110,17 @@ export async function compareWorkerCounts(checkpointPath: string, modelPath: str
   } finally {
     await cluster.destroy();
   }
+}
+
+/** `gradcheck submit --wait` of the checkpoint (uploading it the first time), timed; the correct model must pass. */
+async function submitWithCli(cluster: LocalCluster, key: string, checkpointPath: string, modelPath: string, top: number): Promise<{ ms: number }> {
+  const started = performance.now();
+  const { stdout } = await run(process.execPath, [CLI, "submit", checkpointPath, "--model", modelPath, "--wait", "--json", "--top", String(top)], {
+    env: { ...process.env, GRADCHECK_SERVER: cluster.url, GRADCHECK_KEY: key },
+  });
+  const ms = performance.now() - started;
+  if ((JSON.parse(stdout) as Report).verdict !== "pass") throw new Error("the correct benchmark model did not pass through the cluster");
+  return { ms };
 }
 
 async function startReadyWorker(cluster: LocalCluster) {

@@ -1,4 +1,5 @@
 import { multiIndex, type Layout, type TensorSlot } from "./layout.js";
+import { lowerBound } from "./sorted.js";
 import { CoordinateStatus } from "./metrics.js";
 import type { Outlier } from "./tolerance.js";
 import type { Verdict } from "./verdict.js";
@@ -348,7 +349,7 @@ function permutationFit(input: DiagnosisInput, slot: TensorSlot): Permutation | 
       const target = norm(slice, input.analytic);
       let best = -1;
       let bestDistance = FIT_TOLERANCE;
-      for (let k = lowerBound(byNorm, target * (1 - FIT_TOLERANCE)); k < count && byNorm[k].norm <= target * (1 + FIT_TOLERANCE); k++) {
+      for (let k = lowerBound(count, (position) => byNorm[position].norm < target * (1 - FIT_TOLERANCE)); k < count && byNorm[k].norm <= target * (1 + FIT_TOLERANCE); k++) {
         const d = distance(slice, byNorm[k].slice);
         if (d < bestDistance || (d === bestDistance && byNorm[k].slice < best)) [best, bestDistance] = [byNorm[k].slice, d];
       }
@@ -361,18 +362,6 @@ function permutationFit(input: DiagnosisInput, slot: TensorSlot): Permutation | 
     return { axis, mapping, shift: cyclic ? shift : null };
   }
   return undefined;
-}
-
-/** The first position in `sorted` (ascending by norm) whose norm is at least `norm`. */
-function lowerBound(sorted: readonly { norm: number }[], norm: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (sorted[middle].norm < norm) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 /**

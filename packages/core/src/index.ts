@@ -7,3 +7,4 @@ export * from "./verdict.js";
 export * from "./diagnosis.js";
 export * from "./tolerance.js";
 export * from "./sensitivity.js";
+export * from "./sorted.js";

@@ -1,5 +1,5 @@
 import { evaluationsPerDerivative, type Derivatives, type PerturbedCostBackend } from "@gradcheck/compute";
-import { CoordinateStatus, type Layout, type StepRule, type Thresholds } from "@gradcheck/core";
+import { CoordinateStatus, lowerBound, type Layout, type StepRule, type Thresholds } from "@gradcheck/core";
 import type { SparseDirection } from "@gradcheck/models/evaluator";
 import type { ShardSettings } from "./shard.js";
 
@@ -10,18 +10,6 @@ export interface NoiseEstimate {
   readonly evaluations: number;
   /** per tensor, the largest |n_h − n_{h/2}| sampled: an absolute scale of the numerical side's error there */
   readonly absolute: Float64Array;
-}
-
-/** The first position of the ascending `values` that holds `target` or more. */
-function lowerBound(values: Int32Array, target: number): number {
-  let low = 0;
-  let high = values.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (values[middle] < target) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 /** Samples per tensor: enough to see a tensor's own truncation error, whatever its size. */
@@ -42,7 +30,7 @@ export function measureCoordinateNoise(
 ): NoiseEstimate {
   const groups = layout.tensors.map((slot) => {
     // the plan is ascending: a tensor's coordinates are one run of it
-    const mine = plan.subarray(lowerBound(plan, slot.offset), lowerBound(plan, slot.offset + slot.size));
+    const mine = plan.subarray(lowerBound(plan.length, (n) => plan[n] < slot.offset), lowerBound(plan.length, (n) => plan[n] < slot.offset + slot.size));
     const stride = Math.max(1, Math.floor(mine.length / NOISE_SAMPLES_PER_TENSOR));
     return Int32Array.from({ length: Math.min(NOISE_SAMPLES_PER_TENSOR, mine.length) }, (_, n) => mine[n * stride]);
   });

@@ -214,9 +214,8 @@ const MAX_STUDY_RUNS = 8;
  */
 export function studyRounding(network: Network, batch: Batch, precision: Precision): RoundingStudy {
   const { runs, tensors } = streamRoundingStudy(network, batch, precision);
-  const total = parameterLayout(network.spec).total;
+  const { total, tensors: slots } = parameterLayout(network.spec);
   const [reference, deviation, scales, switches] = [0, 1, 2, 3].map(() => new Float64Array(total));
-  const { tensors: slots } = parameterLayout(network.spec);
   for (const part of tensors) {
     const { offset } = slots[part.tensor];
     reference.set(part.reference, offset);
