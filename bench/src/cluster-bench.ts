@@ -7,6 +7,7 @@ import { MNIST_SPEC } from "./mnist-fixture.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
+const MEASURE = fileURLToPath(new URL("./measure-check.js", import.meta.url));
 
 /** Wall times in milliseconds of full checks through a local cluster. */
 export interface ClusterTimes {
@@ -70,6 +71,12 @@ export interface WorkerComparison {
   /** POST /checks to the end event, per round */
   readonly one: number[];
   readonly two: number[];
+  /**
+   * The machine's own ceiling, per round: the same check as two local one-thread processes at
+   * once, against one alone (2 × alone / the pair's mean). This machine's two cores do not
+   * always give twice one core's work, and no cluster of two workers can beat this.
+   */
+  readonly ceiling: number[];
   /** shards of a check with one worker, and with two */
   readonly shards: readonly [number, number];
 }
@@ -93,11 +100,13 @@ export async function compareWorkerCounts(checkpointPath: string, modelPath: str
     const check = () => timedCheck(cluster.url, key, model, hash, ++top);
     const one: number[] = [];
     const two: number[] = [];
+    const ceiling: number[] = [];
     const shards: [number, number] = [0, 0];
     for (let round = 0; round < rounds; round++) {
       const single = await check();
       one.push(single.ms);
       shards[0] = single.shards;
+      ceiling.push(await parallelCeiling(checkpointPath, modelPath));
       const second = await startReadyWorker(cluster);
       await check();
       const pair = await check();
@@ -106,10 +115,18 @@ export async function compareWorkerCounts(checkpointPath: string, modelPath: str
       second.kill("SIGTERM");
       await second.exited;
     }
-    return { one, two, shards };
+    return { one, two, ceiling, shards };
   } finally {
     await cluster.destroy();
   }
+}
+
+/** 2 × (one local one-thread check alone) / (the mean of two at once): what two busy cores give here and now. */
+async function parallelCeiling(checkpointPath: string, modelPath: string): Promise<number> {
+  const checkMs = async () => (JSON.parse((await run(process.execPath, [MEASURE, checkpointPath, modelPath, "1", "full"])).stdout) as { checkMs: number }).checkMs;
+  const alone = await checkMs();
+  const pair = await Promise.all([checkMs(), checkMs()]);
+  return (2 * alone) / ((pair[0] + pair[1]) / 2);
 }
 
 /** `gradcheck submit --wait` of the checkpoint (uploading it the first time), timed; the correct model must pass. */

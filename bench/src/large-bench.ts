@@ -74,7 +74,7 @@ export async function largeFigures(directory: string): Promise<void> {
   console.log("");
   console.log(`  the 0.92M full check through a local cluster (workers of one processor each; local PostgreSQL and Redis):`);
   try {
-    const { one, two, shards } = await compareWorkerCounts(medium.checkpointPath, medium.modelPath, MEDIUM_CASE.name);
+    const { one, two, ceiling, shards } = await compareWorkerCounts(medium.checkpointPath, medium.modelPath, MEDIUM_CASE.name);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const ratios = one.map((ms, round) => ms / two[round]);
     const speedUp = median(ratios);
@@ -82,6 +82,9 @@ export async function largeFigures(directory: string): Promise<void> {
     console.log(`    2 workers, in turns with 1:                              ${seconds(median(two))}   ${shards[1]} shards`);
     console.log(`    speed-up of 2 workers over 1, per round:                 ${ratios.map((ratio) => `${ratio.toFixed(2)}×`).join(", ")}`);
     console.log(`    speed-up, median of the rounds:                          ${speedUp.toFixed(2)}×   target ≥ 1.6× ${mark(speedUp >= 1.6)}`);
+    console.log(`    the machine's ceiling, per round (the check as two local`);
+    console.log(`      one-thread processes at once, against one alone):      ${ceiling.map((ratio) => `${ratio.toFixed(2)}×`).join(", ")}`);
+    console.log(`    2 workers' share of that ceiling, median:                ${(100 * median(ratios.map((ratio, round) => ratio / ceiling[round]))).toFixed(0)}%`);
   } catch (error) {
     console.log(`    skipped: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   }

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from "@nestjs/common";
 import { APP_FILTER, APP_GUARD } from "@nestjs/core";
-import { ApiKeyRepository, HistoryRepository, type PrismaClient } from "@gradcheck/db";
+import { ApiKeyRepository, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
 import { ApiKeyGuard } from "./auth/api-key.guard.js";
 import { CheckpointController } from "./checkpoints/checkpoint.controller.js";
 import { CheckpointRepository } from "./checkpoints/checkpoint.repository.js";
@@ -27,7 +27,7 @@ import { CONFIG, PRISMA } from "./tokens.js";
 @Module({})
 export class AppModule {
   /** The whole coordinator, given its configuration and an open database. */
-  static create(config: CoordinatorConfig, prisma: PrismaClient): DynamicModule {
+  static create(config: CoordinatorConfig, prisma: PrismaClient, shardResults: ShardResultStore): DynamicModule {
     return {
       module: AppModule,
       controllers: [HealthController, ModelController, CheckpointController, CheckController],
@@ -36,6 +36,7 @@ export class AppModule {
         { provide: PRISMA, useValue: prisma },
         { provide: ApiKeyRepository, useValue: new ApiKeyRepository(prisma) },
         { provide: HistoryRepository, useValue: new HistoryRepository(prisma) },
+        { provide: ShardResultStore, useValue: shardResults },
         { provide: CheckpointStorage, useValue: new CheckpointStorage(config.storageDir) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ApiErrorFilter },

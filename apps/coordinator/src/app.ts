@@ -2,6 +2,7 @@ import "reflect-metadata";
 import type { INestApplication } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
+import { ShardResultStore } from "@gradcheck/db";
 import { AppModule } from "./app.module.js";
 import { CheckpointStorage } from "./checkpoints/checkpoint-storage.js";
 import type { CoordinatorConfig } from "./config.js";
@@ -11,7 +12,8 @@ import { openDatabase } from "./database/database.js";
 export async function createApp(config: CoordinatorConfig): Promise<INestApplication> {
   const prisma = await openDatabase(config.databaseUrl);
   await new CheckpointStorage(config.storageDir).clearIncoming();
-  const app = await NestFactory.create(AppModule.create(config, prisma), { logger: ["warn", "error"] });
+  const shardResults = new ShardResultStore(config.databaseUrl);
+  const app = await NestFactory.create(AppModule.create(config, prisma, shardResults), { logger: ["warn", "error"] });
   app.setGlobalPrefix("api/v1");
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
@@ -27,6 +29,7 @@ export async function createApp(config: CoordinatorConfig): Promise<INestApplica
   const close = app.close.bind(app);
   app.close = async () => {
     await close();
+    await shardResults.close();
     await prisma.$disconnect();
   };
   return app;

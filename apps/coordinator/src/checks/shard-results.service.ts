@@ -1,11 +1,10 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException, PayloadTooLargeException, ServiceUnavailableException } from "@nestjs/common";
 import { shardResultsBodyBytes } from "@gradcheck/contracts";
-import type { PrismaClient } from "@gradcheck/db";
+import { ShardResultStore } from "@gradcheck/db";
 import { splitShardResultsBody } from "@gradcheck/engine";
 import type { Readable } from "node:stream";
 import getRawBody from "raw-body";
 import { QueueService } from "../queue/queue.service.js";
-import { PRISMA } from "../tokens.js";
 import { CheckRepository } from "./check.repository.js";
 
 const WHOLE = /^(0|[1-9][0-9]{0,9})$/;
@@ -30,7 +29,7 @@ export interface HandedIn {
 @Injectable()
 export class ShardResultsService {
   constructor(
-    @Inject(PRISMA) private readonly prisma: PrismaClient,
+    @Inject(ShardResultStore) private readonly store: ShardResultStore,
     @Inject(CheckRepository) private readonly checks: CheckRepository,
     @Inject(QueueService) private readonly queue: QueueService,
   ) {}
@@ -61,13 +60,8 @@ export class ShardResultsService {
 
     const bytes = shardResultsBodyBytes(end - start);
     const body = await readExactly(handedIn.body, handedIn.contentLength, bytes, `shard ${index}'s ${end - start} items`);
-    // raw-body's buffers are never shared memory, which Prisma's Bytes type rules out
-    const parts = splitShardResultsBody(body as Buffer<ArrayBuffer>, end - start)!;
-    const { count } = await this.prisma.shardResult.createMany({
-      data: [{ checkId, shardIndex: index, start, end, numeric: parts.numeric, status: parts.status }],
-      skipDuplicates: true,
-    });
-    return { stored: count > 0 };
+    const parts = splitShardResultsBody(body, end - start)!;
+    return { stored: await this.store.store(checkId, { shardIndex: index, start, end, ...parts }) };
   }
 }
 

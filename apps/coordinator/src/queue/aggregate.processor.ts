@@ -1,7 +1,7 @@
 import { CheckpointMismatchError, parseModelSpec } from "@gradcheck/models";
 import { ZodError } from "zod";
 import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData, type CheckOptionsRecord } from "@gradcheck/contracts";
-import { createClient, HistoryRepository, type PrismaClient } from "@gradcheck/db";
+import { createClient, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
 import { finishCheck, isCheckInputError, LastCheckpoint, planCheck, type CheckInput, type CheckPlan, type ShardResult } from "@gradcheck/engine";
 import type { SandboxedJob } from "bullmq";
 import { workerData } from "node:worker_threads";
@@ -13,6 +13,7 @@ import { loadShardResults } from "./shard-results.js";
 // CPU work: noise measurement and, in directional mode, localization).
 
 let database: Promise<PrismaClient> | undefined;
+let shardResults: ShardResultStore | undefined;
 /** The checks of one checkpoint tend to come together. */
 const checkpoints = new LastCheckpoint();
 /** The last plan, for the next check of the same checkpoint and options (a retry, or another `top`). */
@@ -34,7 +35,7 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   if (check.status !== "queued" && check.status !== "running") return { recorded: false };
 
   const children = await job.getChildrenValues();
-  const results: ShardResult[] = await loadShardResults(prisma, checkId, Object.values(children));
+  const results: ShardResult[] = await loadShardResults((shardResults ??= new ShardResultStore(config.databaseUrl)), checkId, Object.values(children));
   try {
     const spec = parseModelSpec(check.model.spec, `model "${check.model.name}"`);
     const options = checkOptionsSchema.parse(check.options);

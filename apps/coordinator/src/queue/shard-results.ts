@@ -1,5 +1,5 @@
 import { shardJobResultSchema } from "@gradcheck/contracts";
-import type { PrismaClient } from "@gradcheck/db";
+import type { ShardResultStore } from "@gradcheck/db";
 import { shardResultFromBytes, type ShardResult } from "@gradcheck/engine";
 
 /**
@@ -7,9 +7,9 @@ import { shardResultFromBytes, type ShardResult } from "@gradcheck/engine";
  * its job's return value, the values themselves from the rows its worker stored through the
  * coordinator before the job finished (see ShardResultsService).
  */
-export async function loadShardResults(prisma: PrismaClient, checkId: string, values: readonly unknown[]): Promise<ShardResult[]> {
+export async function loadShardResults(store: ShardResultStore, checkId: string, values: readonly unknown[]): Promise<ShardResult[]> {
   const received = values.map((value) => shardJobResultSchema.parse(value)).sort((a, b) => a.shard.index - b.shard.index);
-  const rows = await prisma.shardResult.findMany({ where: { checkId }, select: { shardIndex: true, start: true, end: true, numeric: true, status: true } });
+  const rows = await store.read(checkId);
   const byIndex = new Map(rows.map((row) => [row.shardIndex, row]));
   return received.map((result) => {
     const row = byIndex.get(result.shard.index);
