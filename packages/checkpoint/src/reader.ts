@@ -2,6 +2,7 @@ import { open } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { CheckpointError, describeIoError, quote } from "./errors.js";
 import { FLOAT_DTYPES } from "./dtypes.js";
+import { formatIndex } from "./values.js";
 import { bfloat16Table, float16Table } from "./float16.js";
 import { MAX_HEADER_BYTES, parseHeader } from "./header.js";
 import type { SafetensorsHeader, TensorInfo } from "./header.js";
@@ -70,6 +71,35 @@ export class SafetensorsFile {
     return out;
   }
 
+  /**
+   * An integer tensor (I64, I32, I16, I8, U8: token or class ids) as float64 values; a value
+   * beyond ±2^53, which float64 cannot hold exactly, is refused by its index.
+   */
+  async readIntegers(name: string): Promise<Float64Array> {
+    const t = this.info(name);
+    const width = INTEGER_DTYPES[t.dtype];
+    if (width === undefined) {
+      throw new CheckpointError(`${this.path}: tensor ${quote(name)} has dtype ${t.dtype}; readIntegers supports ${Object.keys(INTEGER_DTYPES).join(", ")}`);
+    }
+    const [begin, end] = t.dataOffsets;
+    const bytes = await this.readBytes(this.header.dataStart + begin, end - begin, `tensor ${quote(name)}`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const out = new Float64Array(t.size);
+    for (let i = 0; i < out.length; i++) {
+      if (t.dtype === "I64") {
+        const value = view.getBigInt64(i * 8, true);
+        if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
+          throw new CheckpointError(`${this.path}: tensor ${quote(name)}${formatIndex(t.shape, i)} = ${value} is too large to be an id`);
+        }
+        out[i] = Number(value);
+      } else if (t.dtype === "I32") out[i] = view.getInt32(i * 4, true);
+      else if (t.dtype === "I16") out[i] = view.getInt16(i * 2, true);
+      else if (t.dtype === "I8") out[i] = view.getInt8(i);
+      else out[i] = view.getUint8(i);
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
@@ -84,6 +114,9 @@ export class SafetensorsFile {
 
 /** Open and validate a safetensors file; tensors are read later, on demand. */
 /** Opens and validates a file; errors name it by `label` (its path unless given, e.g. "the uploaded checkpoint"). */
+/** Bytes per value of the integer dtypes readIntegers reads. */
+const INTEGER_DTYPES: Readonly<Record<string, number>> = { I64: 8, I32: 4, I16: 2, I8: 1, U8: 1 };
+
 export async function openSafetensors(path: string, label = path): Promise<SafetensorsFile> {
   let handle: FileHandle;
   try {

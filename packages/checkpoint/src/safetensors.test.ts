@@ -501,6 +501,35 @@ describe("SafetensorsFile", () => {
   });
 });
 
+describe("SafetensorsFile.readIntegers", () => {
+  it("reads token and class ids of every integer width exactly, and refuses floats and ids beyond 2^53", async () => {
+    const data = new Uint8Array(8 * 3 + 4 * 2 + 8);
+    const view = new DataView(data.buffer);
+    view.setBigInt64(0, 7n, true);
+    view.setBigInt64(8, -1n, true);
+    view.setBigInt64(16, 2n ** 60n, true);
+    view.setInt32(24, 2 ** 31 - 1, true);
+    view.setInt32(28, 3, true);
+    view.setFloat64(32, 1.5, true);
+    const header = JSON.stringify({
+      Y: { dtype: "I64", shape: [2], data_offsets: [0, 16] },
+      big: { dtype: "I64", shape: [1, 1], data_offsets: [16, 24] },
+      X: { dtype: "I32", shape: [2], data_offsets: [24, 32] },
+      f: { dtype: "F64", shape: [1], data_offsets: [32, 40] },
+    });
+    const json = new TextEncoder().encode(header);
+    const file = await openSafetensors(await writeBytes("ids.safetensors", concat(u64le(BigInt(json.length)), json, data)));
+    try {
+      expect([...(await file.readIntegers("Y"))]).toEqual([7, -1]);
+      expect([...(await file.readIntegers("X"))]).toEqual([2 ** 31 - 1, 3]);
+      await expect(file.readIntegers("big")).rejects.toThrow(`tensor "big"[0,0] = ${2n ** 60n} is too large to be an id`);
+      await expect(file.readIntegers("f")).rejects.toThrow('tensor "f" has dtype F64; readIntegers supports I64, I32, I16, I8, U8');
+    } finally {
+      await file.close();
+    }
+  });
+});
+
 describe("writeSafetensors", () => {
   const invalid: [string, TensorToWrite[], RegExp][] = [
     ["data shorter than the shape", [{ name: "W", dtype: "F32", shape: [5, 4], data: new Float64Array(19) }], /tensor "W": data has 19 values but shape \[5,4\] needs 20/],

@@ -11,3 +11,4 @@ export * from "./synthetic.js";
 export * from "./checkpoint-tensors.js";
 export * from "./faults.js";
 export * from "./rounding-study.js";
+export * from "./graph/index.js";

@@ -1,0 +1,6 @@
+export { compileGraph, type CompiledGraph, type CompiledLayer, type GraphSpec, type GraphTensor } from "./graph-spec.js";
+export { bindGraph, checkGraphBatch, graphCost, graphGradient, type GraphBatch } from "./graph-network.js";
+export { GraphSpecError, type BoundLayer, type LayerKind, type Shape } from "./layer.js";
+export { LAYER_KINDS, LAYER_TYPES } from "./layer-kinds.js";
+export { GraphInputError } from "./layers/embedding.js";
+export { LOSS_TYPES, type LossSpec } from "./losses.js";

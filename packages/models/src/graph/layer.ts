@@ -1,0 +1,103 @@
+import type { z } from "zod";
+
+/** A tensor's shape per example (the batch dimension m is never part of it). */
+export type Shape = readonly number[];
+
+export const sizeOf = (shape: Shape): number => shape.reduce((product, n) => product * n, 1);
+export const formatShape = (shape: Shape): string => `[${shape.join(", ")}]`;
+
+/** A spec that cannot describe a network: which layer, and why. */
+export class GraphSpecError extends Error {
+  override name = "GraphSpecError";
+}
+
+/** A parameter or buffer of a layer, named after it: `weight` becomes `fc1.weight`. */
+export interface TensorSlot {
+  readonly suffix: string;
+  readonly shape: Shape;
+  /** counted in the spec's l2 term (the weights of linear, conv2d and attention) */
+  readonly decays?: boolean;
+}
+
+/**
+ * A layer as the network runs it: its spec, shapes, and its tensors as views into θ and the
+ * buffers, in the order its kind's `parameters` and `buffers` list them.
+ */
+export interface BoundLayer<S = unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each layer's kind takes its own spec
+  readonly kind: LayerKind<any>;
+  readonly spec: S;
+  /** where the layer sits in the spec, for messages: `layers[2]`, `layers[3].layers[0]` */
+  readonly path: string;
+  readonly input: Shape;
+  readonly output: Shape;
+  readonly params: readonly Float64Array[];
+  /** where the backward pass adds each parameter's gradient (views into one θ-sized array) */
+  readonly gradients: readonly Float64Array[];
+  readonly buffers: readonly Float64Array[];
+  /** the layers a residual block wraps */
+  readonly children: readonly BoundLayer[];
+}
+
+/** What a forward pass keeps for the backward pass. */
+export interface Forwarded {
+  readonly output: Float64Array;
+  readonly saved?: unknown;
+}
+
+/**
+ * One layer type (see layers.ts, the one list of them): its spec's schema, its shapes and
+ * tensors, and its reference forward and backward passes in float64. Activations are
+ * row-major [m, ...shape].
+ */
+export interface LayerKind<S extends { readonly type: string } = { readonly type: string }> {
+  readonly type: S["type"];
+  readonly schema: z.ZodType<S>;
+  /** whether the layer's tensors are named after it (and so it needs a `name`) */
+  readonly named: boolean;
+  /** takes token ids, not features: only first, on an input of dtype "index" (embedding) */
+  readonly takesIds?: boolean;
+  /** the raw specs of the layers it wraps, compiled by the graph like any others (residual) */
+  children?(spec: S): readonly unknown[];
+  /** the output shape for an input shape, or a GraphSpecError naming what does not fit */
+  outputShape(spec: S, input: Shape, path: string): Shape;
+  parameters(spec: S, input: Shape): readonly TensorSlot[];
+  /** state that is read from the checkpoint but not checked (batch norm's running statistics) */
+  buffers?(spec: S, input: Shape): readonly TensorSlot[];
+  forward(layer: BoundLayer<S>, input: Float64Array, m: number): Forwarded;
+  /**
+   * Adds ∂J/∂(each parameter) into `gradients` (same order as `params`) and returns ∂J/∂input,
+   * given ∂J/∂output.
+   */
+  backward(layer: BoundLayer<S>, input: Float64Array, forwarded: Forwarded, outputGradient: Float64Array, m: number, gradients: readonly Float64Array[]): Float64Array;
+}
+
+/** A sequence of layers' forward passes, each one's input kept for the backward pass. */
+export interface ForwardTrace {
+  readonly inputs: Float64Array[];
+  readonly forwarded: Forwarded[];
+  readonly output: Float64Array;
+}
+
+export function forwardThrough(layers: readonly BoundLayer[], input: Float64Array, m: number): ForwardTrace {
+  const inputs: Float64Array[] = [];
+  const forwarded: Forwarded[] = [];
+  let x = input;
+  for (const layer of layers) {
+    inputs.push(x);
+    const step = layer.kind.forward(layer, x, m);
+    forwarded.push(step);
+    x = step.output;
+  }
+  return { inputs, forwarded, output: x };
+}
+
+/** The backward passes of a traced sequence, last layer first: returns ∂J/∂(the sequence's input). */
+export function backwardThrough(layers: readonly BoundLayer[], trace: ForwardTrace, outputGradient: Float64Array, m: number): Float64Array {
+  let gradient = outputGradient;
+  for (let index = layers.length - 1; index >= 0; index--) {
+    const layer = layers[index];
+    gradient = layer.kind.backward(layer, trace.inputs[index], trace.forwarded[index], gradient, m, layer.gradients);
+  }
+  return gradient;
+}

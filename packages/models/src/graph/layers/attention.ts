@@ -1,0 +1,144 @@
+import { gemm } from "@gradcheck/kernels";
+import { z } from "zod";
+import { formatShape, GraphSpecError, type LayerKind } from "../layer.js";
+import { addRowVector, sumRows } from "./linear.js";
+import { layerName } from "./names.js";
+
+export const attentionSpec = z.strictObject({
+  type: z.literal("attention"),
+  name: layerName,
+  heads: z.number().int().positive().max(10_000),
+  causal: z.boolean().default(false),
+});
+export type AttentionSpec = z.infer<typeof attentionSpec>;
+
+/** What the forward pass keeps: q, k, v of every position; each head's attention weights; the heads' concatenated outputs. */
+interface AttentionSaved {
+  readonly qkv: Float64Array;
+  readonly weights: Float64Array;
+  readonly heads: Float64Array;
+}
+
+/**
+ * Multi-head self-attention on [T, d]: qkv = x·Wᵀ + b with `qkv.weight` [3d, d] (rows for q,
+ * then k, then v) and `qkv.bias` [3d]; head h takes features h·d/H … (h+1)·d/H of each;
+ * softmax(q·kᵀ/√(d/H)), future positions masked when causal; heads concatenated in order,
+ * then `proj.weight` [d, d], `proj.bias` [d].
+ */
+export const attention: LayerKind<AttentionSpec> = {
+  type: "attention",
+  schema: attentionSpec,
+  named: true,
+  outputShape(spec, input, path) {
+    if (input.length !== 2) throw new GraphSpecError(`${path} (attention "${spec.name}"): takes [positions, features] per example, got ${formatShape(input)}`);
+    if (input[1] % spec.heads !== 0) throw new GraphSpecError(`${path} (attention "${spec.name}"): ${input[1]} features do not split into ${spec.heads} heads`);
+    return input;
+  },
+  parameters: (_, [, d]) => [
+    { suffix: "qkv.weight", shape: [3 * d, d], decays: true },
+    { suffix: "qkv.bias", shape: [3 * d] },
+    { suffix: "proj.weight", shape: [d, d], decays: true },
+    { suffix: "proj.bias", shape: [d] },
+  ],
+  forward({ spec, input: [positions, d], params }, x, m) {
+    const rows = m * positions;
+    const qkv = new Float64Array(rows * 3 * d);
+    gemm({ m: rows, n: 3 * d, k: d, a: x, b: params[0], transposeB: true, c: qkv });
+    addRowVector(qkv, params[1]);
+    const geometry = { positions, d, heads: spec.heads, causal: spec.causal };
+    const weights = new Float64Array(m * spec.heads * positions * positions);
+    const heads = new Float64Array(rows * d);
+    for (let n = 0; n < m; n++) attend(geometry, qkv, n, weights, heads);
+    const output = new Float64Array(rows * d);
+    gemm({ m: rows, n: d, k: d, a: heads, b: params[2], transposeB: true, c: output });
+    addRowVector(output, params[3]);
+    return { output, saved: { qkv, weights, heads } satisfies AttentionSaved };
+  },
+  backward({ spec, input: [positions, d], params }, x, forwarded, dy, m, gradients) {
+    const { qkv, weights, heads } = forwarded.saved as AttentionSaved;
+    const rows = m * positions;
+    gemm({ m: d, n: d, k: rows, a: dy, transposeA: true, b: heads, c: gradients[2], accumulate: true });
+    sumRows(dy, gradients[3]);
+    const dHeads = new Float64Array(rows * d);
+    gemm({ m: rows, n: d, k: d, a: dy, b: params[2], c: dHeads });
+    const dQkv = new Float64Array(rows * 3 * d);
+    const geometry = { positions, d, heads: spec.heads, causal: spec.causal };
+    for (let n = 0; n < m; n++) attendBackward(geometry, qkv, weights, dHeads, n, dQkv);
+    gemm({ m: 3 * d, n: d, k: rows, a: dQkv, transposeA: true, b: x, c: gradients[0], accumulate: true });
+    sumRows(dQkv, gradients[1]);
+    const dx = new Float64Array(rows * d);
+    gemm({ m: rows, n: d, k: 3 * d, a: dQkv, b: params[0], c: dx });
+    return dx;
+  },
+};
+
+interface Geometry {
+  readonly positions: number;
+  readonly d: number;
+  readonly heads: number;
+  readonly causal: boolean;
+}
+
+/** Example n's attention weights (per head, [T, T]) and heads' outputs ([T, d]). */
+function attend({ positions: T, d, heads, causal }: Geometry, qkv: Float64Array, n: number, weights: Float64Array, out: Float64Array): void {
+  const width = d / heads;
+  const scale = 1 / Math.sqrt(width);
+  for (let h = 0; h < heads; h++) {
+    const p = weights.subarray((n * heads + h) * T * T, (n * heads + h + 1) * T * T);
+    for (let t = 0; t < T; t++) {
+      const q = (n * T + t) * 3 * d + h * width;
+      const last = causal ? t : T - 1;
+      let largest = -Infinity;
+      for (let s = 0; s <= last; s++) {
+        const k = (n * T + s) * 3 * d + d + h * width;
+        let score = 0;
+        for (let e = 0; e < width; e++) score += qkv[q + e] * qkv[k + e];
+        p[t * T + s] = score * scale;
+        largest = Math.max(largest, p[t * T + s]);
+      }
+      let total = 0;
+      for (let s = 0; s <= last; s++) total += p[t * T + s] = Math.exp(p[t * T + s] - largest);
+      for (let s = 0; s <= last; s++) p[t * T + s] /= total;
+      const o = (n * T + t) * d + h * width;
+      for (let s = 0; s <= last; s++) {
+        const v = (n * T + s) * 3 * d + 2 * d + h * width;
+        for (let e = 0; e < width; e++) out[o + e] += p[t * T + s] * qkv[v + e];
+      }
+    }
+  }
+}
+
+/** Adds example n's ∂J/∂(q, k, v) into dQkv, given ∂J/∂(heads' outputs). */
+function attendBackward({ positions: T, d, heads, causal }: Geometry, qkv: Float64Array, weights: Float64Array, dOut: Float64Array, n: number, dQkv: Float64Array): void {
+  const width = d / heads;
+  const scale = 1 / Math.sqrt(width);
+  const dScores = new Float64Array(T);
+  for (let h = 0; h < heads; h++) {
+    const p = weights.subarray((n * heads + h) * T * T, (n * heads + h + 1) * T * T);
+    for (let t = 0; t < T; t++) {
+      const last = causal ? t : T - 1;
+      const o = (n * T + t) * d + h * width;
+      // ∂J/∂P[t, s] = dO[t]·v[s]; through the softmax, dS = P ∘ (dP − Σ_s P·dP)
+      let weighted = 0;
+      for (let s = 0; s <= last; s++) {
+        const v = (n * T + s) * 3 * d + 2 * d + h * width;
+        let dp = 0;
+        for (let e = 0; e < width; e++) {
+          dp += dOut[o + e] * qkv[v + e];
+          dQkv[v + e] += p[t * T + s] * dOut[o + e];
+        }
+        dScores[s] = dp;
+        weighted += p[t * T + s] * dp;
+      }
+      const q = (n * T + t) * 3 * d + h * width;
+      for (let s = 0; s <= last; s++) {
+        const dScore = p[t * T + s] * (dScores[s] - weighted) * scale;
+        const k = (n * T + s) * 3 * d + d + h * width;
+        for (let e = 0; e < width; e++) {
+          dQkv[q + e] += dScore * qkv[k + e];
+          dQkv[k + e] += dScore * qkv[q + e];
+        }
+      }
+    }
+  }
+}

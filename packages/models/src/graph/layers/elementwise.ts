@@ -1,0 +1,87 @@
+import erf from "@stdlib/math-base-special-erf";
+import { z } from "zod";
+import { sigmoid } from "../../activations.js";
+import type { LayerKind } from "../layer.js";
+
+const SQRT_HALF = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const GELU_CUBIC = 0.044715;
+
+/** An activation: its value and its derivative at a pre-activation z. */
+interface Pointwise {
+  value(z: number): number;
+  slope(z: number): number;
+}
+
+export const activationSpecs = {
+  relu: z.strictObject({ type: z.literal("relu") }),
+  leaky_relu: z.strictObject({ type: z.literal("leaky_relu"), slope: z.number().finite().default(0.01) }),
+  gelu: z.strictObject({ type: z.literal("gelu"), approximate: z.enum(["none", "tanh"]).default("none") }),
+  tanh: z.strictObject({ type: z.literal("tanh") }),
+  sigmoid: z.strictObject({ type: z.literal("sigmoid") }),
+  silu: z.strictObject({ type: z.literal("silu") }),
+  /** the check runs with dropout off (and says so), as with keepProb in version 1 */
+  dropout: z.strictObject({ type: z.literal("dropout"), p: z.number().gte(0).lt(1) }),
+};
+type ActivationSpecs = { [K in keyof typeof activationSpecs]: z.infer<(typeof activationSpecs)[K]> };
+export type ActivationLayerSpec = ActivationSpecs[keyof ActivationSpecs];
+
+/** PyTorch's formulas; the derivative at a ReLU's kink is 0 on the left, as autograd takes it. */
+function pointwiseOf(spec: ActivationLayerSpec): Pointwise {
+  switch (spec.type) {
+    case "relu":
+      return { value: (z) => (z > 0 ? z : 0), slope: (z) => (z > 0 ? 1 : 0) };
+    case "leaky_relu": {
+      const slope = spec.slope;
+      return { value: (z) => (z > 0 ? z : slope * z), slope: (z) => (z > 0 ? 1 : slope) };
+    }
+    case "gelu":
+      if (spec.approximate === "tanh") {
+        return {
+          value: (z) => 0.5 * z * (1 + Math.tanh(SQRT_2_OVER_PI * (z + GELU_CUBIC * z ** 3))),
+          slope: (z) => {
+            const t = Math.tanh(SQRT_2_OVER_PI * (z + GELU_CUBIC * z ** 3));
+            return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * GELU_CUBIC * z * z);
+          },
+        };
+      }
+      return { value: (z) => 0.5 * z * (1 + erf(z * SQRT_HALF)), slope: (z) => 0.5 * (1 + erf(z * SQRT_HALF)) + z * INV_SQRT_2PI * Math.exp(-0.5 * z * z) };
+    case "tanh":
+      return { value: Math.tanh, slope: (z) => 1 - Math.tanh(z) ** 2 };
+    case "sigmoid":
+      return { value: sigmoid, slope: (z) => sigmoid(z) * (1 - sigmoid(z)) };
+    case "silu":
+      return { value: (z) => z * sigmoid(z), slope: (z) => sigmoid(z) * (1 + z * (1 - sigmoid(z))) };
+    case "dropout":
+      return { value: (z) => z, slope: () => 1 };
+  }
+}
+
+function elementwise<S extends ActivationLayerSpec>(type: S["type"], schema: z.ZodType<S>): LayerKind<S> {
+  return {
+    type,
+    schema,
+    named: false,
+    outputShape: (_, input) => input,
+    parameters: () => [],
+    forward({ spec }, x) {
+      const { value } = pointwiseOf(spec);
+      return { output: x.map(value) };
+    },
+    backward({ spec }, x, _forwarded, dy) {
+      const { slope } = pointwiseOf(spec);
+      return dy.map((g, index) => g * slope(x[index]));
+    },
+  };
+}
+
+export const activationLayers = [
+  elementwise("relu", activationSpecs.relu),
+  elementwise("leaky_relu", activationSpecs.leaky_relu),
+  elementwise("gelu", activationSpecs.gelu),
+  elementwise("tanh", activationSpecs.tanh),
+  elementwise("sigmoid", activationSpecs.sigmoid),
+  elementwise("silu", activationSpecs.silu),
+  elementwise("dropout", activationSpecs.dropout),
+];
