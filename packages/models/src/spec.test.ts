@@ -145,3 +145,12 @@ describe("model names", () => {
     expect(parseModelSpec(spec(name)).name).toBe(name);
   });
 });
+
+describe("parseModelSpec of a version 2 spec", () => {
+  it("names the version 2 spec's own mistakes first, then says that version 2 checks are not available yet", () => {
+    const v2 = { name: "m", input: { shape: [4] }, layers: [{ type: "linear", name: "fc", out: 2 }], loss: { type: "mse" } };
+    expect(() => parseModelSpec({ ...v2, layers: [{ type: "lineer", name: "fc", out: 2 }] }, "m.json")).toThrow('m.json: layers[0].type: unknown layer type "lineer"; did you mean "linear"?');
+    expect(() => parseModelSpec(v2, "m.json")).toThrow(ModelSpecError);
+    expect(() => parseModelSpec(v2, "m.json")).toThrow("m.json: this is a version 2 spec (an \"input\" object and typed layers), and checks of version 2 models are not available yet");
+  });
+});

@@ -1,6 +1,11 @@
 import { z } from "zod";
 
 import { HIDDEN_ACTIVATIONS, LOSSES, type Loss, type ModelSpec, type OutputActivation } from "./architecture.js";
+import { compileGraph } from "./graph/graph-spec.js";
+import { isPrintableName } from "./printable-name.js";
+
+export { isPrintableName } from "./printable-name.js";
+import { GraphSpecError } from "./graph/layer.js";
 
 export {
   HIDDEN_ACTIVATIONS,
@@ -26,14 +31,6 @@ const layerSchema = z.strictObject({
   activation: z.enum([...HIDDEN_ACTIVATIONS, "softmax"]),
 });
 
-/** No control characters, no path separators, no lone UTF-16 surrogates. */
-export function isPrintableName(name: string): boolean {
-  if (/[/\\]|[\uD800-\uDFFF]/u.test(name)) return false;
-  return [...name].every((character) => {
-    const code = character.codePointAt(0)!;
-    return code >= 0x20 && code !== 0x7f;
-  });
-}
 
 const modelSpecSchema = z.strictObject({
   // A name appears in URLs, file names and the database: printable, well-formed text only.
@@ -59,8 +56,27 @@ export class ModelSpecError extends Error {
   override name = "ModelSpecError";
 }
 
+/** Whether a parsed spec is written in version 2's form (an `input` object, typed layers). */
+export function isGraphSpec(input: unknown): boolean {
+  if (typeof input !== "object" || input === null) return false;
+  const { input: shape, layers } = input as { input?: unknown; layers?: unknown };
+  return (typeof shape === "object" && shape !== null) || (Array.isArray(layers) && typeof (layers[0] as { type?: unknown } | undefined)?.type === "string");
+}
+
 /** Validates a parsed model spec; errors name the file label and the field. */
 export function parseModelSpec(input: unknown, label = "model"): ModelSpec {
+  if (isGraphSpec(input)) {
+    // A version 2 spec is checked as one, so that its own mistakes are named first.
+    try {
+      compileGraph(input, label);
+    } catch (error) {
+      if (error instanceof GraphSpecError) throw new ModelSpecError(error.message);
+      throw error;
+    }
+    throw new ModelSpecError(
+      `${label}: this is a version 2 spec (an "input" object and typed layers), and checks of version 2 models are not available yet: this release checks version 1 MLP specs ("inputSize", layers of "units" and "activation")`,
+    );
+  }
   const result = modelSpecSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];

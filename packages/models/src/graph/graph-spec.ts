@@ -1,6 +1,6 @@
 import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
-import { isPrintableName } from "../spec.js";
+import { isPrintableName } from "../printable-name.js";
 import { formatShape, GraphSpecError, sizeOf, type LayerKind, type Shape } from "./layer.js";
 import { LAYER_TYPES, layerKind } from "./layer-kinds.js";
 import { lossSpec, targetShape, type LossSpec } from "./losses.js";
