@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gradcheck import write_safetensors  # noqa: E402
+from gradcheck import spec_from_sequential, write_torch_checkpoint, write_torch_spec  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 
@@ -204,15 +204,8 @@ def save(directory: str, name: str, spec: dict, model: nn.Module, x, y, loss_of)
     loss = loss_of(model(x), y)
     model.zero_grad()
     loss.backward()
-    tensors = {key: value.detach().numpy() for key, value in model.state_dict().items() if not key.endswith("num_batches_tracked")}
-    for key, parameter in model.named_parameters():
-        tensors[f"grad.{key}"] = parameter.grad.detach().numpy()
-    tensors["X"] = x.numpy()
-    tensors["Y"] = y.numpy()
-    write_safetensors(os.path.join(directory, f"{name}.safetensors"), tensors, {"made_by": f"torch {torch.__version__}"})
-    with open(os.path.join(directory, f"{name}.json"), "w") as file:
-        json.dump(spec, file, indent=1)
-        file.write("\n")
+    write_torch_checkpoint(os.path.join(directory, f"{name}.safetensors"), model, x, y)
+    write_torch_spec(os.path.join(directory, f"{name}.json"), spec)
     with open(os.path.join(directory, f"{name}.loss.json"), "w") as file:
         json.dump({"loss": loss.item(), "torch": torch.__version__}, file)
         file.write("\n")
@@ -243,6 +236,24 @@ def main(directory: str) -> None:
         x = torch.randn(3, 2, 6, 6)
         y = nn.functional.one_hot(torch.randint(0, 4, (3,)), 4).double()
         save(directory, f"resnet-{statistics}", resnet_spec(statistics), resnet, x, y, lambda out, target: nn.functional.cross_entropy(out, target, reduction="sum"))
+
+    # an nn.Sequential, its spec derived by the bridge (names "0", "3", …, as its state_dict has them)
+    sequential = nn.Sequential(
+        nn.Conv2d(1, 3, 3, stride=2, padding=1),
+        nn.BatchNorm2d(3),
+        nn.LeakyReLU(0.1),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(3 * 2 * 2, 6),
+        nn.GELU(approximate="tanh"),
+        nn.Dropout(0.2),
+        nn.Linear(6, 2, bias=False),
+    ).train()
+    x = torch.randn(5, 1, 8, 8)
+    y = torch.rand(5, 2)
+    sequential[7].p = 0.0  # dropout off during the check (the spec's dropout is off as well)
+    spec = spec_from_sequential(sequential, [1, 8, 8], {"type": "bce-with-logits"}, name="sequential")
+    save(directory, "sequential", spec, sequential, x, y, nn.functional.binary_cross_entropy_with_logits)
 
     vocab, d, positions, blocks, heads = 11, 8, 6, 2, 2
     gpt = TinyGpt(vocab, d, positions, blocks, heads).eval()

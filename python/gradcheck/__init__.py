@@ -2,5 +2,16 @@
 
 from .course import CourseLayoutError, check, write_course_checkpoint
 from .safetensors import read_safetensors, write_safetensors
+from .torch_bridge import TorchBridgeError, spec_from_sequential, write_torch_checkpoint, write_torch_spec
 
-__all__ = ["CourseLayoutError", "check", "read_safetensors", "write_course_checkpoint", "write_safetensors"]
+__all__ = [
+    "CourseLayoutError",
+    "TorchBridgeError",
+    "check",
+    "read_safetensors",
+    "spec_from_sequential",
+    "write_course_checkpoint",
+    "write_safetensors",
+    "write_torch_checkpoint",
+    "write_torch_spec",
+]

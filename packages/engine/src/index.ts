@@ -12,6 +12,7 @@ export * from "./run-check.js";
 export * from "./check-plan.js";
 export * from "./finish-check.js";
 export * from "./load-check-input.js";
+export * from "./load-graph-input.js";
 export * from "./shard-codec.js";
 export * from "./loaded-checkpoint.js";
 export * from "./checkpoint-file.js";

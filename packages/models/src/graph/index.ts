@@ -4,3 +4,4 @@ export { GraphSpecError, type BoundLayer, type LayerKind, type Shape } from "./l
 export { LAYER_KINDS, LAYER_TYPES } from "./layer-kinds.js";
 export { GraphInputError } from "./layers/embedding.js";
 export { LOSS_TYPES, type LossSpec } from "./losses.js";
+export { graphGradientName, matchCheckpointToGraph, type GraphCheckpointContents, type StoredTensor } from "./graph-checkpoint.js";
