@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { compileGraph, graphCost, graphGradient } from "@gradcheck/models";
+import { compileGraph, graphCost, graphGradient, GraphPerturbedCosts } from "@gradcheck/models";
 import { describe, expect, it } from "vitest";
 import { loadGraphCheckInput } from "./load-graph-input.js";
 
@@ -36,4 +36,62 @@ describe("version 2 networks against PyTorch's own float64 forward and backward"
       }
     });
   }
+});
+
+/** ‖a − b‖ / (‖a‖ + ‖b‖) over [start, end). */
+function relativeDifference(a: Float64Array, b: Float64Array, start = 0, end = a.length): number {
+  let difference = 0;
+  let sizeA = 0;
+  let sizeB = 0;
+  for (let index = start; index < end; index++) {
+    difference += (a[index] - b[index]) ** 2;
+    sizeA += a[index] ** 2;
+    sizeB += b[index] ** 2;
+  }
+  return Math.sqrt(difference) / (Math.sqrt(sizeA) + Math.sqrt(sizeB));
+}
+
+describe("central differences of version 2 networks, on the kept forward pass, against PyTorch's .grad", () => {
+  for (const name of ["lenet", "resnet-batch", "resnet-running", "tiny-gpt", "sequential"]) {
+    it(`${name}: every coordinate's central difference agrees with torch's gradient or is marked as crossing a kink, and a wrong tensor stands out`, async () => {
+      const { graph, theta, buffers, batch, analytic } = await golden(name);
+      const costs = new GraphPerturbedCosts(graph, theta, buffers, batch);
+      const numeric = new Float64Array(graph.parameterCount);
+      const kinks: number[] = [];
+      for (let index = 0; index < numeric.length; index++) {
+        const h = Math.cbrt(Number.EPSILON) * Math.max(1, Math.abs(theta[index]));
+        const plus = costs.perturb(index, h);
+        const minus = costs.perturb(index, -h);
+        numeric[index] = (plus.cost - minus.cost) / (2 * h);
+        if (plus.kink || minus.kink) kinks.push(index);
+        // central differences' own error here: truncation ~h², rounding ~ε·J/h, both below 1e-9
+        else expect({ index, agrees: Math.abs(numeric[index] - analytic[index]) <= 1e-6 * Math.abs(analytic[index]) + 1e-9 }).toEqual({ index, agrees: true });
+      }
+      // marks are the exception (batch statistics couple every example, so there a ReLU near 0 marks all the coordinates below it)
+      expect(kinks.length).toBeLessThan(0.1 * numeric.length);
+      // the last tensor's gradient doubled: that tensor, and only it, disagrees
+      const last = graph.parameters[graph.parameters.length - 1];
+      const wrong = analytic.slice();
+      for (let index = last.offset; index < last.offset + last.size; index++) wrong[index] *= 2;
+      expect(relativeDifference(numeric, wrong, last.offset, last.offset + last.size)).toBeGreaterThan(0.3);
+    });
+  }
+
+  it("marks the coordinates whose step crosses a ReLU in the ResNet block with batch statistics, where differences are no derivative", async () => {
+    const { graph, theta, buffers, batch, analytic } = await golden("resnet-batch");
+    const costs = new GraphPerturbedCosts(graph, theta, buffers, batch);
+    let wrongUnmarked = 0;
+    let wrongMarked = 0;
+    for (let index = 0; index < graph.parameterCount; index++) {
+      const h = Math.cbrt(Number.EPSILON) * Math.max(1, Math.abs(theta[index]));
+      const plus = costs.perturb(index, h);
+      const minus = costs.perturb(index, -h);
+      const wrong = Math.abs((plus.cost - minus.cost) / (2 * h) - analytic[index]) > 1e-4;
+      if (wrong && (plus.kink || minus.kink)) wrongMarked++;
+      else if (wrong) wrongUnmarked++;
+    }
+    // this fixture's step does cross kinks (seen: stem.weight[43], block.conv1.weight[32])
+    expect(wrongMarked).toBeGreaterThan(0);
+    expect(wrongUnmarked).toBe(0);
+  });
 });

@@ -5,3 +5,4 @@ export { LAYER_KINDS, LAYER_TYPES } from "./layer-kinds.js";
 export { GraphInputError } from "./layers/embedding.js";
 export { LOSS_TYPES, type LossSpec } from "./losses.js";
 export { graphGradientName, matchCheckpointToGraph, type GraphCheckpointContents, type StoredTensor } from "./graph-checkpoint.js";
+export { GraphPerturbedCosts } from "./graph-perturbed-costs.js";

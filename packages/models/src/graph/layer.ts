@@ -66,10 +66,22 @@ export interface LayerKind<S extends { readonly type: string } = { readonly type
   buffers?(spec: S, input: Shape): readonly TensorSlot[];
   forward(layer: BoundLayer<S>, input: Float64Array, m: number): Forwarded;
   /**
+   * Whether moving from the unperturbed pass (`base`) to a perturbed one crossed one of the
+   * layer's kinks: a ReLU's input changing side of 0, a max pool's choice changing or tied.
+   * Smooth layers leave it out.
+   */
+  crossesKink?(layer: BoundLayer<S>, base: TracedStep, moved: TracedStep): boolean;
+  /**
    * Adds ∂J/∂(each parameter) into `gradients` (same order as `params`) and returns ∂J/∂input,
    * given ∂J/∂output.
    */
   backward(layer: BoundLayer<S>, input: Float64Array, forwarded: Forwarded, outputGradient: Float64Array, m: number, gradients: readonly Float64Array[]): Float64Array;
+}
+
+/** A layer's input and what its forward pass made of it. */
+export interface TracedStep {
+  readonly input: Float64Array;
+  readonly forwarded: Forwarded;
 }
 
 /** A sequence of layers' forward passes, each one's input kept for the backward pass. */
@@ -100,4 +112,16 @@ export function backwardThrough(layers: readonly BoundLayer[], trace: ForwardTra
     gradient = layer.kind.backward(layer, trace.inputs[index], trace.forwarded[index], gradient, m, layer.gradients);
   }
   return gradient;
+}
+
+/** Whether a perturbed trace of `layers` crossed a kink anywhere that the base trace (of the same layers, from `offset`) did not. */
+export function crossedKink(layers: readonly BoundLayer[], base: ForwardTrace, moved: ForwardTrace, offset = 0): boolean {
+  for (let index = 0; index < layers.length; index++) {
+    const layer = layers[index];
+    if (!layer.kind.crossesKink) continue;
+    const before = { input: base.inputs[offset + index], forwarded: base.forwarded[offset + index] };
+    const after = { input: moved.inputs[index], forwarded: moved.forwarded[index] };
+    if (layer.kind.crossesKink(layer, before, after)) return true;
+  }
+  return false;
 }

@@ -58,9 +58,20 @@ function pointwiseOf(spec: ActivationLayerSpec): Pointwise {
   }
 }
 
-function elementwise<S extends ActivationLayerSpec>(type: S["type"], schema: z.ZodType<S>): LayerKind<S> {
+/** A ReLU-like kink at 0: crossed when an input changes side of it, or moves off it. */
+function crossesZero(base: { input: Float64Array }, moved: { input: Float64Array }): boolean {
+  for (let index = 0; index < base.input.length; index++) {
+    const before = base.input[index];
+    const after = moved.input[index];
+    if (before === 0 ? after !== 0 : before > 0 !== after > 0) return true;
+  }
+  return false;
+}
+
+function elementwise<S extends ActivationLayerSpec>(type: S["type"], schema: z.ZodType<S>, kinked = false): LayerKind<S> {
   return {
     type,
+    ...(kinked ? { crossesKink: (_: unknown, base: { input: Float64Array }, moved: { input: Float64Array }) => crossesZero(base, moved) } : {}),
     schema,
     named: false,
     outputShape: (_, input) => input,
@@ -77,8 +88,8 @@ function elementwise<S extends ActivationLayerSpec>(type: S["type"], schema: z.Z
 }
 
 export const activationLayers = [
-  elementwise("relu", activationSpecs.relu),
-  elementwise("leaky_relu", activationSpecs.leaky_relu),
+  elementwise("relu", activationSpecs.relu, true),
+  elementwise("leaky_relu", activationSpecs.leaky_relu, true),
   elementwise("gelu", activationSpecs.gelu),
   elementwise("tanh", activationSpecs.tanh),
   elementwise("sigmoid", activationSpecs.sigmoid),

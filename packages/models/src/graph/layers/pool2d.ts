@@ -45,6 +45,17 @@ export const maxPool2d: LayerKind<MaxPool2dSpec> = {
   named: false,
   outputShape: poolShape,
   parameters: () => [],
+  crossesKink(_, base, moved) {
+    const before = base.forwarded.saved as MaxPoolSaved;
+    const after = moved.forwarded.saved as MaxPoolSaved;
+    for (let out = 0; out < before.argmax.length; out++) {
+      if (before.argmax[out] !== after.argmax[out]) return true;
+      // a tie is a kink only where the tied maximum moves (ReLU zeros tied at 0 mostly stay put)
+      if (before.ties[out] && base.forwarded.output[out] !== moved.forwarded.output[out]) return true;
+      if (after.ties[out] && !before.ties[out]) return true;
+    }
+    return false;
+  },
   forward(layer, x, m) {
     const k = layer.spec.kernel;
     const total = m * sizeOf(layer.output);

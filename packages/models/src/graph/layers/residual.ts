@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { backwardThrough, forwardThrough, type ForwardTrace, type LayerKind } from "../layer.js";
+import { backwardThrough, crossedKink, forwardThrough, type ForwardTrace, type LayerKind } from "../layer.js";
 
 export const residualSpec = z.strictObject({
   type: z.literal("residual"),
@@ -17,6 +17,7 @@ export const residual: LayerKind<ResidualSpec> = {
   // the graph checks that the wrapped layers keep this shape, and names the one that does not
   outputShape: (_, input) => input,
   parameters: () => [],
+  crossesKink: (layer, base, moved) => crossedKink(layer.children, base.forwarded.saved as ForwardTrace, moved.forwarded.saved as ForwardTrace),
   forward(layer, x, m) {
     const trace = forwardThrough(layer.children, x, m);
     const output = trace.output.slice();
