@@ -1,4 +1,4 @@
-import { CheckpointError, firstNonFinite, formatIndex, openSafetensors } from "@gradcheck/checkpoint";
+import { CheckpointError, firstNonFinite, formatIndex, openSafetensors, type SafetensorsFile } from "@gradcheck/checkpoint";
 import { lowestPrecision, type Precision } from "@gradcheck/core";
 import type { Warning } from "@gradcheck/contracts";
 import {
@@ -22,16 +22,7 @@ export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, la
     const shapes = new Map(file.header.tensors.map((tensor) => [tensor.name, tensor.shape]));
     const contents = matchCheckpointToModel(spec, shapes, label);
     const layout = parameterLayout(spec);
-    const read = async (name: string) => {
-      const values = await file.readFloat64(name);
-      const bad = firstNonFinite(values);
-      if (bad !== -1) {
-        throw new CheckpointError(
-          `${label}: tensor "${name}" has ${values[bad]} at ${formatIndex(file.info(name).shape, bad)}; every value must be finite`,
-        );
-      }
-      return values;
-    };
+    const read = (name: string) => readFinite(file, name, label);
     // Each tensor goes straight to its place in θ and dθ, so that one tensor at a time is held
     // twice. θ lives in shared memory: worker threads read it without a copy of their own.
     const theta = new Float64Array(new SharedArrayBuffer(8 * layout.total));
@@ -60,6 +51,19 @@ export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, la
   } finally {
     await file.close();
   }
+}
+
+/**
+ * A tensor's values in float64, refused if any is NaN or infinite. `integers`: an id tensor
+ * (I64, I32, …) rather than a floating-point one.
+ */
+export async function readFinite(file: SafetensorsFile, name: string, label: string, integers = false): Promise<Float64Array> {
+  const values = integers ? await file.readIntegers(name) : await file.readFloat64(name);
+  const bad = firstNonFinite(values);
+  if (bad !== -1) {
+    throw new CheckpointError(`${label}: tensor "${name}" has ${values[bad]} at ${formatIndex(file.info(name).shape, bad)}; every value must be finite`);
+  }
+  return values;
 }
 
 function parseStep(value: string | undefined, label: string): number | null {

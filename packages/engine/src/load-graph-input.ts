@@ -1,5 +1,6 @@
-import { CheckpointError, firstNonFinite, formatIndex, openSafetensors } from "@gradcheck/checkpoint";
+import { CheckpointError, FLOAT_DTYPES, openSafetensors } from "@gradcheck/checkpoint";
 import { checkGraphBatch, graphGradientName, matchCheckpointToGraph, type CompiledGraph, type GraphBatch } from "@gradcheck/models";
+import { readFinite } from "./load-check-input.js";
 
 /** A version 2 network's check input: θ, dθ (PyTorch's .grad), the buffers and the batch. */
 export interface GraphCheckInput {
@@ -21,12 +22,8 @@ export async function loadGraphCheckInput(checkpointPath: string, graph: Compile
   try {
     const stored = new Map(file.header.tensors.map((tensor) => [tensor.name, { shape: tensor.shape, dtype: tensor.dtype }]));
     const { batchSize, unused } = matchCheckpointToGraph(graph, stored, label);
-    const read = async (name: string) => {
-      const values = file.info(name).dtype.startsWith("I") || file.info(name).dtype === "U8" ? await file.readIntegers(name) : await file.readFloat64(name);
-      const bad = firstNonFinite(values);
-      if (bad !== -1) throw new CheckpointError(`${label}: tensor "${name}" has ${values[bad]} at ${formatIndex(file.info(name).shape, bad)}; every value must be finite`);
-      return values;
-    };
+    // token and class ids are stored as integers; matchCheckpointToGraph saw to which
+    const read = (name: string) => readFinite(file, name, label, !(FLOAT_DTYPES as readonly string[]).includes(file.info(name).dtype));
     const theta = new Float64Array(graph.parameterCount);
     const analytic = new Float64Array(graph.parameterCount);
     for (const parameter of graph.parameters) {

@@ -29,12 +29,10 @@ const isInteger = (dtype: string) => /^[IU]\d+$/.test(dtype);
  */
 export function matchCheckpointToGraph(graph: CompiledGraph, tensors: ReadonlyMap<string, StoredTensor>, label: string): GraphCheckpointContents {
   const names = [...tensors.keys()];
-  const expected = new Set<string>();
   const wanted = new Set([...graph.parameters.flatMap((p) => [p.name, graphGradientName(p.name)]), ...graph.buffers.map((b) => b.name), "X", "Y"]);
   // the nearest name is looked for among those the spec does not ask for: a misnamed tensor is one of them
   const strangers = names.filter((name) => !wanted.has(name));
   const find = (name: string, what: string): StoredTensor => {
-    expected.add(name);
     const tensor = tensors.get(name);
     if (tensor) return tensor;
     const versionOne = names.some((candidate) => /^d?[Wb]\d+$/.test(candidate));
@@ -88,6 +86,6 @@ export function matchCheckpointToGraph(graph: CompiledGraph, tensors: ReadonlyMa
   }
   if (formatShape(y.shape) !== formatShape(targetShape)) throw new CheckpointMismatchError(`${label}: Y has shape ${formatShape(y.shape)}; the spec's loss takes ${formatShape(targetShape)}`);
   if (ids && !isInteger(y.dtype)) throw new CheckpointMismatchError(`${label}: Y holds ${y.dtype} values, but class ids are integers: store them as I64 or I32`);
-  const unused = names.filter((name) => !expected.has(name) && !name.endsWith(".num_batches_tracked"));
+  const unused = strangers.filter((name) => !name.endsWith(".num_batches_tracked"));
   return { batchSize, unused };
 }

@@ -66,12 +66,15 @@ export function graphGradient(graph: CompiledGraph, theta: Float64Array, buffers
 }
 
 function regularization(graph: CompiledGraph, theta: Float64Array, m: number): number {
-  const lambda = graph.spec.l2;
-  if (lambda === 0) return 0;
+  return graph.spec.l2 === 0 ? 0 : (graph.spec.l2 / (2 * m)) * decayedSquares(graph, theta);
+}
+
+/** Σ‖weight‖² over the tensors the l2 term counts. */
+export function decayedSquares(graph: CompiledGraph, theta: Float64Array): number {
   let squares = 0;
   for (const tensor of graph.parameters) {
     if (!tensor.decays) continue;
     for (let index = tensor.offset; index < tensor.offset + tensor.size; index++) squares += theta[index] ** 2;
   }
-  return (lambda / (2 * m)) * squares;
+  return squares;
 }

@@ -1,5 +1,6 @@
+import { coordinateAt, type Layout } from "@gradcheck/core";
 import type { CompiledGraph, CompiledLayer } from "./graph-spec.js";
-import { bindGraph, type GraphBatch } from "./graph-network.js";
+import { bindGraph, decayedSquares, type GraphBatch } from "./graph-network.js";
 import { crossedKink, forwardThrough, type BoundLayer, type ForwardTrace } from "./layer.js";
 import { lossAndGradient } from "./losses.js";
 
@@ -18,7 +19,7 @@ export class GraphPerturbedCosts {
   private readonly trace: ForwardTrace;
   /** the top-level layer that owns each parameter tensor, by tensor index */
   private readonly owners: Int32Array;
-  private readonly starts: Int32Array;
+  private readonly layout: Layout;
   private readonly squares: number;
 
   constructor(
@@ -31,13 +32,11 @@ export class GraphPerturbedCosts {
     this.layers = bindGraph(graph, this.theta, buffers, new Float64Array(graph.parameterCount));
     this.trace = forwardThrough(this.layers, batch.inputs, batch.m);
     this.owners = new Int32Array(graph.parameters.length);
-    this.starts = Int32Array.from(graph.parameters, (tensor) => tensor.offset);
+    this.layout = { tensors: graph.parameters, total: graph.parameterCount };
     graph.layers.forEach((layer, index) => {
       for (const tensor of tensorsOf(layer)) this.owners[graph.parameters.indexOf(tensor)] = index;
     });
-    let squares = 0;
-    for (const tensor of graph.parameters) if (tensor.decays) for (let i = tensor.offset; i < tensor.offset + tensor.size; i++) squares += this.theta[i] ** 2;
-    this.squares = squares;
+    this.squares = decayedSquares(graph, this.theta);
     this.cost = this.lossOf(this.trace.output) + this.regularization(undefined, 0);
   }
 
@@ -52,7 +51,7 @@ export class GraphPerturbedCosts {
    * difference is no derivative, and a check marks the coordinate rather than failing it.
    */
   perturb(index: number, step: number): { cost: number; kink: boolean } {
-    const tensor = this.tensorOf(index);
+    const tensor = coordinateAt(this.layout, index).tensorIndex;
     const from = this.owners[tensor];
     const saved = this.theta[index];
     this.theta[index] = saved + step;
@@ -79,18 +78,6 @@ export class GraphPerturbedCosts {
     if (lambda === 0) return 0;
     const scale = lambda / (2 * this.batch.m);
     return scale * this.squares + (w === undefined ? 0 : scale * (2 * w + step) * step);
-  }
-
-  private tensorOf(index: number): number {
-    let low = 0;
-    let high = this.starts.length - 1;
-    if (index < 0 || index >= this.graph.parameterCount) throw new RangeError(`coordinate ${index} is outside θ (0..${this.graph.parameterCount - 1})`);
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (this.starts[middle] <= index) low = middle;
-      else high = middle - 1;
-    }
-    return low;
   }
 }
 

@@ -120,9 +120,9 @@ class LayoutBuilder {
 
   parameter(layer: string, slot: { suffix: string; shape: Shape; decays?: boolean }, path: string, label: string): GraphTensor {
     const name = `${layer}.${slot.suffix}`;
-    const owner = this.owners.get(layer + ".");
+    const owner = this.owners.get(layer);
     if (owner !== undefined && owner !== path) throw new GraphSpecError(`${label}: ${path}.name: "${layer}" is already the name of ${owner}`);
-    this.owners.set(layer + ".", path);
+    this.owners.set(layer, path);
     const tensor = { name, shape: slot.shape, offset: this.parameterCount, size: sizeOf(slot.shape), decays: slot.decays === true, layer };
     this.parameterCount += tensor.size;
     this.parameters.push(tensor);

@@ -53,8 +53,6 @@ export interface Forwarded {
 export interface LayerKind<S extends { readonly type: string } = { readonly type: string }> {
   readonly type: S["type"];
   readonly schema: z.ZodType<S>;
-  /** whether the layer's tensors are named after it (and so it needs a `name`) */
-  readonly named: boolean;
   /** takes token ids, not features: only first, on an input of dtype "index" (embedding) */
   readonly takesIds?: boolean;
   /** the raw specs of the layers it wraps, compiled by the graph like any others (residual) */

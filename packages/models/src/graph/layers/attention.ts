@@ -28,7 +28,6 @@ interface AttentionSaved {
 export const attention: LayerKind<AttentionSpec> = {
   type: "attention",
   schema: attentionSpec,
-  named: true,
   outputShape(spec, input, path) {
     if (input.length !== 2) throw new GraphSpecError(`${path} (attention "${spec.name}"): takes [positions, features] per example, got ${formatShape(input)}`);
     if (input[1] % spec.heads !== 0) throw new GraphSpecError(`${path} (attention "${spec.name}"): ${input[1]} features do not split into ${spec.heads} heads`);

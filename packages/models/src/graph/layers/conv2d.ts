@@ -33,7 +33,6 @@ export function imageShape(input: Shape, path: string, what: string): [number, n
 export const conv2d: LayerKind<Conv2dSpec> = {
   type: "conv2d",
   schema: conv2dSpec,
-  named: true,
   outputShape(spec, input, path) {
     const [, height, width] = imageShape(input, path, `conv2d "${spec.name}"`);
     const h = windowsAlong(height, spec.kernel, spec.stride, spec.padding);

@@ -73,7 +73,6 @@ function elementwise<S extends ActivationLayerSpec>(type: S["type"], schema: z.Z
     type,
     ...(kinked ? { crossesKink: (_: unknown, base: { input: Float64Array }, moved: { input: Float64Array }) => crossesZero(base, moved) } : {}),
     schema,
-    named: false,
     outputShape: (_, input) => input,
     parameters: () => [],
     forward({ spec }, x) {

@@ -27,7 +27,6 @@ export class GraphInputError extends Error {
 export const embedding: LayerKind<EmbeddingSpec> = {
   type: "embedding",
   schema: embeddingSpec,
-  named: true,
   takesIds: true,
   outputShape: (spec, input) => [...input, spec.dim],
   parameters: (spec) => [{ suffix: "weight", shape: [spec.vocab, spec.dim] }],
@@ -54,7 +53,6 @@ export const embedding: LayerKind<EmbeddingSpec> = {
 export const positional: LayerKind<PositionalSpec> = {
   type: "positional",
   schema: positionalSpec,
-  named: true,
   outputShape(spec, input, path) {
     if (input.length !== 2 || input[1] !== spec.dim || input[0] > spec.length) {
       throw new GraphSpecError(`${path} (positional "${spec.name}"): takes [positions ≤ ${spec.length}, ${spec.dim}] per example, got ${formatShape(input)}`);

@@ -8,7 +8,6 @@ export type FlattenSpec = z.infer<typeof flattenSpec>;
 export const flatten: LayerKind<FlattenSpec> = {
   type: "flatten",
   schema: flattenSpec,
-  named: false,
   outputShape: (_, input) => [sizeOf(input)],
   parameters: () => [],
   forward: (_, x) => ({ output: x }),

@@ -15,7 +15,6 @@ export type LinearSpec = z.infer<typeof linearSpec>;
 export const linear: LayerKind<LinearSpec> = {
   type: "linear",
   schema: linearSpec,
-  named: true,
   outputShape(spec, input, path) {
     if (input.length === 0) throw new GraphSpecError(`${path} (linear "${spec.name}"): its input has no dimension to act on`);
     return [...input.slice(0, -1), spec.out];

@@ -28,7 +28,6 @@ interface Normalized {
 export const batchNorm2d: LayerKind<BatchNorm2dSpec> = {
   type: "batchnorm2d",
   schema: batchNorm2dSpec,
-  named: true,
   outputShape(spec, input, path) {
     imageShape(input, path, `batchnorm2d "${spec.name}"`);
     return input;
@@ -103,7 +102,6 @@ export const batchNorm2d: LayerKind<BatchNorm2dSpec> = {
 export const layerNorm: LayerKind<LayerNormSpec> = {
   type: "layernorm",
   schema: layerNormSpec,
-  named: true,
   outputShape(spec, input, path) {
     if (input.length === 0) throw new GraphSpecError(`${path} (layernorm "${spec.name}"): its input ${formatShape(input)} has no last dimension`);
     return input;

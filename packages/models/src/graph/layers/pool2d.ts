@@ -42,7 +42,6 @@ function eachWindow(layer: BoundLayer<PoolSpec>, m: number, visit: (out: number,
 export const maxPool2d: LayerKind<MaxPool2dSpec> = {
   type: "maxpool2d",
   schema: maxPool2dSpec,
-  named: false,
   outputShape: poolShape,
   parameters: () => [],
   crossesKink(_, base, moved) {
@@ -91,7 +90,6 @@ export const maxPool2d: LayerKind<MaxPool2dSpec> = {
 export const avgPool2d: LayerKind<AvgPool2dSpec> = {
   type: "avgpool2d",
   schema: avgPool2dSpec,
-  named: false,
   outputShape: poolShape,
   parameters: () => [],
   forward(layer, x, m) {

@@ -12,7 +12,6 @@ export type ResidualSpec = z.infer<typeof residualSpec>;
 export const residual: LayerKind<ResidualSpec> = {
   type: "residual",
   schema: residualSpec,
-  named: false,
   children: (spec) => spec.layers,
   // the graph checks that the wrapped layers keep this shape, and names the one that does not
   outputShape: (_, input) => input,
