@@ -8,7 +8,7 @@ import { loadCheckFiles } from "@gradcheck/cli";
 import { CpuBackend } from "@gradcheck/compute";
 import { availableGpuJsModes, GpuJsBackend } from "@gradcheck/compute/gpujs";
 import { parameterLayout } from "@gradcheck/models";
-import { DEFAULT_CHECK_OPTIONS, measureRounding, runLocalCheck, ScreenedBackend, stepRuleFor, type CheckInput } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS, measureRounding, runLocalCheck, ScreenedBackend, stepRuleFor, type MlpCheckInput } from "@gradcheck/engine";
 import { timeClusterChecks } from "./cluster-bench.js";
 import { gemmFigures } from "./gemm-bench.js";
 import { largeFigures } from "./large-bench.js";
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   try {
     const fixture = await writeMnistFixture(directory);
     const input = await loadCheckFiles(fixture.checkpointPath, fixture.modelPath);
+    if (input.graph) throw new Error("the MNIST fixture is a version 1 MLP");
     const total = input.theta.length;
     console.log(`gradcheck bench: MNIST-sized MLP 784-128-64-10 (relu, softmax cross-entropy, λ 0.01, batch ${input.batch.size}, F64)`);
     console.log(`  parameters: ${total.toLocaleString("en-US")}; machine: ${availableParallelism()} cores, Node ${process.versions.node}`);
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
  * spread over θ (a whole check takes minutes in webasm): the float32 screen, then the float64
  * confirmation of what it flags and of the sample of its passes.
  */
-function timeGpuJsModes(input: CheckInput) {
+function timeGpuJsModes(input: MlpCheckInput) {
   const total = input.theta.length;
   const indices = Int32Array.from({ length: 2_000 }, (_, n) => Math.floor((n * total) / 2_000));
   const options = { step: stepRuleFor({}) };
@@ -177,7 +178,7 @@ function timeGpuJsModes(input: CheckInput) {
  * The rounding study behind the measured tolerances (float64 backprop with its bounds, and the
  * emulated ones below F64), warm. A copy of the input each time: the study is kept per input.
  */
-function timeRoundingStudy(input: CheckInput, cost: number): number {
+function timeRoundingStudy(input: MlpCheckInput, cost: number): number {
   const layout = parameterLayout(input.spec);
   measureRounding({ ...input }, layout, cost);
   const times = Array.from({ length: REPEATS }, () => {

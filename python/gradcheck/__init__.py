@@ -2,12 +2,13 @@
 
 from .course import CourseLayoutError, check, write_course_checkpoint
 from .safetensors import read_safetensors, write_safetensors
-from .torch_bridge import TorchBridgeError, spec_from_sequential, write_torch_checkpoint, write_torch_spec
+from .torch_bridge import TorchBridgeError, check_torch, spec_from_sequential, write_torch_checkpoint, write_torch_spec
 
 __all__ = [
     "CourseLayoutError",
     "TorchBridgeError",
     "check",
+    "check_torch",
     "read_safetensors",
     "spec_from_sequential",
     "write_course_checkpoint",

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from .cli import run_check
 from .safetensors import write_safetensors
 
 HIDDEN = ("relu", "tanh", "sigmoid", "linear")
@@ -104,26 +104,9 @@ def check(parameters, gradients, X, Y, activations, *, mode: str = "full", cli: 
         checkpoint = os.path.join(directory, "checkpoint.safetensors")
         model = os.path.join(directory, "model.json")
         write_course_checkpoint(checkpoint, model, parameters, gradients, X, Y, activations, **spec)
-        command = [*_cli(cli), "check", checkpoint, "--model", model, "--mode", mode, "--json", "--no-save"]
-        run = subprocess.run(command, capture_output=True, text=True)
-        if run.returncode not in (0, 1):
-            raise CourseLayoutError(run.stderr.strip() or f"{' '.join(command)} exited {run.returncode}")
-        return json.loads(run.stdout)
+        return run_check(checkpoint, model, mode=mode, cli=cli, error=CourseLayoutError)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def _cli(cli: Sequence[str] | None) -> list[str]:
-    if cli:
-        return list(cli)
-    if os.environ.get("GRADCHECK_CLI"):
-        return os.environ["GRADCHECK_CLI"].split()
-    if shutil.which("gradcheck"):
-        return ["gradcheck"]
-    built = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "apps", "cli", "dist", "bin.js")
-    if os.path.exists(built):
-        return ["node", built]
-    raise CourseLayoutError("no gradcheck CLI found: install it, put it on the PATH, or set GRADCHECK_CLI to the command")
 
 
 def _array(values: Mapping[str, np.ndarray], key: str) -> np.ndarray:

@@ -7,10 +7,14 @@ Nothing here imports torch: the functions take the module and tensors you alread
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .cli import run_check
 from .safetensors import write_safetensors
 
 
@@ -45,6 +49,24 @@ def spec_from_sequential(model: Any, input_shape: Sequence[int], loss: Mapping[s
     """
     layers = [_layer(child_name, child) for child_name, child in model.named_children()]
     return {"name": name, "input": {"shape": list(input_shape), "dtype": input_dtype}, "layers": layers, "loss": dict(loss), "l2": l2}
+
+
+def check_torch(model: Any, X: Any, Y: Any, spec: Mapping[str, Any], *, mode: str = "full", step: int | None = None, cli: Sequence[str] | None = None) -> dict:
+    """Checks the model's `.grad` (after `loss.backward()` on X, Y) with the gradcheck CLI and
+    returns its report (a dict): "verdict", per tensor under its state_dict name, "diagnosis".
+
+    `spec` is the version 2 spec, from spec_from_sequential or written by hand. The CLI is
+    found as for check(): `cli`, $GRADCHECK_CLI, `gradcheck` on the PATH, or this repository's build.
+    """
+    directory = tempfile.mkdtemp(prefix="gradcheck-")
+    try:
+        checkpoint = os.path.join(directory, "checkpoint.safetensors")
+        spec_path = os.path.join(directory, "model.json")
+        write_torch_checkpoint(checkpoint, model, X, Y, step=step)
+        write_torch_spec(spec_path, spec)
+        return run_check(checkpoint, spec_path, mode=mode, cli=cli, error=TorchBridgeError)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def write_torch_spec(path: str, spec: Mapping[str, Any]) -> None:

@@ -1,10 +1,11 @@
+import json
 import os
 import tempfile
 import unittest
 
 import numpy as np
 
-from gradcheck import TorchBridgeError, read_safetensors, spec_from_sequential, write_torch_checkpoint
+from gradcheck import TorchBridgeError, check_torch, read_safetensors, spec_from_sequential, write_torch_checkpoint
 
 try:
     import torch
@@ -42,7 +43,44 @@ class FakeModel:
         return [("fc.weight", self.weight)]
 
 
+CLI = ["node", os.path.join(os.path.dirname(__file__), "..", "..", "apps", "cli", "dist", "bin.js")]
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "..", "packages", "engine", "test", "golden")
+
+
+class GoldenModel:
+    """PyTorch's LeNet fixture as a module would hold it after backward(): its state_dict, and each parameter's .grad."""
+
+    def __init__(self):
+        self.tensors = read_safetensors(os.path.join(GOLDEN, "lenet.safetensors"))
+        self.parameters = []
+        for name in self.tensors:
+            if name.startswith("grad."):
+                parameter = self.tensors[name[5:]].view(Parameter)
+                parameter.grad = self.tensors[name].copy()
+                self.parameters.append((name[5:], parameter))
+
+    def state_dict(self):
+        return {name: value for name, value in self.tensors.items() if not name.startswith("grad.") and name not in ("X", "Y")}
+
+    def named_parameters(self):
+        return self.parameters
+
+
 class TorchBridgeTest(unittest.TestCase):
+    def test_check_torch_passes_torch_gradients_and_fails_a_doubled_one_through_the_cli(self):
+        model = GoldenModel()
+        with open(os.path.join(GOLDEN, "lenet.json")) as file:
+            spec = json.load(file)
+        report = check_torch(model, model.tensors["X"], model.tensors["Y"], spec, cli=CLI)
+        self.assertEqual(report["verdict"], "pass")
+        self.assertIn("conv1.weight", [tensor["name"] for tensor in report["tensors"]])
+        dict(model.named_parameters())["fc1.weight"].grad *= 2
+        report = check_torch(model, model.tensors["X"], model.tensors["Y"], spec, cli=CLI)
+        self.assertEqual(report["verdict"], "fail")
+        self.assertEqual([tensor["name"] for tensor in report["tensors"] if tensor["verdict"] == "fail"], ["fc1.weight"])
+        with self.assertRaisesRegex(TorchBridgeError, r"Y holds 3 examples and X 4"):
+            check_torch(model, model.tensors["X"], model.tensors["Y"][:-1], spec, cli=CLI)
+
     def test_derives_the_spec_of_a_sequential_under_its_state_dict_names(self):
         model = Sequential(
             module("Conv2d", out_channels=4, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(1, 1), groups=1, padding_mode="zeros", bias=object()),

@@ -1,7 +1,6 @@
 import { coordinateFloor, coordinateRelativeErrors, gradientNoiseFloor, ScreenOutcome } from "@gradcheck/core";
 import type { Report } from "@gradcheck/contracts";
-import type { CheckInput, MergedResults } from "@gradcheck/engine";
-import { parameterLayout } from "@gradcheck/models";
+import { layoutOf, type CheckInput, type MergedResults } from "@gradcheck/engine";
 import type { CoordinateErrors } from "./html/html-report.js";
 
 /**
@@ -16,7 +15,7 @@ export function coordinateErrorsFor(input: CheckInput, report: Report, results: 
   results.screen?.forEach((outcome, index) => {
     if (outcome === ScreenOutcome.passed) errors[index] = NaN;
   });
-  return parameterLayout(input.spec).tensors.map((slot) => ({
+  return layoutOf(input).tensors.map((slot) => ({
     name: slot.name,
     shape: [...slot.shape],
     errors: errors.slice(slot.offset, slot.offset + slot.size),

@@ -7,12 +7,13 @@ const CELLS = 32;
 const FLOOR_EXPONENT = -16;
 
 /**
- * One line per tensor: each cell is the worst per-coordinate error over a band of rows (or
- * elements), so a bad row shows as a tall, red cell, like a stripe in the HTML heatmap.
+ * One line per tensor: each cell is the worst per-coordinate error over a band of rows (output
+ * units or channels; or elements of a vector), so a bad row shows as a tall, red cell, like a stripe in the HTML heatmap.
  */
 export function errorStrip(shape: readonly number[], errors: Float64Array, thresholds: Thresholds): string {
-  const rows = shape.length === 2 ? shape[0] : errors.length;
-  const perRow = shape.length === 2 ? shape[1] : 1;
+  // a row per output unit or channel: [out, in] and [out, in, k, k] alike
+  const rows = shape.length >= 2 ? shape[0] : errors.length;
+  const perRow = shape.length >= 2 ? errors.length / shape[0] : 1;
   const cells = Math.min(CELLS, rows);
   let line = "";
   for (let cell = 0; cell < cells; cell++) {

@@ -1,7 +1,7 @@
 import { workerData } from "node:worker_threads";
 import { UnrecoverableError, type SandboxedJob } from "bullmq";
 import { shardJobDataSchema, type ShardJobData, type ShardJobResult, type ShardProgress } from "@gradcheck/contracts";
-import type { PerturbedCostBackend } from "@gradcheck/compute";
+import type { CpuBackend, PerturbedCostBackend } from "@gradcheck/compute";
 import {
   isCheckInputError,
   LastCheckpoint,
@@ -12,8 +12,9 @@ import {
   shardWork,
   type CheckPlan,
   type LoadedCheckpoint,
+  type MlpCheckInput,
 } from "@gradcheck/engine";
-import { ModelSpecError, parseModelSpec, type ModelSpec } from "@gradcheck/models";
+import { checkSpecJson, ModelSpecError, parseCheckSpec, type CheckSpec } from "@gradcheck/models";
 import { cachedCheckpoint, type CheckpointSource } from "./checkpoint-cache.js";
 import { CoordinatorRequestError } from "./coordinator-http.js";
 import { uploadShardResults } from "./result-upload.js";
@@ -26,7 +27,6 @@ export interface ProcessorSettings extends CheckpointSource, WorkerBackend {
 
 /** A check's plan, for the shards of that check. */
 interface PreparedCheck {
-  readonly spec: ModelSpec;
   readonly backend: PerturbedCostBackend;
   readonly plan: CheckPlan;
 }
@@ -63,7 +63,7 @@ export default async function processShard(job: SandboxedJob<ShardJobData>): Pro
   const work = unrecoverableOn(() => shardWork(check.plan, data.shard), RangeError);
   const total = data.shard.end - data.shard.start;
   const started = performance.now();
-  const result = runShard(check.backend, check.spec, data.shard, work, check.plan.settings, progressReporter(job, total));
+  const result = runShard(check.backend, check.plan.layout, data.shard, work, check.plan.settings, progressReporter(job, total));
   const seconds = (performance.now() - started) / 1000;
   if (settings.debug) console.log(`[debug] check ${data.checkId} shard ${data.shard.index}: ${total} items in ${seconds.toFixed(3)} s`);
   const outcome = await withCoordinator(settings, () => uploadShardResults(settings, data.checkId, result));
@@ -72,23 +72,24 @@ export default async function processShard(job: SandboxedJob<ShardJobData>): Pro
 }
 
 async function prepare(settings: ProcessorSettings, data: ShardJobData): Promise<PreparedCheck> {
-  const spec = unrecoverableOn(() => parseModelSpec(data.spec, "model spec"), ModelSpecError);
+  const spec = unrecoverableOn(() => parseCheckSpec(data.spec, "model spec"), ModelSpecError);
   const checkpoint = await load(settings, data, spec);
-  const key = JSON.stringify([data.checkpointHash, spec, data.options]);
+  const key = JSON.stringify([data.checkpointHash, checkSpecJson(spec), data.options]);
   if (planned?.key !== key) {
     planned = { key, plan: planCheck(checkpoint.input, data.options) };
     if (settings.debug) console.log(`[debug] check ${data.checkId}: ${planned.plan.items} items`);
   }
-  // Directional mode is not screened: its few directions run on the float64 cpu backend.
-  if (settings.backend === "cpu" || planned.plan.directions) return { spec, backend: checkpoint.backend, plan: planned.plan };
-  return { spec, backend: await screenedBackend(settings, checkpoint, planned.plan, key), plan: planned.plan };
+  // Directional mode is not screened: its few directions run on the float64 cpu backend; nor
+  // is a version 2 network, which the float32 screen does not cover.
+  if (settings.backend === "cpu" || planned.plan.directions || checkpoint.input.graph) return { backend: checkpoint.backend, plan: planned.plan };
+  return { backend: await screenedBackend(settings, checkpoint, planned.plan, key), plan: planned.plan };
 }
 
 /** The screen for this check, built once per (checkpoint, options) and kept for its next shards. */
 async function screenedBackend(settings: ProcessorSettings, checkpoint: LoadedCheckpoint, plan: CheckPlan, key: string): Promise<PerturbedCostBackend> {
   if (screen?.key !== key) {
     const previous = screen;
-    screen = { key, opened: openScreenedBackend(checkpoint.input, checkpoint.backend, { gpujsMode: settings.gpujsMode ?? "auto", seed: plan.settings.seed }) };
+    screen = { key, opened: openScreenedBackend(checkpoint.input as MlpCheckInput, checkpoint.backend as CpuBackend, { gpujsMode: settings.gpujsMode ?? "auto", seed: plan.settings.seed }) };
     await previous?.opened.then((old) => old.close(), () => undefined);
     const opened = screen.opened;
     // A screen that failed to open is not kept: the shard's retry tries again.
@@ -99,7 +100,7 @@ async function screenedBackend(settings: ProcessorSettings, checkpoint: LoadedCh
   return (await screen.opened).backend;
 }
 
-async function load(settings: ProcessorSettings, data: ShardJobData, spec: ModelSpec): Promise<LoadedCheckpoint> {
+async function load(settings: ProcessorSettings, data: ShardJobData, spec: CheckSpec): Promise<LoadedCheckpoint> {
   const path = await withCoordinator(settings, () => cachedCheckpoint(settings, data.checkpointHash));
   try {
     return await checkpoints.load(path, spec, `checkpoint ${data.checkpointHash}`);

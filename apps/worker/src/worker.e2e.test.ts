@@ -16,7 +16,7 @@ import {
   type ShardJobResult,
 } from "@gradcheck/contracts";
 import {
-  backendFor,
+  backendForInput,
   loadCheckInput,
   mergeShardResults,
   planCheck,
@@ -104,17 +104,10 @@ async function publish(cluster: Cluster, checkpoint: TestCheckpoint): Promise<st
 async function localResults(path: string, spec: ModelSpec, options: CheckOptionsInput, shards: readonly Shard[]) {
   const input = await loadCheckInput(path, spec);
   const plan = planCheck(input, checkOptionsSchema.parse(options));
-  const backend = backendFor({
-    spec,
-    theta: input.theta,
-    inputs: input.batch.inputs,
-    targets: input.batch.targets,
-    batchSize: input.batch.size,
-    settings: plan.settings,
-  });
+  const backend = backendForInput(input);
   return mergeShardResults(
     plan.items,
-    shards.map((shard) => runShard(backend, spec, shard, shardWork(plan, shard), plan.settings)),
+    shards.map((shard) => runShard(backend, plan.layout, shard, shardWork(plan, shard), plan.settings)),
   );
 }
 

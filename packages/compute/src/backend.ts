@@ -9,6 +9,11 @@ export interface Derivatives {
   readonly status: Uint8Array;
   /** ScreenOutcome per item, when a float32 screen ran before float64 confirmation */
   readonly screen?: Uint8Array;
+  /**
+   * per item, a bound on its own float64 rounding where that is set by the costs' size rather
+   * than by h (a backend that differences whole costs): what comparing h with h/2 may miss
+   */
+  readonly rounding?: Float64Array;
 }
 
 export interface DifferenceOptions {

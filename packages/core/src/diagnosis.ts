@@ -15,9 +15,12 @@ export interface Finding {
 
 /** How each tensor of θ fits into the network, for the diagnoses that need it. */
 export interface TensorRole {
-  /** 1-based layer */
+  /** 1-based layer, in forward order among the layers with parameters */
   readonly layer: number;
-  readonly kind: "weight" | "bias";
+  /** weight: what an l2 term counts; other: a gain, an embedding, a position table */
+  readonly kind: "weight" | "bias" | "other";
+  /** the spec's name of the layer (`blocks.0.attn`), where layers have names */
+  readonly layerName?: string;
 }
 
 export interface DiagnosisInput {
@@ -376,10 +379,15 @@ function layerFinding(input: DiagnosisInput, failingNames: string[]): Finding | 
   if (top >= layers) return undefined;
   const fits = input.layout.tensors.every((slot, index) => failing.has(slot.name) === input.roles[index].layer <= top);
   if (!fits) return undefined;
+  const nameOf = (layer: number) => input.roles.find((role) => role.layer === layer)?.layerName;
+  const [below, above] = [nameOf(top), nameOf(top + 1)];
   return {
     code: "layer",
     tensors: failingNames,
-    message: `Every tensor of layers 1..${top} fails and every tensor above passes: the backward step through layer ${top} (its activation derivative, or dZ${top}) is the likely place.`,
-    evidence: { layer: top, failing: failingNames },
+    message:
+      below && above
+        ? `Every tensor ${nameOf(1) === below ? `of ${below}` : `from ${nameOf(1)} to ${below}`} fails and every tensor from ${above} up passes: the backward step from ${above} down to ${below} (${above}'s input gradient, or a layer between them) is the likely place.`
+        : `Every tensor of layers 1..${top} fails and every tensor above passes: the backward step through layer ${top} (its activation derivative, or dZ${top}) is the likely place.`,
+    evidence: { layer: top, ...(below ? { layerName: below } : {}), failing: failingNames },
   };
 }

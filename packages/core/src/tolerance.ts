@@ -244,8 +244,9 @@ export function outlierCandidates(
  * is the numerical side's own error at that coordinate (truncation and rounding), and the
  * h/2 value, the better of the two, must still disagree with dθ beyond the tolerance.
  */
-export function confirmOutlier(tolerance: RoundingTolerance, index: number, atStep: number, atHalfStep: number, analytic: number): Outlier | undefined {
-  const allowed = coordinateTolerance(tolerance, index, Math.abs(atStep - atHalfStep));
+export function confirmOutlier(tolerance: RoundingTolerance, index: number, atStep: number, atHalfStep: number, analytic: number, numericalRounding = 0): Outlier | undefined {
+  // the two steps' difference measures truncation; rounding that is set by the costs' size can hide in it
+  const allowed = coordinateTolerance(tolerance, index, Math.max(Math.abs(atStep - atHalfStep), numericalRounding));
   const excess = Math.abs(atHalfStep - analytic) / allowed;
   if (!(excess > 1)) return undefined;
   return { flatIndex: index, numeric: atHalfStep, analytic, tolerance: allowed, excess };

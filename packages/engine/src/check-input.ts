@@ -1,15 +1,12 @@
 import { AUTO_STEP_BASE, type Precision, type StepRule } from "@gradcheck/core";
 import type { Warning } from "@gradcheck/contracts";
-import type { Batch, ModelSpec } from "@gradcheck/models";
+import type { Batch, CompiledGraph, GraphBatch, ModelSpec } from "@gradcheck/models";
 
-/** Everything a check needs, already validated: the same for the CLI and the cluster. */
-export interface CheckInput {
-  readonly spec: ModelSpec;
+interface CheckInputBase {
   /** θ, flattened in the model's parameter layout */
   readonly theta: Float64Array;
   /** the user's dθ, same layout */
   readonly analytic: Float64Array;
-  readonly batch: Batch;
   /** the least precise dtype among θ and dθ in the checkpoint */
   readonly precision: Precision;
   /** training step from the checkpoint's metadata */
@@ -17,6 +14,24 @@ export interface CheckInput {
   /** warnings found while loading (unused tensors, ...) */
   readonly loadWarnings?: readonly Warning[];
 }
+
+/** A version 1 MLP's check input (W1, b1, ...). */
+export interface MlpCheckInput extends CheckInputBase {
+  readonly spec: ModelSpec;
+  readonly batch: Batch;
+  readonly graph?: undefined;
+}
+
+/** A version 2 network's check input, under its state_dict names; buffers are read, not checked. */
+export interface GraphCheckInput extends CheckInputBase {
+  readonly graph: CompiledGraph;
+  readonly buffers: Float64Array;
+  readonly batch: GraphBatch;
+  readonly spec?: undefined;
+}
+
+/** Everything a check needs, already validated: the same for the CLI and the cluster. */
+export type CheckInput = MlpCheckInput | GraphCheckInput;
 
 export type CheckMode = "full" | "sample" | "directional";
 

@@ -1,7 +1,7 @@
 import type { PerturbedCostBackend } from "@gradcheck/compute";
 import { stepSize, type Layout } from "@gradcheck/core";
-import { parameterLayout, type ModelSpec } from "@gradcheck/models/evaluator";
 import { DEFAULT_CHECK_OPTIONS, stepRuleFor, type CheckInput, type CheckOptions } from "./check-input.js";
+import { layoutOf } from "./checked-model.js";
 import { planDirections, type DirectionRef } from "./directions.js";
 import { planCoordinates, type Shard } from "./plan.js";
 import { runShard, type ShardSettings, type ShardWork } from "./shard.js";
@@ -21,7 +21,7 @@ export interface CheckPlan {
   readonly items: number;
 }
 
-export function planCheck(input: Pick<CheckInput, "spec" | "theta">, options: CheckOptions): CheckPlan {
+export function planCheck(input: CheckInput, options: CheckOptions): CheckPlan {
   const step = stepRuleFor(options);
   const settings: ShardSettings = {
     step,
@@ -30,7 +30,7 @@ export function planCheck(input: Pick<CheckInput, "spec" | "theta">, options: Ch
     seed: options.mode === "full" ? DEFAULT_CHECK_OPTIONS.seed : options.seed,
     directionStep: stepSize(step, maxAbs(input.theta)),
   };
-  const layout = parameterLayout(input.spec);
+  const layout = layoutOf(input);
   if (options.mode === "directional") {
     const directions = planDirections(layout, options.directions);
     return { layout, settings, directions, items: directions.length };
@@ -61,14 +61,14 @@ function maxAbs(values: Float64Array): number {
  * batch is run twice and the second run timed: the first fills what the evaluator prepares
  * per unit on first use (and warms the JIT), which a whole shard spreads over all its items.
  */
-export function timePerItem(backend: PerturbedCostBackend, spec: ModelSpec, plan: CheckPlan, minimumSeconds = 0.02): number {
+export function timePerItem(backend: PerturbedCostBackend, plan: CheckPlan, minimumSeconds = 0.02): number {
   let items = 1;
   for (;;) {
     const shard = { index: 0, start: 0, end: Math.min(items, plan.items) };
     const work = shardWork(plan, shard);
-    runShard(backend, spec, shard, work, plan.settings);
+    runShard(backend, plan.layout, shard, work, plan.settings);
     const started = performance.now();
-    runShard(backend, spec, shard, work, plan.settings);
+    runShard(backend, plan.layout, shard, work, plan.settings);
     const seconds = (performance.now() - started) / 1000;
     if (seconds >= minimumSeconds || shard.end === plan.items) return seconds / shard.end;
     items *= 4;

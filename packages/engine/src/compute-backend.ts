@@ -1,7 +1,7 @@
 import type { CpuBackend } from "@gradcheck/compute";
 import type { GpuJsEnvironment, GpuJsModeRequest } from "@gradcheck/compute/gpujs";
 import { parameterLayout } from "@gradcheck/models/evaluator";
-import type { CheckInput } from "./check-input.js";
+import type { MlpCheckInput } from "./check-input.js";
 import { ScreenedBackend, type ScreenSample } from "./screen.js";
 
 /** What the user asks for: `--backend cpu|gpujs|auto`. */
@@ -37,7 +37,7 @@ export class BackendUnavailableError extends Error {
 
 /** A gpu.js float32 screen over `input`, confirmed in float64 by `confirm`; close() releases gpu.js. */
 export async function openScreenedBackend(
-  input: Pick<CheckInput, "spec" | "theta" | "batch" | "analytic" | "precision">,
+  input: Pick<MlpCheckInput, "spec" | "theta" | "batch" | "analytic" | "precision">,
   confirm: CpuBackend,
   options: ScreenOptions,
 ): Promise<{ readonly backend: ScreenedBackend; close(): Promise<void> }> {

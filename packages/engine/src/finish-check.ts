@@ -1,9 +1,9 @@
 import { evaluationsPerDerivative, type PerturbedCostBackend } from "@gradcheck/compute";
 import type { Report } from "@gradcheck/contracts";
-import { forward, networkFromTheta } from "@gradcheck/models";
 import { backendUsage, mergeShardResults, scatterToTheta, type MergedResults } from "./aggregate.js";
 import type { CheckInput, CheckOptions } from "./check-input.js";
 import type { CheckPlan } from "./check-plan.js";
+import { fullCostOf } from "./checked-model.js";
 import { assertDeterministicCost, assertFiniteCost } from "./determinism.js";
 import { project, tensorDirection } from "./directions.js";
 import { localize } from "./localize.js";
@@ -23,8 +23,7 @@ export interface CheckOutcome {
 /** Refuses a cost that no derivative can be checked against: infinite, or not a function of θ. */
 export function assertCheckableCost(input: CheckInput, backend: PerturbedCostBackend): void {
   assertFiniteCost(backend.cost);
-  const network = networkFromTheta(input.spec, input.theta);
-  assertDeterministicCost(() => forward(network, input.batch).cost, backend.cost);
+  assertDeterministicCost(() => fullCostOf(input), backend.cost);
 }
 
 /**

@@ -8,6 +8,7 @@ export * from "./localize.js";
 export * from "./report.js";
 export * from "./determinism.js";
 export * from "./thread-job.js";
+export * from "./checked-model.js";
 export * from "./run-check.js";
 export * from "./check-plan.js";
 export * from "./finish-check.js";

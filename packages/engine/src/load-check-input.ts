@@ -9,14 +9,14 @@ import {
   TARGETS_NAME,
   type ModelSpec,
 } from "@gradcheck/models";
-import type { CheckInput } from "./check-input.js";
+import type { MlpCheckInput } from "./check-input.js";
 
 /**
  * Reads a safetensors checkpoint, validates it against the model (names, shapes, finite
  * values, step) and builds the check input. Errors are CheckpointError or
  * CheckpointMismatchError and name the file, the tensor and the fault.
  */
-export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, label = checkpointPath): Promise<CheckInput> {
+export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, label = checkpointPath): Promise<MlpCheckInput> {
   const file = await openSafetensors(checkpointPath, label);
   try {
     const shapes = new Map(file.header.tensors.map((tensor) => [tensor.name, tensor.shape]));
@@ -36,9 +36,6 @@ export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, la
     const precision = lowestPrecision(
       layout.tensors.flatMap((slot) => [slot.name, gradientName(slot.name)]).map((name) => file.info(name).dtype as Precision),
     );
-    const loadWarnings: Warning[] = contents.unused.length
-      ? [{ code: "unused-tensors", message: `The checkpoint holds tensors the model does not use: ${contents.unused.join(", ")}.` }]
-      : [];
     return {
       spec,
       theta,
@@ -46,11 +43,16 @@ export async function loadCheckInput(checkpointPath: string, spec: ModelSpec, la
       batch: { inputs, targets, size: contents.batchSize },
       precision,
       step: parseStep(file.header.metadata.step, label),
-      loadWarnings,
+      loadWarnings: unusedTensorsWarnings(contents.unused),
     };
   } finally {
     await file.close();
   }
+}
+
+/** The warning for tensors a checkpoint holds that the model does not use. */
+export function unusedTensorsWarnings(unused: readonly string[]): Warning[] {
+  return unused.length ? [{ code: "unused-tensors", message: `The checkpoint holds tensors the model does not use: ${unused.join(", ")}.` }] : [];
 }
 
 /**
@@ -66,7 +68,7 @@ export async function readFinite(file: SafetensorsFile, name: string, label: str
   return values;
 }
 
-function parseStep(value: string | undefined, label: string): number | null {
+export function parseStep(value: string | undefined, label: string): number | null {
   if (value === undefined) return null;
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
     throw new CheckpointError(`${label}: __metadata__.step "${value}" is not a non-negative integer`);

@@ -1,16 +1,8 @@
 import { CheckpointError, FLOAT_DTYPES, openSafetensors } from "@gradcheck/checkpoint";
-import { checkGraphBatch, graphGradientName, matchCheckpointToGraph, type CompiledGraph, type GraphBatch } from "@gradcheck/models";
-import { readFinite } from "./load-check-input.js";
-
-/** A version 2 network's check input: θ, dθ (PyTorch's .grad), the buffers and the batch. */
-export interface GraphCheckInput {
-  readonly graph: CompiledGraph;
-  readonly theta: Float64Array;
-  readonly analytic: Float64Array;
-  readonly buffers: Float64Array;
-  readonly batch: GraphBatch;
-  readonly unused: readonly string[];
-}
+import { lowestPrecision, type Precision } from "@gradcheck/core";
+import { checkGraphBatch, graphGradientName, matchCheckpointToGraph, type CompiledGraph } from "@gradcheck/models";
+import type { GraphCheckInput } from "./check-input.js";
+import { parseStep, readFinite, unusedTensorsWarnings } from "./load-check-input.js";
 
 /**
  * Reads a checkpoint of a version 2 network under its state_dict names, after checking every
@@ -24,7 +16,8 @@ export async function loadGraphCheckInput(checkpointPath: string, graph: Compile
     const { batchSize, unused } = matchCheckpointToGraph(graph, stored, label);
     // token and class ids are stored as integers; matchCheckpointToGraph saw to which
     const read = (name: string) => readFinite(file, name, label, !(FLOAT_DTYPES as readonly string[]).includes(file.info(name).dtype));
-    const theta = new Float64Array(graph.parameterCount);
+    // θ in shared memory, as for version 1: threads read it without a copy
+    const theta = new Float64Array(new SharedArrayBuffer(8 * graph.parameterCount));
     const analytic = new Float64Array(graph.parameterCount);
     for (const parameter of graph.parameters) {
       theta.set(await read(parameter.name), parameter.offset);
@@ -38,7 +31,8 @@ export async function loadGraphCheckInput(checkpointPath: string, graph: Compile
     } catch (error) {
       throw new CheckpointError(`${label}: ${(error as Error).message}`);
     }
-    return { graph, theta, analytic, buffers, batch, unused };
+    const precision = lowestPrecision(graph.parameters.flatMap((parameter) => [parameter.name, graphGradientName(parameter.name)]).map((name) => file.info(name).dtype as Precision));
+    return { graph, theta, analytic, buffers, batch, precision, step: parseStep(file.header.metadata.step, label), loadWarnings: unusedTensorsWarnings(unused) };
   } finally {
     await file.close();
   }

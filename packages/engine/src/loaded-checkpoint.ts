@@ -1,12 +1,13 @@
-import type { CpuBackend } from "@gradcheck/compute";
-import type { ModelSpec } from "@gradcheck/models/evaluator";
+import type { PerturbedCostBackend } from "@gradcheck/compute";
+import { checkSpecJson, type CheckSpec } from "@gradcheck/models";
 import type { CheckInput } from "./check-input.js";
 import { loadCheckInput } from "./load-check-input.js";
-import { backendForInput } from "./thread-job.js";
+import { loadGraphCheckInput } from "./load-graph-input.js";
+import { backendForInput } from "./checked-model.js";
 
 export interface LoadedCheckpoint {
   readonly input: CheckInput;
-  readonly backend: CpuBackend;
+  readonly backend: PerturbedCostBackend;
 }
 
 /**
@@ -16,12 +17,12 @@ export interface LoadedCheckpoint {
 export class LastCheckpoint {
   private last?: { readonly key: string; readonly loaded: Promise<LoadedCheckpoint> };
 
-  load(path: string, spec: ModelSpec, label = path): Promise<LoadedCheckpoint> {
-    const key = JSON.stringify([path, spec]);
+  load(path: string, spec: CheckSpec, label = path): Promise<LoadedCheckpoint> {
+    const key = JSON.stringify([path, checkSpecJson(spec)]);
     if (this.last?.key !== key) {
       // Forget the previous checkpoint's arrays before reading the next; a failed load is not kept.
       this.last = undefined;
-      const loaded = loadCheckInput(path, spec, label).then((input) => ({ input, backend: backendForInput(input) }));
+      const loaded = loadCheckInputOf(path, spec, label).then((input) => ({ input, backend: backendForInput(input) }));
       this.last = { key, loaded };
       loaded.catch(() => {
         if (this.last?.loaded === loaded) this.last = undefined;
@@ -29,4 +30,9 @@ export class LastCheckpoint {
     }
     return this.last.loaded;
   }
+}
+
+/** The check input of a checkpoint for a spec of either version. */
+export function loadCheckInputOf(path: string, spec: CheckSpec, label = path): Promise<CheckInput> {
+  return spec.version === 1 ? loadCheckInput(path, spec.spec, label) : loadGraphCheckInput(path, spec.graph, label);
 }

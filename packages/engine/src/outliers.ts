@@ -54,7 +54,7 @@ export function confirmAtHalfStep(
   const outliers: Outlier[] = [];
   indices.forEach((index, n) => {
     if (half.status[n] !== CoordinateStatus.checked) return;
-    const outlier = confirmOutlier(tolerance, index, atStep(index), half.numeric[n], analytic[index]);
+    const outlier = confirmOutlier(tolerance, index, atStep(index), half.numeric[n], analytic[index], half.rounding?.[n]);
     if (outlier) outliers.push(outlier);
   });
   return { outliers, evaluations: indices.length * evaluationsPerDerivative(settings.richardson) };

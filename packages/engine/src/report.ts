@@ -26,9 +26,9 @@ import {
   type Verdict,
 } from "@gradcheck/core";
 import type { ComputeSummary, Report, Sensitivity, TensorOutliers, Warning } from "@gradcheck/contracts";
-import { tensorRoles } from "@gradcheck/models";
 import type { BackendUsage, MergedResults } from "./aggregate.js";
 import type { CheckInput, CheckOptions } from "./check-input.js";
+import { batchSizeOf, keepProbOf, lambdaOf, modelNameOf, tensorRolesOf } from "./checked-model.js";
 import type { Localization } from "./localize.js";
 import { noiseThresholds, type NoiseEstimate } from "./noise.js";
 import type { MeasuredRounding } from "./rounding.js";
@@ -120,10 +120,10 @@ export function buildReport(parts: ReportParts): Report {
     status: results.status,
     theta: input.theta,
     verdicts,
-    roles: tensorRoles(input.spec),
-    lambda: input.spec.l2,
-    batchSize: input.batch.size,
-    keepProb: input.spec.keepProb,
+    roles: tensorRolesOf(input),
+    lambda: lambdaOf(input),
+    batchSize: batchSizeOf(input),
+    keepProb: keepProbOf(input),
     outliers: parts.outliers.found,
     outliersComplete: parts.outliers.complete,
   });
@@ -138,7 +138,7 @@ export function buildReport(parts: ReportParts): Report {
   const localization = parts.directional?.localization;
   const outlierCount = comparison.tensors.reduce((sum, tensor) => sum + tensor.outliers.length, 0);
   return {
-    model: input.spec.name,
+    model: modelNameOf(input),
     verdict,
     relativeDifference: figures.relativeDifference,
     eps: options.eps ?? AUTO_STEP_BASE.float64,
@@ -266,12 +266,13 @@ function collectWarnings(parts: ReportParts, comparison: GradientComparison, thr
   const { input, options, noise, rounding } = parts;
   const table = THRESHOLDS[input.precision];
   const warnings: Warning[] = [...(input.loadWarnings ?? [])];
-  if (input.spec.keepProb < 1) {
+  const keepProb = keepProbOf(input);
+  if (keepProb < 1) {
     warnings.push({
       code: "dropout-disabled",
-      message:
-        `The model uses dropout (keepProb ${input.spec.keepProb}); the check ran with dropout off. ` +
-        "Compute dθ with keepProb = 1 as well, or it cannot match.",
+      message: input.graph
+        ? `The model has dropout (p up to ${+(1 - keepProb).toPrecision(6)}); the check ran with it off. Compute dθ in eval mode (model.eval()) or with p = 0, or it cannot match.`
+        : `The model uses dropout (keepProb ${keepProb}); the check ran with dropout off. Compute dθ with keepProb = 1 as well, or it cannot match.`,
     });
   }
   const directionalKinks = parts.directional?.projections.status.filter((s) => s === CoordinateStatus.kink).length ?? 0;

@@ -1,5 +1,5 @@
 import { gradientArithmetic, gradientNoiseFloor, streamedRoundingTolerance, type Layout, type Precision, type RoundingTolerance } from "@gradcheck/core";
-import { networkFromTheta, streamRoundingStudy } from "@gradcheck/models";
+import { graphRoundingStudy, networkFromTheta, streamRoundingStudy } from "@gradcheck/models";
 import type { CheckInput } from "./check-input.js";
 
 /** The check's rounding allowances and what they were measured for. */
@@ -28,7 +28,9 @@ export function measureRounding(input: CheckInput, layout: Layout, cost: number)
   if (known) return known;
   const arithmetic = gradientArithmetic(input.precision, input.analytic);
   // a tensor at a time: the study holds one layer's figures, never θ-sized copies of them
-  const study = streamRoundingStudy(networkFromTheta(input.spec, input.theta), input.batch, arithmetic);
+  const study = input.graph
+    ? graphRoundingStudy(input.graph, input.theta, input.buffers, input.batch, arithmetic)
+    : streamRoundingStudy(networkFromTheta(input.spec, input.theta), input.batch, arithmetic);
   const noiseFloor = gradientNoiseFloor(arithmetic, cost);
   const measured = { arithmetic, runs: study.runs, tolerance: streamedRoundingTolerance(layout, arithmetic, study.tensors, noiseFloor), noiseFloor };
   studied.set(input, measured);

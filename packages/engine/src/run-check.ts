@@ -1,16 +1,17 @@
 import { availableParallelism } from "node:os";
-import type { PerturbedCostBackend } from "@gradcheck/compute";
+import type { CpuBackend, PerturbedCostBackend } from "@gradcheck/compute";
+import type { Layout } from "@gradcheck/core";
 import type { GpuJsModeRequest } from "@gradcheck/compute/gpujs";
 import type { Report } from "@gradcheck/contracts";
-import type { ModelSpec } from "@gradcheck/models/evaluator";
-import type { CheckInput, CheckOptions } from "./check-input.js";
+import type { CheckInput, CheckOptions, MlpCheckInput } from "./check-input.js";
 import { planCheck, shardWork, timePerItem, type CheckPlan } from "./check-plan.js";
-import { openScreenedBackend, resolveBackend, type BackendRequest } from "./compute-backend.js";
+import { backendForInput } from "./checked-model.js";
+import { BackendUnavailableError, openScreenedBackend, resolveBackend, type BackendRequest } from "./compute-backend.js";
 import { assertCheckableCost, finishCheck, type CheckOutcome } from "./finish-check.js";
 import { localShardSize, planShards, type Shard } from "./plan.js";
 import type { ScreenSample } from "./screen.js";
 import { runShard, type ShardResult, type ShardSettings, type ShardWork } from "./shard.js";
-import { backendFor, type ShardJob } from "./thread-job.js";
+import { shardJobFor } from "./thread-job.js";
 import { ThreadPool } from "./thread-pool.js";
 
 export interface LocalRunOptions extends CheckOptions {
@@ -39,11 +40,11 @@ export function defaultThreads(total: number): number {
 const THREAD_WORTH_SECONDS = 0.5;
 
 /** Threads for a check when none are asked for: by the count of items, then by their timed cost. */
-function threadsFor(plan: CheckPlan, spec: ModelSpec, backend: PerturbedCostBackend, computeBackend: string): number {
+function threadsFor(plan: CheckPlan, backend: PerturbedCostBackend, computeBackend: string): number {
   // A direction costs about a forward pass, a coordinate a small fraction of one.
   const byCount = defaultThreads(plan.items * (plan.directions ? 2_000 : 1));
   if (byCount === 1 || plan.directions || computeBackend !== "cpu") return byCount;
-  return timePerItem(backend, spec, plan, 0.01) * plan.items < THREAD_WORTH_SECONDS ? 1 : byCount;
+  return timePerItem(backend, plan, 0.01) * plan.items < THREAD_WORTH_SECONDS ? 1 : byCount;
 }
 
 /** A check on this machine: plan, run shards on threads, aggregate, report. */
@@ -53,40 +54,36 @@ export async function runLocalCheck(input: CheckInput, options: LocalRunOptions)
 
 export async function runLocalCheckWithResults(input: CheckInput, options: LocalRunOptions): Promise<CheckOutcome> {
   const plan = planCheck(input, options);
-  const job: ShardJob = {
-    spec: input.spec,
-    theta: input.theta,
-    inputs: input.batch.inputs,
-    targets: input.batch.targets,
-    batchSize: input.batch.size,
-    settings: plan.settings,
-  };
   const directional = plan.directions !== undefined;
   const { items } = plan;
-  const computeBackend = directional ? "cpu" : await resolveBackend(options.backend ?? "cpu");
-  const backend = backendFor(job);
+  // the float32 screen covers MLPs; a version 2 network's `auto` is the cpu backend
+  const computeBackend = directional || (input.graph && options.backend !== "gpujs") ? "cpu" : await resolveBackend(options.backend ?? "cpu");
+  if (input.graph && computeBackend === "gpujs") {
+    throw new BackendUnavailableError("--backend gpujs screens version 1 MLPs only; a version 2 network is checked on the cpu backend: drop --backend gpujs");
+  }
+  const backend = backendForInput(input);
   assertCheckableCost(input, backend);
-  const threads = Math.max(1, Math.min(options.threads ?? threadsFor(plan, input.spec, backend, computeBackend), 256));
+  const threads = Math.max(1, Math.min(options.threads ?? threadsFor(plan, backend, computeBackend), 256));
   // The screen batches coordinates into kernel runs itself: one shard keeps its blocks whole.
   const shardSize = directional ? Math.max(1, Math.ceil(items / 16)) : computeBackend === "gpujs" ? Math.max(1, items) : localShardSize(items, threads);
   const shards = planShards(items, shardSize);
-  const pool = computeBackend === "cpu" && threads > 1 && shards.length > 1 ? new ThreadPool(job, Math.min(threads, shards.length)) : undefined;
+  const pool = computeBackend === "cpu" && threads > 1 && shards.length > 1 ? new ThreadPool(shardJobFor(input, plan.settings), Math.min(threads, shards.length)) : undefined;
 
   try {
     const onProgress = (done: number) => options.onProgress?.(done, items);
     const work = shards.map((shard) => ({ shard, work: shardWork(plan, shard) }));
     let results: ShardResult[];
     if (computeBackend === "gpujs") {
-      const screened = await openScreenedBackend(input, backend, { gpujsMode: options.gpujsMode, seed: plan.settings.seed, sample: options.screenSample });
+      const screened = await openScreenedBackend(input as MlpCheckInput, backend as CpuBackend, { gpujsMode: options.gpujsMode, seed: plan.settings.seed, sample: options.screenSample });
       try {
-        results = runInThisThread(screened.backend, input.spec, plan.settings, work, onProgress);
+        results = runInThisThread(screened.backend, plan.layout, plan.settings, work, onProgress);
       } finally {
         await screened.close();
       }
     } else if (pool) {
       results = await pool.run(work, onProgress);
     } else {
-      results = runInThisThread(backend, input.spec, plan.settings, work, onProgress);
+      results = runInThisThread(backend, plan.layout, plan.settings, work, onProgress);
     }
     return finishCheck(input, options, plan, backend, results);
   } finally {
@@ -97,14 +94,14 @@ export async function runLocalCheckWithResults(input: CheckInput, options: Local
 /** Runs shards one after another here, with progress over all of them. */
 function runInThisThread(
   backend: PerturbedCostBackend,
-  spec: ModelSpec,
+  layout: Layout,
   settings: ShardSettings,
   work: readonly { readonly shard: Shard; readonly work: ShardWork }[],
   onProgress: (done: number) => void,
 ): ShardResult[] {
   let finished = 0;
   return work.map(({ shard, work: items }) => {
-    const result = runShard(backend, spec, shard, items, settings, (done) => onProgress(finished + done));
+    const result = runShard(backend, layout, shard, items, settings, (done) => onProgress(finished + done));
     finished += shard.end - shard.start;
     return result;
   });

@@ -1,6 +1,5 @@
 import type { BackendIdentity, PerturbedCostBackend } from "@gradcheck/compute";
-import type { StepRule } from "@gradcheck/core";
-import { parameterLayout, type ModelSpec } from "@gradcheck/models/evaluator";
+import type { Layout, StepRule } from "@gradcheck/core";
 import { tensorDirections, type DirectionRef } from "./directions.js";
 import type { Shard } from "./plan.js";
 
@@ -35,7 +34,7 @@ export const identityOf = ({ name, mode, precision }: BackendIdentity): BackendI
 /** The shard function: the same in a local thread and in a cluster worker. */
 export function runShard(
   backend: PerturbedCostBackend,
-  spec: ModelSpec,
+  layout: Layout,
   shard: Shard,
   work: ShardWork,
   settings: ShardSettings,
@@ -45,7 +44,6 @@ export function runShard(
   if (work.kind === "coordinates") {
     return { shard, ...backend.centralDifferences(work.indices, settings, onProgress), backend: backendIdentity };
   }
-  const layout = parameterLayout(spec);
   const directions = tensorDirections(layout, work.directions, settings.seed);
   const result = backend.directionalDerivatives(directions, settings.directionStep, settings.richardson);
   onProgress?.(work.directions.length);

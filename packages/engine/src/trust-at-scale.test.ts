@@ -1,7 +1,7 @@
 import { coordinateName, roundingTo, type Precision } from "@gradcheck/core";
 import { parameterLayout } from "@gradcheck/models";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CHECK_OPTIONS, type CheckInput, type CheckMode } from "./check-input.js";
+import { DEFAULT_CHECK_OPTIONS, type MlpCheckInput, type CheckMode } from "./check-input.js";
 import { runLocalCheck } from "./run-check.js";
 import { coordinateAtQuantile, userCheckInput } from "./test-support/user-backprop.js";
 
@@ -18,7 +18,7 @@ const SLOW = 60_000;
 /** "small": |dθ| at the 10th percentile of W1; "near-zero": at the 1st (F32) or the 0.1th (F64). */
 const ENTRIES = { small: { F64: 0.1, F32: 0.1 }, "near-zero": { F64: 0.001, F32: 0.01 } } as const;
 
-function withWrongCoordinate(input: CheckInput, entry: keyof typeof ENTRIES, off: number) {
+function withWrongCoordinate(input: MlpCheckInput, entry: keyof typeof ENTRIES, off: number) {
   const w1 = parameterLayout(input.spec).tensors[0];
   const precision = input.precision as "F64" | "F32";
   const index = coordinateAtQuantile(input, w1.offset, w1.size, ENTRIES[entry][precision]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { layerSizes } from "./architecture.js";
-import { ModelSpecError, parseModelSpec } from "./spec.js";
+import { checkSpecJson, ModelSpecError, parseCheckSpec, parseModelSpec } from "./spec.js";
 
 const example = {
   name: "mnist-mlp",
@@ -146,11 +146,19 @@ describe("model names", () => {
   });
 });
 
-describe("parseModelSpec of a version 2 spec", () => {
-  it("names the version 2 spec's own mistakes first, then says that version 2 checks are not available yet", () => {
-    const v2 = { name: "m", input: { shape: [4] }, layers: [{ type: "linear", name: "fc", out: 2 }], loss: { type: "mse" } };
-    expect(() => parseModelSpec({ ...v2, layers: [{ type: "lineer", name: "fc", out: 2 }] }, "m.json")).toThrow('m.json: layers[0].type: unknown layer type "lineer"; did you mean "linear"?');
+describe("a version 2 spec", () => {
+  const v2 = { name: "m", input: { shape: [4] }, layers: [{ type: "linear", name: "fc", out: 2 }], loss: { type: "mse" } };
+  it("parseCheckSpec compiles it, naming its own mistakes", () => {
+    expect(() => parseCheckSpec({ ...v2, layers: [{ type: "lineer", name: "fc", out: 2 }] }, "m.json")).toThrow('m.json: layers[0].type: unknown layer type "lineer"; did you mean "linear"?');
+    const parsed = parseCheckSpec(v2, "m.json");
+    expect(parsed.version === 2 && parsed.graph.parameters.map((p) => p.name)).toEqual(["fc.weight", "fc.bias"]);
+    expect(checkSpecJson(parsed)).toMatchObject({ name: "m", l2: 0 });
+    expect(parseCheckSpec(spec1, "m.json")).toEqual({ version: 1, spec: parseModelSpec(spec1) });
+  });
+  it("parseModelSpec, which takes version 1 only, names its mistakes first, then says it is not version 1", () => {
+    expect(() => parseModelSpec({ ...v2, layers: [{ type: "lineer", name: "fc", out: 2 }] }, "m.json")).toThrow('did you mean "linear"?');
     expect(() => parseModelSpec(v2, "m.json")).toThrow(ModelSpecError);
-    expect(() => parseModelSpec(v2, "m.json")).toThrow("m.json: this is a version 2 spec (an \"input\" object and typed layers), and checks of version 2 models are not available yet");
+    expect(() => parseModelSpec(v2, "m.json")).toThrow("m.json: this is a version 2 spec (an \"input\" object and typed layers), where a version 1 MLP spec");
   });
 });
+const spec1 = { name: "mlp", inputSize: 2, layers: [{ units: 1, activation: "sigmoid" }], loss: "cross-entropy" };

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 import { HIDDEN_ACTIVATIONS, LOSSES, type Loss, type ModelSpec, type OutputActivation } from "./architecture.js";
-import { compileGraph } from "./graph/graph-spec.js";
+import { compileGraph, type CompiledGraph } from "./graph/graph-spec.js";
 import { isPrintableName } from "./printable-name.js";
 
 export { isPrintableName } from "./printable-name.js";
@@ -63,18 +63,30 @@ export function isGraphSpec(input: unknown): boolean {
   return (typeof shape === "object" && shape !== null) || (Array.isArray(layers) && typeof (layers[0] as { type?: unknown } | undefined)?.type === "string");
 }
 
-/** Validates a parsed model spec; errors name the file label and the field. */
+/** A validated spec of either version: an MLP (version 1) or a compiled network (version 2). */
+export type CheckSpec = { readonly version: 1; readonly spec: ModelSpec } | { readonly version: 2; readonly graph: CompiledGraph };
+
+/** Validates a parsed spec of either version; errors name the file label and the field. */
+export function parseCheckSpec(input: unknown, label = "model"): CheckSpec {
+  if (!isGraphSpec(input)) return { version: 1, spec: parseModelSpec(input, label) };
+  try {
+    return { version: 2, graph: compileGraph(input, label) };
+  } catch (error) {
+    if (error instanceof GraphSpecError) throw new ModelSpecError(error.message);
+    throw error;
+  }
+}
+
+/** The spec's JSON as checks record it, defaults filled in. */
+export const checkSpecJson = (spec: CheckSpec): ModelSpec | CompiledGraph["spec"] => (spec.version === 1 ? spec.spec : spec.graph.spec);
+
+/** Validates a parsed version 1 (MLP) spec; errors name the file label and the field. */
 export function parseModelSpec(input: unknown, label = "model"): ModelSpec {
   if (isGraphSpec(input)) {
     // A version 2 spec is checked as one, so that its own mistakes are named first.
-    try {
-      compileGraph(input, label);
-    } catch (error) {
-      if (error instanceof GraphSpecError) throw new ModelSpecError(error.message);
-      throw error;
-    }
+    parseCheckSpec(input, label);
     throw new ModelSpecError(
-      `${label}: this is a version 2 spec (an "input" object and typed layers), and checks of version 2 models are not available yet: this release checks version 1 MLP specs ("inputSize", layers of "units" and "activation")`,
+      `${label}: this is a version 2 spec (an "input" object and typed layers), where a version 1 MLP spec ("inputSize", layers of "units" and "activation") is needed`,
     );
   }
   const result = modelSpecSchema.safeParse(input);

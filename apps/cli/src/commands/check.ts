@@ -1,6 +1,6 @@
 import { backendLabel, exitCodeFor, recordedCheckOptions, type Report } from "@gradcheck/contracts";
 import type { FinishedCheck } from "@gradcheck/db";
-import { runLocalCheckWithResults, type CheckInput } from "@gradcheck/engine";
+import { modelNameOf, recordedSpecOf, runLocalCheckWithResults, type CheckInput } from "@gradcheck/engine";
 import type { BackendOptionValues, CheckOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
 import { historyLocation, openDatabase, type OpenDatabase } from "../database.js";
@@ -84,7 +84,7 @@ async function save(
   try {
     const { contentHash, sizeBytes } = await fileFingerprint(checkpoint);
     const check: FinishedCheck = {
-      model: { name: input.spec.name, spec: input.spec },
+      model: { name: modelNameOf(input), spec: recordedSpecOf(input) },
       checkpoint: { contentHash, step: input.step, dtype: input.precision, sizeBytes },
       options: recordedCheckOptions(options),
       backend: backendLabel(report.compute),
@@ -103,7 +103,7 @@ async function save(
         await database.close();
       }
     }
-    if (!options.json) output.out(`Saved to ${historyLocation(config)}: gradcheck history ${input.spec.name}`);
+    if (!options.json) output.out(`Saved to ${historyLocation(config)}: gradcheck history ${modelNameOf(input)}`);
   } catch (error) {
     output.err(
       `gradcheck: warning: the check was not saved to ${historyLocation(config)} (${error instanceof Error ? error.message : String(error)}); --no-save skips saving`,

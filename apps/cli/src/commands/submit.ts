@@ -1,6 +1,6 @@
 import { openSafetensors } from "@gradcheck/checkpoint";
 import { exitCodeFor, isFinished, type CheckState } from "@gradcheck/contracts";
-import { matchCheckpointToModel, type ModelSpec } from "@gradcheck/models";
+import { checkSpecJson, matchCheckpointToGraph, matchCheckpointToModel, type CheckSpec } from "@gradcheck/models";
 import pc from "picocolors";
 import { checkOptionsFrom, type CheckOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
@@ -31,11 +31,12 @@ export async function submitCommand(checkpoint: string, options: SubmitCommandOp
   const spec = await readModelSpec(options.model);
   await checkCheckpointHeader(checkpoint, spec);
 
-  await client.registerModel(spec);
+  const json = checkSpecJson(spec);
+  await client.registerModel(json);
   // A checkpoint the coordinator already holds is not sent again (checkpoints can be large).
   const { contentHash } = await fileFingerprint(checkpoint);
-  const info = (await client.findCheckpoint(spec.name, contentHash)) ?? (await client.uploadCheckpoint(spec.name, checkpoint)).info;
-  const { state, created } = await client.submitCheck({ model: spec.name, checkpoint: info.hash, options: checkOptionsFrom(options) });
+  const info = (await client.findCheckpoint(json.name, contentHash)) ?? (await client.uploadCheckpoint(json.name, checkpoint)).info;
+  const { state, created } = await client.submitCheck({ model: json.name, checkpoint: info.hash, options: checkOptionsFrom(options) });
   if (!options.wait) {
     output.out(options.json ? JSON.stringify(state, null, 2) : describeSubmitted(state, created, client));
     return EXIT.ok;
@@ -63,10 +64,11 @@ function clientFor(options: SubmitCommandOptions, config: CliConfig): Coordinato
  * that is not safetensors, or one made for another model fails here instead of after an upload.
  * The values themselves are for the coordinator to check.
  */
-async function checkCheckpointHeader(path: string, spec: ModelSpec): Promise<void> {
+async function checkCheckpointHeader(path: string, spec: CheckSpec): Promise<void> {
   const file = await openSafetensors(path);
   try {
-    matchCheckpointToModel(spec, new Map(file.header.tensors.map((tensor) => [tensor.name, tensor.shape])), path);
+    if (spec.version === 1) matchCheckpointToModel(spec.spec, new Map(file.header.tensors.map((tensor) => [tensor.name, tensor.shape])), path);
+    else matchCheckpointToGraph(spec.graph, new Map(file.header.tensors.map((tensor) => [tensor.name, { shape: tensor.shape, dtype: tensor.dtype }])), path);
   } finally {
     await file.close();
   }

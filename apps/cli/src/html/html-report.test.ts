@@ -142,7 +142,7 @@ describe("renderHtmlReport", () => {
     expect(markupOf(renderHtmlReport(passing.report, passing.coordinateErrors))).not.toContain('id="outliers"');
   });
 
-  it("has a bar chart of every tensor and a heatmap of each 2-D weight", () => {
+  it("has a bar chart of every tensor and a heatmap of each weight", () => {
     expect(markup).toContain('id="chart-tensors"');
     const data = pageData(html);
     expect(data.tensors?.names).toEqual(failing.report.tensors.map((tensor) => tensor.name));
@@ -155,6 +155,15 @@ describe("renderHtmlReport", () => {
       const value = w1.values[row * w1.columns + 3];
       if (value !== null) expect(value).toBeCloseTo(Math.log10(0.2), 2);
     }
+  });
+
+  it("maps a convolution's [out, in, k, k] weight as rows of output channels, so a wrong channel is a stripe", () => {
+    const errors = Float64Array.from({ length: 4 * 2 * 3 * 3 }, (_, i) => (Math.floor(i / 18) === 2 ? 0.5 : 1e-12));
+    const data = pageData(renderHtmlReport(failing.report, [{ name: "conv.weight", shape: [4, 2, 3, 3], errors }]));
+    const [map] = data.heatmaps;
+    expect(map.id).toBe("heatmap-conv.weight");
+    expect([map.rows, map.columns]).toEqual([4, 18]);
+    for (let row = 0; row < 4; row++) expect(map.values[row * 18 + 5]).toBeCloseTo(Math.log10(row === 2 ? 0.5 : 1e-12), 2);
   });
 
   it("says when and how much a heatmap was downsampled", () => {

@@ -45,14 +45,15 @@ export const heatmapId = (tensorName: string): string => `heatmap-${tensorName}`
 
 /**
  * One self-contained HTML page for a report: the verdict, per-tensor bar chart, per-coordinate
- * error heatmaps of every 2-D weight, worst coordinates, diagnosis and warnings. It loads
+ * error heatmaps of every weight of two or more dimensions, worst coordinates, diagnosis and warnings. It loads
  * nothing from the network: ECharts and the data are inlined, and a Content-Security-Policy
  * forbids every fetch.
  */
 export function renderHtmlReport(report: Report, coordinateErrors: CoordinateErrors[]): string {
   const heatmaps = coordinateErrors
-    .filter((tensor) => tensor.shape.length === 2)
-    .map((tensor) => ({ tensor, grid: maxPoolGrid(tensor.errors, tensor.shape[0], tensor.shape[1]) }));
+    .filter((tensor) => tensor.shape.length >= 2)
+    // a convolution's [out, in, k, k] as PyTorch's weight.view(out, -1): one row per output channel
+    .map((tensor) => ({ tensor, grid: maxPoolGrid(tensor.errors, tensor.shape[0], tensor.errors.length / tensor.shape[0]) }));
   const heatmapRange = logRange(heatmaps.map(({ grid }) => grid));
 
   const data = {
@@ -239,7 +240,7 @@ function renderHeatmaps(report: Report, heatmaps: { tensor: CoordinateErrors; gr
   });
   return `<section class="card" id="heatmaps">
   <h2>Per-coordinate error maps</h2>
-  <p class="lead">One map per weight matrix, rows are output units and columns input units. A wrong row or column of dW shows up as a stripe.</p>
+  <p class="lead">One map per weight, rows are output units and columns input units (a convolution's row holds each input channel's kernel in turn, as weight.view(out, -1)). A wrong row or column of dW shows up as a stripe.</p>
   ${figures.join("\n")}
 </section>`;
 }

@@ -1,6 +1,6 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnprocessableEntityException } from "@nestjs/common";
 import { SHA256_HEX, type CheckpointInfo } from "@gradcheck/contracts";
-import { loadCheckInput } from "@gradcheck/engine";
+import { loadCheckInputOf } from "@gradcheck/engine";
 import type { Readable } from "node:stream";
 import { CONFIG } from "../tokens.js";
 import type { CoordinatorConfig } from "../config.js";
@@ -62,7 +62,7 @@ export class CheckpointService {
         await this.storage.discard(file);
         return { info: checkpointInfo(modelName, existing), created: false };
       }
-      const input = await loadCheckInput(file.path, spec, "the uploaded checkpoint");
+      const input = await loadCheckInputOf(file.path, spec, "the uploaded checkpoint");
       if (queryStep !== null && input.step !== null && queryStep !== input.step) {
         throw new UnprocessableEntityException(`?step=${queryStep} contradicts the checkpoint's __metadata__.step ${input.step}`);
       }

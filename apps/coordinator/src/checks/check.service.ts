@@ -10,6 +10,7 @@ import {
   type SubmitCheck,
 } from "@gradcheck/contracts";
 import { canonicalHash } from "@gradcheck/db";
+import { checkSpecJson } from "@gradcheck/models";
 import { CheckpointRepository } from "../checkpoints/checkpoint.repository.js";
 import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
 import { ModelService } from "../models/model.service.js";
@@ -56,7 +57,7 @@ export class CheckService {
     await this.queue.assertAvailable();
     // Planned before the check exists, in the planning thread: planning takes time, and
     // neither a transaction nor the event loop should wait on it.
-    const sharded = await this.planner.shard(this.storage.pathOf(checkpoint.contentHash), spec, options, await this.queue.processors());
+    const sharded = await this.planner.shard(this.storage.pathOf(checkpoint.contentHash), checkSpecJson(spec), options, await this.queue.processors());
     const { row, created } = await this.checks.findOrCreate(newCheck);
     if (created) {
       // The check is committed before its flow exists, so aggregation always finds it; a flow
@@ -64,7 +65,7 @@ export class CheckService {
       try {
         await this.queue.addCheckFlow(
           { checkId: row.id, shards: sharded.shards.length, shardSize: sharded.shardSize, items: sharded.items },
-          shardJobs(row.id, checkpoint.contentHash, spec, options, sharded.shards),
+          shardJobs(row.id, checkpoint.contentHash, checkSpecJson(spec), options, sharded.shards),
         );
       } catch (error) {
         await this.checks.remove(row.id);

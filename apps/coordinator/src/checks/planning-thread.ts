@@ -1,6 +1,5 @@
 import { Injectable, UnprocessableEntityException, type OnApplicationShutdown } from "@nestjs/common";
 import type { CheckOptionsRecord } from "@gradcheck/contracts";
-import type { ModelSpec } from "@gradcheck/models";
 import { Worker } from "node:worker_threads";
 import type { ShardedCheck } from "./check-planner.js";
 
@@ -10,7 +9,8 @@ const WORKER_URL = new URL("../../dist/checks/planning-worker.js", import.meta.u
 export interface PlanRequest {
   readonly id: number;
   readonly checkpointPath: string;
-  readonly spec: ModelSpec;
+  /** the spec's JSON (either version): compiled in the thread, as compiled specs do not cross threads */
+  readonly spec: unknown;
   readonly options: CheckOptionsRecord;
   readonly processors: number;
 }
@@ -31,7 +31,7 @@ export class PlanningThread implements OnApplicationShutdown {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (sharded: ShardedCheck) => void; reject: (error: Error) => void }>();
 
-  shard(checkpointPath: string, spec: ModelSpec, options: CheckOptionsRecord, processors: number): Promise<ShardedCheck> {
+  shard(checkpointPath: string, spec: unknown, options: CheckOptionsRecord, processors: number): Promise<ShardedCheck> {
     const worker = this.started();
     const id = this.nextId++;
     // Held while it works, so that a caller awaiting a plan keeps the process alive.

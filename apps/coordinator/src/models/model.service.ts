@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { canonicalHash } from "@gradcheck/db";
-import { isPrintableName, parseModelSpec, type ModelSpec } from "@gradcheck/models";
+import { checkSpecJson, isPrintableName, parseCheckSpec, type CheckSpec } from "@gradcheck/models";
 import { ModelRepository, type ModelRow } from "./model.repository.js";
 
 export interface ModelView {
@@ -17,7 +17,8 @@ export class ModelService {
 
   /** Registers a spec; the same spec again is a no-op, another spec under a taken name a conflict. */
   async register(body: unknown): Promise<{ model: ModelView; created: boolean }> {
-    const spec = parseModelSpec(body, "model spec");
+    // either version; what is stored is the spec with its defaults filled in
+    const spec = checkSpecJson(parseCheckSpec(body, "model spec"));
     const { row, created } = await this.models.create(spec.name, spec);
     if (!created && canonicalHash(row.spec) !== canonicalHash(spec)) {
       throw new ConflictException(`a model named "${spec.name}" is already registered with a different spec; register this one under another name`);
@@ -34,9 +35,9 @@ export class ModelService {
   }
 
   /** The model and its validated spec, or 404. */
-  async spec(name: string): Promise<{ row: ModelRow; spec: ModelSpec }> {
+  async spec(name: string): Promise<{ row: ModelRow; spec: CheckSpec }> {
     const row = await this.row(name);
-    return { row, spec: parseModelSpec(row.spec, `model "${name}"`) };
+    return { row, spec: parseCheckSpec(row.spec, `model "${name}"`) };
   }
 
   private async row(name: string): Promise<ModelRow> {

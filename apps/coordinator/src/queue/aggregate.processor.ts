@@ -1,4 +1,4 @@
-import { CheckpointMismatchError, parseModelSpec } from "@gradcheck/models";
+import { CheckpointMismatchError, parseCheckSpec } from "@gradcheck/models";
 import { ZodError } from "zod";
 import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData, type CheckOptionsRecord } from "@gradcheck/contracts";
 import { createClient, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
@@ -37,7 +37,7 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   const children = await job.getChildrenValues();
   const results: ShardResult[] = await loadShardResults((shardResults ??= new ShardResultStore(config.databaseUrl)), checkId, Object.values(children));
   try {
-    const spec = parseModelSpec(check.model.spec, `model "${check.model.name}"`);
+    const spec = parseCheckSpec(check.model.spec, `model "${check.model.name}"`);
     const options = checkOptionsSchema.parse(check.options);
     const path = new CheckpointStorage(config.storageDir).pathOf(check.checkpoint.contentHash);
     const { input, backend } = await checkpoints.load(path, spec, "the stored checkpoint");

@@ -1,9 +1,9 @@
 import { createRandom } from "@gradcheck/core";
 import { backprop, flattenGradients, networkFromTheta, parseModelSpec, randomBatch, randomTheta } from "@gradcheck/models";
-import type { CheckInput } from "../check-input.js";
+import type { MlpCheckInput } from "../check-input.js";
 
 export interface Fixture {
-  readonly input: CheckInput;
+  readonly input: MlpCheckInput;
   readonly network: ReturnType<typeof networkFromTheta>;
 }
 

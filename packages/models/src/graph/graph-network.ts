@@ -51,7 +51,11 @@ export function graphCost(graph: CompiledGraph, theta: Float64Array, buffers: Fl
 /** J(θ) and ∂J/∂θ by the reference backward passes. */
 export function graphGradient(graph: CompiledGraph, theta: Float64Array, buffers: Float64Array, batch: GraphBatch): { cost: number; gradient: Float64Array } {
   const gradient = new Float64Array(graph.parameterCount);
-  const layers = bindGraph(graph, theta, buffers, gradient);
+  return gradientThrough(graph, bindGraph(graph, theta, buffers, gradient), theta, batch, gradient);
+}
+
+/** graphGradient through bound layers (bound to θ and to `gradient`), whichever passes they run. */
+export function gradientThrough(graph: CompiledGraph, layers: readonly BoundLayer[], theta: Float64Array, batch: GraphBatch, gradient: Float64Array): { cost: number; gradient: Float64Array } {
   const trace = forwardThrough(layers, batch.inputs, batch.m);
   const loss = lossAndGradient(graph.spec.loss, trace.output, graph.output, batch.targets, batch.m);
   backwardThrough(layers, trace, loss.gradient, batch.m);

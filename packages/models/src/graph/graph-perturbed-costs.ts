@@ -37,7 +37,7 @@ export class GraphPerturbedCosts {
       for (const tensor of tensorsOf(layer)) this.owners[graph.parameters.indexOf(tensor)] = index;
     });
     this.squares = decayedSquares(graph, this.theta);
-    this.cost = this.lossOf(this.trace.output) + this.regularization(undefined, 0);
+    this.cost = this.lossOf(this.trace.output) + this.regularization();
   }
 
   /** J(θ + step·e_index). */
@@ -51,17 +51,39 @@ export class GraphPerturbedCosts {
    * difference is no derivative, and a check marks the coordinate rather than failing it.
    */
   perturb(index: number, step: number): { cost: number; kink: boolean } {
-    const tensor = coordinateAt(this.layout, index).tensorIndex;
-    const from = this.owners[tensor];
-    const saved = this.theta[index];
-    this.theta[index] = saved + step;
+    this.single.indices[0] = index;
+    this.single.steps[0] = step;
+    return this.perturbAll(this.single);
+  }
+
+  private readonly single = { indices: new Int32Array(1), steps: new Float64Array(1) };
+
+  /**
+   * J(θ + Σ steps[n]·e_indices[n]) and whether a kink was crossed: a direction's move. The
+   * layers from the lowest owner of a moved coordinate upward are rerun.
+   */
+  perturbAll({ indices, steps }: { readonly indices: ArrayLike<number>; readonly steps: ArrayLike<number> }): { cost: number; kink: boolean } {
+    let from = this.layers.length;
+    let regularization = 0;
+    const saved = new Float64Array(indices.length);
+    for (let n = 0; n < indices.length; n++) {
+      const tensor = coordinateAt(this.layout, indices[n]).tensorIndex;
+      from = Math.min(from, this.owners[tensor]);
+      if (this.graph.parameters[tensor].decays) regularization += this.regularizationChange(this.theta[indices[n]], steps[n]);
+    }
+    for (let n = 0; n < indices.length; n++) {
+      saved[n] = this.theta[indices[n]];
+      this.theta[indices[n]] = saved[n] + steps[n];
+    }
     try {
+      if (from === this.layers.length) return { cost: this.cost, kink: false };
       const layers = this.layers.slice(from);
       const moved = forwardThrough(layers, this.trace.inputs[from], this.batch.m);
-      const cost = this.lossOf(moved.output) + this.regularization(this.graph.parameters[tensor].decays ? saved : undefined, step);
+      const cost = this.lossOf(moved.output) + this.regularization() + regularization;
       return { cost, kink: crossedKink(layers, this.trace, moved, from) };
     } finally {
-      this.theta[index] = saved;
+      // in reverse, so that an index given twice gets its first value back
+      for (let n = indices.length - 1; n >= 0; n--) this.theta[indices[n]] = saved[n];
     }
   }
 
@@ -69,15 +91,16 @@ export class GraphPerturbedCosts {
     return lossAndGradient(this.graph.spec.loss, output, this.graph.output, this.batch.targets, this.batch.m).value;
   }
 
-  /**
-   * λ/(2m)·Σ‖weight‖² with a weight w moved by step (w undefined: nothing that decays moved);
-   * the move's share as λ/(2m)·(2w + s)·s, not as a new sum of squares less the old one.
-   */
-  private regularization(w: number | undefined, step: number): number {
+  /** λ/(2m)·Σ‖weight‖² of the unperturbed θ. */
+  private regularization(): number {
     const lambda = this.graph.spec.l2;
-    if (lambda === 0) return 0;
-    const scale = lambda / (2 * this.batch.m);
-    return scale * this.squares + (w === undefined ? 0 : scale * (2 * w + step) * step);
+    return lambda === 0 ? 0 : (lambda / (2 * this.batch.m)) * this.squares;
+  }
+
+  /** What moving a weight w by step adds to the l2 term: λ/(2m)·(2w + s)·s, not a new sum of squares less the old one. */
+  private regularizationChange(w: number, step: number): number {
+    const lambda = this.graph.spec.l2;
+    return lambda === 0 ? 0 : (lambda / (2 * this.batch.m)) * (2 * w + step) * step;
   }
 }
 

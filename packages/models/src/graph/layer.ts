@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { settle } from "./arithmetic.js";
 
 /** A tensor's shape per example (the batch dimension m is never part of it). */
 export type Shape = readonly number[];
@@ -97,7 +98,7 @@ export function forwardThrough(layers: readonly BoundLayer[], input: Float64Arra
     inputs.push(x);
     const step = layer.kind.forward(layer, x, m);
     forwarded.push(step);
-    x = step.output;
+    x = settle(step.output);
   }
   return { inputs, forwarded, output: x };
 }
@@ -107,7 +108,8 @@ export function backwardThrough(layers: readonly BoundLayer[], trace: ForwardTra
   let gradient = outputGradient;
   for (let index = layers.length - 1; index >= 0; index--) {
     const layer = layers[index];
-    gradient = layer.kind.backward(layer, trace.inputs[index], trace.forwarded[index], gradient, m, layer.gradients);
+    gradient = settle(layer.kind.backward(layer, trace.inputs[index], trace.forwarded[index], gradient, m, layer.gradients));
+    for (const parameterGradient of layer.gradients) settle(parameterGradient);
   }
   return gradient;
 }

@@ -1,4 +1,4 @@
-import { gemm } from "@gradcheck/kernels";
+import { product } from "../arithmetic.js";
 import { z } from "zod";
 import { formatShape, GraphSpecError, type LayerKind } from "../layer.js";
 import { addRowVector, sumRows } from "./linear.js";
@@ -42,31 +42,31 @@ export const attention: LayerKind<AttentionSpec> = {
   forward({ spec, input: [positions, d], params }, x, m) {
     const rows = m * positions;
     const qkv = new Float64Array(rows * 3 * d);
-    gemm({ m: rows, n: 3 * d, k: d, a: x, b: params[0], transposeB: true, c: qkv });
+    product({ m: rows, n: 3 * d, k: d, a: x, b: params[0], transposeB: true, c: qkv });
     addRowVector(qkv, params[1]);
     const geometry = { positions, d, heads: spec.heads, causal: spec.causal };
     const weights = new Float64Array(m * spec.heads * positions * positions);
     const heads = new Float64Array(rows * d);
     for (let n = 0; n < m; n++) attend(geometry, qkv, n, weights, heads);
     const output = new Float64Array(rows * d);
-    gemm({ m: rows, n: d, k: d, a: heads, b: params[2], transposeB: true, c: output });
+    product({ m: rows, n: d, k: d, a: heads, b: params[2], transposeB: true, c: output });
     addRowVector(output, params[3]);
     return { output, saved: { qkv, weights, heads } satisfies AttentionSaved };
   },
   backward({ spec, input: [positions, d], params }, x, forwarded, dy, m, gradients) {
     const { qkv, weights, heads } = forwarded.saved as AttentionSaved;
     const rows = m * positions;
-    gemm({ m: d, n: d, k: rows, a: dy, transposeA: true, b: heads, c: gradients[2], accumulate: true });
+    product({ m: d, n: d, k: rows, a: dy, transposeA: true, b: heads, c: gradients[2], accumulate: true });
     sumRows(dy, gradients[3]);
     const dHeads = new Float64Array(rows * d);
-    gemm({ m: rows, n: d, k: d, a: dy, b: params[2], c: dHeads });
+    product({ m: rows, n: d, k: d, a: dy, b: params[2], c: dHeads });
     const dQkv = new Float64Array(rows * 3 * d);
     const geometry = { positions, d, heads: spec.heads, causal: spec.causal };
     for (let n = 0; n < m; n++) attendBackward(geometry, qkv, weights, dHeads, n, dQkv);
-    gemm({ m: 3 * d, n: d, k: rows, a: dQkv, transposeA: true, b: x, c: gradients[0], accumulate: true });
+    product({ m: 3 * d, n: d, k: rows, a: dQkv, transposeA: true, b: x, c: gradients[0], accumulate: true });
     sumRows(dQkv, gradients[1]);
     const dx = new Float64Array(rows * d);
-    gemm({ m: rows, n: d, k: 3 * d, a: dQkv, b: params[0], c: dx });
+    product({ m: rows, n: d, k: 3 * d, a: dQkv, b: params[0], c: dx });
     return dx;
   },
 };

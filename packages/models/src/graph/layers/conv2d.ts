@@ -1,4 +1,4 @@
-import { gemm } from "@gradcheck/kernels";
+import { product } from "../arithmetic.js";
 import { z } from "zod";
 import { formatShape, GraphSpecError, sizeOf, type LayerKind, type Shape } from "../layer.js";
 import { layerName } from "./names.js";
@@ -55,7 +55,7 @@ export const conv2d: LayerKind<Conv2dSpec> = {
       const unfolded = columns.subarray(n * patch * pixels, (n + 1) * patch * pixels);
       unfold(x.subarray(n * sizeOf(layer.input), (n + 1) * sizeOf(layer.input)), geometry, unfolded);
       const y = output.subarray(n * spec.out * pixels, (n + 1) * spec.out * pixels);
-      gemm({ m: spec.out, n: pixels, k: patch, a: params[0], b: unfolded, c: y });
+      product({ m: spec.out, n: pixels, k: patch, a: params[0], b: unfolded, c: y });
       if (spec.bias) for (let o = 0; o < spec.out; o++) for (let p = 0; p < pixels; p++) y[o * pixels + p] += params[1][o];
     }
     return { output, saved: columns };
@@ -69,9 +69,9 @@ export const conv2d: LayerKind<Conv2dSpec> = {
     const dColumns = new Float64Array(patch * pixels);
     for (let n = 0; n < m; n++) {
       const g = dy.subarray(n * spec.out * pixels, (n + 1) * spec.out * pixels);
-      gemm({ m: spec.out, n: patch, k: pixels, a: g, b: columns.subarray(n * patch * pixels, (n + 1) * patch * pixels), transposeB: true, c: gradients[0], accumulate: true });
+      product({ m: spec.out, n: patch, k: pixels, a: g, b: columns.subarray(n * patch * pixels, (n + 1) * patch * pixels), transposeB: true, c: gradients[0], accumulate: true });
       if (spec.bias) for (let o = 0; o < spec.out; o++) for (let p = 0; p < pixels; p++) gradients[1][o] += g[o * pixels + p];
-      gemm({ m: patch, n: pixels, k: spec.out, a: params[0], transposeA: true, b: g, c: dColumns });
+      product({ m: patch, n: pixels, k: spec.out, a: params[0], transposeA: true, b: g, c: dColumns });
       fold(dColumns, geometry, dx.subarray(n * sizeOf(layer.input), (n + 1) * sizeOf(layer.input)));
     }
     return dx;

@@ -1,4 +1,4 @@
-import { gemm } from "@gradcheck/kernels";
+import { product } from "../arithmetic.js";
 import { z } from "zod";
 import { GraphSpecError, sizeOf, type LayerKind } from "../layer.js";
 import { layerName } from "./names.js";
@@ -27,17 +27,17 @@ export const linear: LayerKind<LinearSpec> = {
     const features = shape[shape.length - 1];
     const rows = (m * sizeOf(shape)) / features;
     const output = new Float64Array(rows * spec.out);
-    gemm({ m: rows, n: spec.out, k: features, a: x, b: params[0], transposeB: true, c: output });
+    product({ m: rows, n: spec.out, k: features, a: x, b: params[0], transposeB: true, c: output });
     if (spec.bias) addRowVector(output, params[1]);
     return { output };
   },
   backward({ spec, input: shape, params }, x, _forwarded, dy, m, gradients) {
     const features = shape[shape.length - 1];
     const rows = (m * sizeOf(shape)) / features;
-    gemm({ m: spec.out, n: features, k: rows, a: dy, transposeA: true, b: x, c: gradients[0], accumulate: true });
+    product({ m: spec.out, n: features, k: rows, a: dy, transposeA: true, b: x, c: gradients[0], accumulate: true });
     if (spec.bias) sumRows(dy, gradients[1]);
     const dx = new Float64Array(rows * features);
-    gemm({ m: rows, n: features, k: spec.out, a: dy, b: params[0], c: dx });
+    product({ m: rows, n: features, k: spec.out, a: dy, b: params[0], c: dx });
     return dx;
   },
 };
