@@ -11,6 +11,7 @@ import { parameterLayout } from "@gradcheck/models";
 import { DEFAULT_CHECK_OPTIONS, measureRounding, runLocalCheck, ScreenedBackend, stepRuleFor, type MlpCheckInput } from "@gradcheck/engine";
 import { timeClusterChecks } from "./cluster-bench.js";
 import { gemmFigures } from "./gemm-bench.js";
+import { graphFigures } from "./graph-bench.js";
 import { largeFigures } from "./large-bench.js";
 import { timeNaiveCentralDifferences } from "./naive.js";
 import { BATCH_SIZE, writeMnistFixture } from "./mnist-fixture.js";
@@ -137,6 +138,8 @@ async function main(): Promise<void> {
     }
 
     await largeFigures(join(directory, "large"));
+
+    await graphFigures(join(directory, "torch"));
 
     await clusterFigures(fixture.checkpointPath, fixture.modelPath);
     // The overhead is a fixed cost per check: the same on a check four times as long.

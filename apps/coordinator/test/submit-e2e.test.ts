@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { DEFAULT_CHECK_OPTIONS, loadCheckInput, runLocalCheck } from "@gradcheck/engine";
+import { DEFAULT_CHECK_OPTIONS, loadCheckInput, loadCheckInputOf, runLocalCheck } from "@gradcheck/engine";
+import { parseCheckSpec } from "@gradcheck/models";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canonicalJson } from "../src/test-support/api.js";
 import { MNIST_SPEC, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
@@ -14,6 +15,8 @@ import { LocalCluster } from "../src/testing/local-cluster.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url));
+// PyTorch's own float64 fixtures (python/golden/make_golden.py)
+const GOLDEN = fileURLToPath(new URL("../../../packages/engine/test/golden/", import.meta.url));
 
 let cluster: LocalCluster;
 let folder: string;
@@ -57,6 +60,20 @@ describe("gradcheck submit against a running cluster", () => {
       [42, "full"],
       [42, "sample"],
     ]);
+  }, 120_000);
+
+  it("a version 2 (PyTorch) model: the cluster's report equals a local check, under state_dict names", async () => {
+    const checkpoint = join(GOLDEN, "lenet.safetensors");
+    const model = join(GOLDEN, "lenet.json");
+    const { stdout } = await run(process.execPath, [CLI, "submit", checkpoint, "--model", model, "--server", cluster.url, "--wait", "--json"], {
+      env: { ...process.env, GRADCHECK_KEY: key },
+    });
+    const spec = parseCheckSpec(JSON.parse(await readFile(model, "utf8")));
+    const local = await runLocalCheck(await loadCheckInputOf(checkpoint, spec), { ...DEFAULT_CHECK_OPTIONS, threads: 1 });
+    const remote = JSON.parse(stdout) as { verdict: string; tensors: { name: string }[] };
+    expect(remote.verdict).toBe("pass");
+    expect(remote.tensors.map((tensor) => tensor.name)).toContain("conv1.weight");
+    expect(canonicalJson(remote)).toBe(canonicalJson(local));
   }, 120_000);
 
   it("a viewer key cannot submit: exit 2 with the server's message", async () => {

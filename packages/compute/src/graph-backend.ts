@@ -10,8 +10,9 @@ const U = 2 ** -53;
 
 /**
  * Float64 central differences of a version 2 network (convolutions, normalization, attention)
- * on the CPU: each perturbed cost reruns the layers from the owner of the moved coordinate up,
- * on the kept forward pass (GraphPerturbedCosts), and says whether a kink was crossed.
+ * on the CPU: each perturbation is carried up from the layer that owns the moved coordinate
+ * as a change of what it moves alone, on the kept forward pass (GraphPerturbedCosts), and
+ * says whether a kink was crossed.
  */
 export class GraphBackend implements PerturbedCostBackend {
   readonly name = "cpu";
@@ -47,7 +48,8 @@ export class GraphBackend implements PerturbedCostBackend {
         const minus = this.costs.perturb(index, -steps.minus);
         kink ||= plus.kink || minus.kink;
         roundingError = (COST_ROUNDING * U * (Math.abs(plus.cost) + Math.abs(minus.cost))) / (steps.plus + steps.minus);
-        return centralDifference(plus.cost, minus.cost, steps);
+        // the two changes of J, not J itself twice: J's rounding cancels out of them
+        return centralDifference(plus.change, minus.change, steps);
       };
       const h = stepSize(options.step, this.theta[index]);
       const full = estimate(h);

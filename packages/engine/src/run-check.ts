@@ -39,12 +39,16 @@ export function defaultThreads(total: number): number {
  */
 const THREAD_WORTH_SECONDS = 0.5;
 
-/** Threads for a check when none are asked for: by the count of items, then by their timed cost. */
+/**
+ * Threads for a check when none are asked for: directions by their count (each costs about a
+ * forward pass), coordinates by their timed cost, which varies from a fraction of a forward
+ * pass (an MLP's last layer) to most of one (a transformer's first block).
+ */
 function threadsFor(plan: CheckPlan, backend: PerturbedCostBackend, computeBackend: string): number {
-  // A direction costs about a forward pass, a coordinate a small fraction of one.
-  const byCount = defaultThreads(plan.items * (plan.directions ? 2_000 : 1));
-  if (byCount === 1 || plan.directions || computeBackend !== "cpu") return byCount;
-  return timePerItem(backend, plan, 0.01) * plan.items < THREAD_WORTH_SECONDS ? 1 : byCount;
+  if (plan.directions || computeBackend !== "cpu") return defaultThreads(plan.items * (plan.directions ? 2_000 : 1));
+  const seconds = timePerItem(backend, plan, 0.01) * plan.items;
+  if (seconds < THREAD_WORTH_SECONDS) return 1;
+  return Math.max(1, Math.min(availableParallelism(), plan.items, Math.ceil(seconds / THREAD_WORTH_SECONDS)));
 }
 
 /** A check on this machine: plan, run shards on threads, aggregate, report. */

@@ -5,31 +5,55 @@ import { GraphPerturbedCosts } from "./graph-perturbed-costs.js";
 import { problem } from "./test-support/central.js";
 import { lenetSpec, transformerSpec } from "./test-support/models.js";
 
+/** A vector model: layer norm and batch norm on features and channels, leaky ReLU, residual, sigmoid, mse. */
+const vectorSpec = {
+  name: "vectors",
+  input: { shape: [6] },
+  layers: [
+    { type: "linear", name: "fc1", out: 5 },
+    { type: "layernorm", name: "ln" },
+    { type: "leaky_relu", slope: 0.1 },
+    { type: "residual", layers: [{ type: "linear", name: "inner", out: 5, bias: false }, { type: "silu" }] },
+    { type: "linear", name: "fc2", out: 3 },
+    { type: "sigmoid" },
+  ],
+  loss: { type: "mse", reduction: "sum" },
+};
+
 describe("GraphPerturbedCosts", () => {
-  for (const [label, spec] of [
-    ["LeNet with l2 and running batch norm", lenetSpec(12, "running")],
-    ["LeNet with batch statistics", lenetSpec(12, "batch")],
-    ["a causal transformer", transformerSpec()],
+  for (const [label, spec, m] of [
+    ["LeNet with l2 and running batch norm", lenetSpec(12, "running"), 3],
+    ["LeNet with batch statistics", lenetSpec(12, "batch"), 3],
+    ["a causal transformer", transformerSpec(), 3],
+    ["vectors through layer norm, a residual and mse", vectorSpec, 4],
   ] as const) {
-    it(`${label}: each perturbed cost equals a full forward pass of the perturbed θ`, () => {
+    it(`${label}: each perturbed cost equals a full forward pass of the perturbed θ, kinks marked alike`, () => {
       const { input, layers, loss, l2 } = spec as { input: never; layers: unknown[]; loss: object; l2?: number };
-      const base = problem(layers, input, 3, 11, loss);
+      const base = problem(layers, input, m, 11, loss);
       const graph = l2 ? { ...base.graph, spec: { ...base.graph.spec, l2 } } : base.graph;
       const costs = new GraphPerturbedCosts(graph, base.theta, base.buffers, base.batch);
       expect(costs.cost).toBe(graphCost(graph, base.theta, base.buffers, base.batch));
-      // a coordinate of every tensor, first and last
+      let kinks = 0;
+      // coordinates of every tensor: first, last and a few between; steps large enough to cross kinks
       for (const tensor of graph.parameters) {
-        for (const index of [tensor.offset, tensor.offset + tensor.size - 1]) {
-          const step = 1e-3 * (1 + Math.abs(base.theta[index]));
-          const moved = base.theta.slice();
-          moved[index] += step;
-          const full = graphCost(graph, moved, base.buffers, base.batch);
-          const incremental = costs.perturbedCost(index, step);
-          // the layers run the same arithmetic; only the l2 term is summed another way
-          expect(Math.abs(incremental - full)).toBeLessThanOrEqual(1e-14 * Math.abs(full));
-          if (!l2) expect(incremental).toBe(full);
+        const picks = new Set([tensor.offset, tensor.offset + tensor.size - 1, ...[0.3, 0.6, 0.8].map((at) => tensor.offset + Math.floor(at * tensor.size))]);
+        for (const index of picks) {
+          for (const step of [1e-3, -0.2]) {
+            const moved = base.theta.slice();
+            moved[index] += step;
+            const full = graphCost(graph, moved, base.buffers, base.batch);
+            const changed = costs.perturb(index, step);
+            expect(Math.abs(changed.cost - full), `${tensor.name} at ${index - tensor.offset}`).toBeLessThanOrEqual(1e-12 * Math.abs(full));
+            // the change itself, against the difference of two full passes
+            expect(Math.abs(changed.change - (full - costs.cost))).toBeLessThanOrEqual(1e-12 * Math.abs(full));
+            // the same kink test as a rerun of every layer above (perturbAll reruns whole layers)
+            const rerun = costs.perturbAll({ indices: [index], steps: [step] });
+            expect(changed.kink, `${tensor.name} at ${index - tensor.offset}, step ${step}`).toBe(rerun.kink);
+            if (changed.kink) kinks++;
+          }
         }
       }
+      if (label.startsWith("LeNet")) expect(kinks).toBeGreaterThan(0);
       expect(() => costs.perturbedCost(graph.parameterCount, 1e-3)).toThrow(RangeError);
     });
   }

@@ -1,15 +1,17 @@
 import { coordinateAt, type Layout } from "@gradcheck/core";
 import type { CompiledGraph, CompiledLayer } from "./graph-spec.js";
 import { bindGraph, decayedSquares, type GraphBatch } from "./graph-network.js";
-import { crossedKink, forwardThrough, type BoundLayer, type ForwardTrace } from "./layer.js";
-import { lossAndGradient } from "./losses.js";
+import { examplesWith, slicesOf, type Change } from "./changes.js";
+import { crossedKink, forwardThrough, sizeOf, type BoundLayer, type ForwardTrace } from "./layer.js";
+import { lossAndGradient, lossDivisor, lossSum } from "./losses.js";
+import { perturbedChange } from "./propagation.js";
 
 /**
  * J(θ + s·e_i) for a version 2 network without rerunning the layers below the one that owns
- * θ_i: the unperturbed forward pass is kept, and a perturbation runs from that layer's kept
- * input up. (A first version: the layer itself and every layer above are recomputed whole;
- * the changed channel, feature or head alone, pushed up as differences, is still to come.)
- * The result is the same bits as a full forward pass of the perturbed θ.
+ * θ_i: the unperturbed forward pass is kept, and a perturbation is carried up from that layer
+ * as a change (propagation.ts): the one output channel, feature or row it moves, then only
+ * what that moves in each layer above. The loss changes only on the changed positions, and
+ * that difference is what is returned, so that J's own rounding does not swamp it.
  */
 export class GraphPerturbedCosts {
   /** J(θ) */
@@ -38,7 +40,11 @@ export class GraphPerturbedCosts {
     });
     this.squares = decayedSquares(graph, this.theta);
     this.cost = this.lossOf(this.trace.output) + this.regularization();
+    this.units = lossUnits(graph, this.trace.output, batch);
   }
+
+  /** Each loss unit's unreduced loss (a position of a sequence, else an example), unperturbed. */
+  private readonly units: { readonly perExample: number; readonly losses: Float64Array };
 
   /** J(θ + step·e_index). */
   perturbedCost(index: number, step: number): number {
@@ -46,17 +52,46 @@ export class GraphPerturbedCosts {
   }
 
   /**
-   * J(θ + step·e_index), and whether the step crossed a kink of a layer above (a ReLU's
-   * input changing side of 0, a max pool's choice changing or tied): there the central
-   * difference is no derivative, and a check marks the coordinate rather than failing it.
+   * J(θ + step·e_index), the change J(θ + step·e_index) − J(θ) computed as such, and
+   * whether the step crossed a kink of a layer above (a ReLU's input changing side of 0, a
+   * max pool's choice changing or tied): there the central difference is no derivative, and
+   * a check marks the coordinate rather than failing it.
    */
-  perturb(index: number, step: number): { cost: number; kink: boolean } {
-    this.single.indices[0] = index;
-    this.single.steps[0] = step;
-    return this.perturbAll(this.single);
+  perturb(index: number, step: number): { cost: number; change: number; kink: boolean } {
+    const tensor = coordinateAt(this.layout, index).tensorIndex;
+    const regularization = this.graph.parameters[tensor].decays ? this.regularizationChange(this.theta[index], step) : 0;
+    const saved = this.theta[index];
+    this.theta[index] = saved + step;
+    try {
+      const moved = perturbedChange(this.layers, this.trace, index, step, this.batch.m);
+      const change = this.lossChange(moved.change) + regularization;
+      return { cost: this.cost + change, change, kink: moved.kink };
+    } finally {
+      this.theta[index] = saved;
+    }
   }
 
-  private readonly single = { indices: new Int32Array(1), steps: new Float64Array(1) };
+  /** The loss's change for a change of the network's output: over the changed units alone. */
+  private lossChange(change: Change): number {
+    if (change.examples.length === 0) return 0;
+    const { loss } = this.graph.spec;
+    const output = this.graph.output;
+    const { perExample, losses } = this.units;
+    const targetSize = sizeOf(this.graph.target) / perExample;
+    const unitSize = sizeOf(output) / perExample;
+    const unitShape = perExample === 1 ? output : output.slice(1);
+    // units are whole examples when the output is a vector (its slices are single classes)
+    const values = perExample === 1 ? examplesWith(this.trace.output, output, change) : change.values;
+    const slices = perExample === 1 ? [0] : change.slices;
+    let total = 0;
+    for (let e = 0; e < change.examples.length; e++)
+      for (let s = 0; s < slices.length; s++) {
+        const unit = change.examples[e] * perExample + slices[s];
+        const at = (e * slices.length + s) * unitSize;
+        total += lossSum(loss, values.subarray(at, at + unitSize), unitShape, this.batch.targets.subarray(unit * targetSize, (unit + 1) * targetSize)) - losses[unit];
+      }
+    return total / lossDivisor(loss, output, this.batch.m);
+  }
 
   /**
    * J(θ + Σ steps[n]·e_indices[n]) and whether a kink was crossed: a direction's move. The
@@ -106,4 +141,18 @@ export class GraphPerturbedCosts {
 
 function tensorsOf(layer: CompiledLayer): CompiledLayer["parameters"] {
   return [...layer.parameters, ...layer.children.flatMap(tensorsOf)];
+}
+
+/** The unreduced loss of each unit of the unperturbed output: each position of a sequence's output, else each example. */
+function lossUnits(graph: CompiledGraph, outputs: Float64Array, batch: GraphBatch): { perExample: number; losses: Float64Array } {
+  const output = graph.output;
+  const perExample = output.length >= 2 ? slicesOf(output).count : 1;
+  const unitShape = perExample === 1 ? output : output.slice(1);
+  const unitSize = sizeOf(output) / perExample;
+  const targetSize = sizeOf(graph.target) / perExample;
+  const losses = new Float64Array(batch.m * perExample);
+  for (let unit = 0; unit < losses.length; unit++) {
+    losses[unit] = lossSum(graph.spec.loss, outputs.subarray(unit * unitSize, (unit + 1) * unitSize), unitShape, batch.targets.subarray(unit * targetSize, (unit + 1) * targetSize));
+  }
+  return { perExample, losses };
 }

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { settle } from "./arithmetic.js";
+import type { Change } from "./changes.js";
 
 /** A tensor's shape per example (the batch dimension m is never part of it). */
 export type Shape = readonly number[];
@@ -71,10 +72,30 @@ export interface LayerKind<S extends { readonly type: string } = { readonly type
    */
   crossesKink?(layer: BoundLayer<S>, base: TracedStep, moved: TracedStep): boolean;
   /**
+   * The change of the output for a change of the input (see changes.ts), and whether it crossed
+   * a kink. Without it, the changed examples are rerun whole (propagation.ts).
+   */
+  propagate?(layer: BoundLayer<S>, base: TracedStep, change: Change, m: number): Moved;
+  /**
+   * The change of the output when θ[index], a coordinate of one of the layer's parameters, has
+   * moved by `step` (the bound θ holds the moved value). Without it, the layer is rerun whole.
+   */
+  perturbOwn?(layer: BoundLayer<S>, base: TracedStep, index: number, step: number, m: number): Moved;
+  /** On an input of two or more dimensions, acts on each slice along the first (a position's row) on its own. */
+  readonly rowwise?: boolean;
+  /** Whether a change of one example changes the others' outputs (batch statistics). */
+  mixesExamples?(spec: S): boolean;
+  /**
    * Adds ∂J/∂(each parameter) into `gradients` (same order as `params`) and returns ∂J/∂input,
    * given ∂J/∂output.
    */
   backward(layer: BoundLayer<S>, input: Float64Array, forwarded: Forwarded, outputGradient: Float64Array, m: number, gradients: readonly Float64Array[]): Float64Array;
+}
+
+/** A change carried up one layer, and whether it crossed a kink there. */
+export interface Moved {
+  readonly change: Change;
+  readonly kink: boolean;
 }
 
 /** A layer's input and what its forward pass made of it. */

@@ -28,31 +28,41 @@ export function targetShape(loss: LossSpec, output: Shape, path: string): Shape 
 /** The loss of a batch's outputs ([m, ...output]) and its gradient with respect to them. */
 export function lossAndGradient(loss: LossSpec, outputs: Float64Array, output: Shape, targets: Float64Array, m: number): { value: number; gradient: Float64Array } {
   const gradient = new Float64Array(outputs.length);
-  if (loss.type === "cross-entropy") {
-    const classes = output[output.length - 1];
-    const positions = outputs.length / classes;
-    const total = crossEntropy(outputs, targets, classes, loss.target ?? "index", loss.labelSmoothing ?? 0, gradient);
-    const divisor = loss.reduction === "mean" ? positions : 1;
-    for (let index = 0; index < gradient.length; index++) gradient[index] /= divisor;
-    return { value: total / divisor, gradient };
-  }
+  const divisor = lossDivisor(loss, output, m);
+  const total = lossSum(loss, outputs, output, targets, gradient);
+  for (let index = 0; index < gradient.length; index++) gradient[index] /= divisor;
+  return { value: total / divisor, gradient };
+}
+
+/** What the loss of m examples is divided by: 1 for "sum"; the positions (cross-entropy) or elements for "mean". */
+export function lossDivisor(loss: LossSpec, output: Shape, m: number): number {
+  if (loss.reduction === "sum") return 1;
+  return loss.type === "cross-entropy" ? (m * sizeOf(output)) / output[output.length - 1] : m * sizeOf(output);
+}
+
+/**
+ * The loss of some outputs (whole positions: rows of the last dimension) summed, not reduced;
+ * with `gradient`, its gradient (unreduced) written there.
+ */
+export function lossSum(loss: LossSpec, outputs: Float64Array, output: Shape, targets: Float64Array, gradient?: Float64Array): number {
+  if (loss.type === "cross-entropy") return crossEntropy(outputs, targets, output[output.length - 1], loss.target ?? "index", loss.labelSmoothing ?? 0, gradient);
   let total = 0;
   for (let index = 0; index < outputs.length; index++) {
     const z = outputs[index];
     const y = targets[index];
     if (loss.type === "mse") {
       total += (z - y) ** 2;
-      gradient[index] = 2 * (z - y);
+      if (gradient) gradient[index] = 2 * (z - y);
     } else {
       // max(z, 0) − z·y + log(1 + e^−|z|), without overflow for either sign
       total += Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
-      gradient[index] = (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))) - y;
+      if (gradient) gradient[index] = (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z))) - y;
     }
   }
-  const divisor = loss.reduction === "mean" ? m * sizeOf(output) : 1;
-  for (let index = 0; index < gradient.length; index++) gradient[index] /= divisor;
-  return { value: total / divisor, gradient };
+  return total;
 }
+
+let scratch = new Float64Array(0);
 
 /**
  * Σ over positions of −Σ_c q_c·log softmax(z)_c, q the target mixed with the uniform
@@ -64,16 +74,18 @@ function crossEntropy(
   classes: number,
   target: "index" | "one-hot" | "probabilities",
   smoothing: number,
-  gradient: Float64Array,
+  gradient?: Float64Array,
 ): number {
   let total = 0;
-  const q = new Float64Array(classes);
+  // one scratch row for every call: this runs for every changed position of a check
+  if (scratch.length < classes) scratch = new Float64Array(classes);
+  const q = scratch;
   for (let position = 0; position * classes < outputs.length; position++) {
     const offset = position * classes;
     if (target === "index") {
-      q.fill(0);
+      q.fill(0, 0, classes);
       q[targets[position]] = 1;
-    } else q.set(targets.subarray(offset, offset + classes));
+    } else for (let c = 0; c < classes; c++) q[c] = targets[offset + c];
     let mass = 0;
     for (let c = 0; c < classes; c++) mass += q[c] = (1 - smoothing) * q[c] + smoothing / classes;
     let largest = -Infinity;
@@ -84,7 +96,7 @@ function crossEntropy(
     for (let c = 0; c < classes; c++) {
       const logProbability = outputs[offset + c] - logSum;
       if (q[c] !== 0) total -= q[c] * logProbability;
-      gradient[offset + c] = Math.exp(logProbability) * mass - q[c];
+      if (gradient) gradient[offset + c] = Math.exp(logProbability) * mass - q[c];
     }
   }
   return total;

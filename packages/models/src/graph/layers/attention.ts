@@ -1,6 +1,8 @@
 import { product } from "../arithmetic.js";
 import { z } from "zod";
+import { allIndices } from "../changes.js";
 import { formatShape, GraphSpecError, type LayerKind } from "../layer.js";
+import { offsetIn } from "../propagation.js";
 import { addRowVector, sumRows } from "./linear.js";
 import { layerName } from "./names.js";
 
@@ -52,6 +54,21 @@ export const attention: LayerKind<AttentionSpec> = {
     product({ m: rows, n: d, k: d, a: heads, b: params[2], transposeB: true, c: output });
     addRowVector(output, params[3]);
     return { output, saved: { qkv, weights, heads } satisfies AttentionSaved };
+  },
+  // proj.weight[o, i] or proj.bias[o] moves output feature o of every position; the qkv tensors move whole heads, rerun
+  perturbOwn(layer, base, index, step, m) {
+    const { tensor, offset } = offsetIn(layer, index)!;
+    const [positions, d] = layer.input;
+    const y = base.forwarded.output;
+    if (tensor < 2) {
+      const forwarded = attention.forward(layer, base.input, m);
+      return { change: { examples: allIndices(m), slices: allIndices(positions), values: forwarded.output }, kink: false };
+    }
+    const { heads } = base.forwarded.saved as AttentionSaved;
+    const o = tensor === 2 ? Math.floor(offset / d) : offset;
+    const values = y.slice();
+    for (let row = 0; row < m * positions; row++) values[row * d + o] += tensor === 2 ? step * heads[row * d + (offset % d)] : step;
+    return { change: { examples: allIndices(m), slices: allIndices(positions), values }, kink: false };
   },
   backward({ spec, input: [positions, d], params }, x, forwarded, dy, m, gradients) {
     const { qkv, weights, heads } = forwarded.saved as AttentionSaved;

@@ -1,6 +1,8 @@
 import { product } from "../arithmetic.js";
 import { z } from "zod";
+import { allIndices, gatherBlock } from "../changes.js";
 import { formatShape, GraphSpecError, sizeOf, type LayerKind, type Shape } from "../layer.js";
+import { offsetIn } from "../propagation.js";
 import { layerName } from "./names.js";
 
 export const conv2dSpec = z.strictObject({
@@ -59,6 +61,43 @@ export const conv2d: LayerKind<Conv2dSpec> = {
       if (spec.bias) for (let o = 0; o < spec.out; o++) for (let p = 0; p < pixels; p++) y[o * pixels + p] += params[1][o];
     }
     return { output, saved: columns };
+  },
+  // weight[o, ...] or bias[o] moves output channel o alone: by step times the unfolded row it multiplies
+  perturbOwn(layer, base, index, step, m) {
+    const { tensor, offset } = offsetIn(layer, index)!;
+    const { patch, pixels } = geometryOf(layer.input, layer.output, layer.spec);
+    const out = layer.spec.out;
+    const o = tensor === 0 ? Math.floor(offset / patch) : offset;
+    const row = offset % patch;
+    const columns = base.forwarded.saved as Float64Array;
+    const y = base.forwarded.output;
+    const values = new Float64Array(m * pixels);
+    for (let n = 0; n < m; n++)
+      for (let p = 0; p < pixels; p++) values[n * pixels + p] = y[(n * out + o) * pixels + p] + (tensor === 0 ? step * columns[(n * patch + row) * pixels + p] : step);
+    return { change: { examples: allIndices(m), slices: Int32Array.of(o), values }, kink: false };
+  },
+  // changed input channels: y' = y + W[:, changed channels]·unfold(Δx of those channels)
+  propagate(layer, base, change) {
+    const geometry = geometryOf(layer.input, layer.output, layer.spec);
+    const { examples, slices } = change;
+    const { kernel, pixels, channels } = geometry;
+    const area = kernel * kernel;
+    const sub = { ...geometry, channels: slices.length, patch: slices.length * area };
+    const delta = change.values.slice();
+    const before = gatherBlock(base.input, layer.input, examples, slices);
+    for (let index = 0; index < delta.length; index++) delta[index] -= before[index];
+    const out = layer.spec.out;
+    const weights = new Float64Array(out * sub.patch);
+    for (let o = 0; o < out; o++)
+      for (let s = 0; s < slices.length; s++) weights.set(layer.params[0].subarray((o * channels + slices[s]) * area, (o * channels + slices[s] + 1) * area), (o * slices.length + s) * area);
+    const values = gatherBlock(base.forwarded.output, layer.output, examples, allIndices(out));
+    const columns = new Float64Array(sub.patch * pixels);
+    const image = slices.length * geometry.height * geometry.width;
+    for (let e = 0; e < examples.length; e++) {
+      unfold(delta.subarray(e * image, (e + 1) * image), sub, columns);
+      product({ m: out, n: pixels, k: sub.patch, a: weights, b: columns, c: values.subarray(e * out * pixels, (e + 1) * out * pixels), accumulate: true });
+    }
+    return { change: { examples, slices: allIndices(out), values }, kink: false };
   },
   backward(layer, _x, forwarded, dy, m, gradients) {
     const { spec, params } = layer;

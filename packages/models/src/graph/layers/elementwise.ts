@@ -2,6 +2,7 @@ import erf from "@stdlib/math-base-special-erf";
 import { z } from "zod";
 import { sigmoid } from "../../activations.js";
 import type { LayerKind } from "../layer.js";
+import { gatherBlock } from "../changes.js";
 
 const SQRT_HALF = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -60,9 +61,11 @@ function pointwiseOf(spec: ActivationLayerSpec): Pointwise {
 
 /** A ReLU-like kink at 0: crossed when an input changes side of it, or moves off it. */
 function crossesZero(base: { input: Float64Array }, moved: { input: Float64Array }): boolean {
-  for (let index = 0; index < base.input.length; index++) {
-    const before = base.input[index];
-    const after = moved.input[index];
+  const inputs = base.input;
+  const movedInputs = moved.input;
+  for (let index = 0; index < inputs.length; index++) {
+    const before = inputs[index];
+    const after = movedInputs[index];
     if (before === 0 ? after !== 0 : before > 0 !== after > 0) return true;
   }
   return false;
@@ -75,9 +78,21 @@ function elementwise<S extends ActivationLayerSpec>(type: S["type"], schema: z.Z
     schema,
     outputShape: (_, input) => input,
     parameters: () => [],
+    // every value on its own: only those whose input changed are computed again
+    propagate(layer, base, change) {
+      const { value } = pointwiseOf(layer.spec);
+      const before = gatherBlock(base.input, layer.input, change.examples, change.slices);
+      const values = gatherBlock(base.forwarded.output, layer.output, change.examples, change.slices);
+      const inputs = change.values;
+      for (let index = 0; index < inputs.length; index++) if (inputs[index] !== before[index]) values[index] = value(inputs[index]);
+      const kink = kinked && crossesZero({ input: before }, { input: inputs });
+      return { change: { examples: change.examples, slices: change.slices, values }, kink };
+    },
     forward({ spec }, x) {
       const { value } = pointwiseOf(spec);
-      return { output: x.map(value) };
+      const output = new Float64Array(x.length);
+      for (let index = 0; index < x.length; index++) output[index] = value(x[index]);
+      return { output };
     },
     backward({ spec }, x, _forwarded, dy) {
       const { slope } = pointwiseOf(spec);

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { allIndices, gatherBlock } from "../changes.js";
 import { formatShape, GraphSpecError, sizeOf, type LayerKind } from "../layer.js";
+import { offsetIn } from "../propagation.js";
 import { layerName } from "./names.js";
 
 export const embeddingSpec = z.strictObject({
@@ -40,6 +42,33 @@ export const embedding: LayerKind<EmbeddingSpec> = {
     });
     return { output };
   },
+  // weight[v, f] moves feature f at the positions that hold token v
+  perturbOwn(layer, base, index, step, m) {
+    const { offset } = offsetIn(layer, index)!;
+    const { dim } = layer.spec;
+    const token = Math.floor(offset / dim);
+    const feature = offset % dim;
+    const ids = base.input;
+    const positions = ids.length / m;
+    const examples: number[] = [];
+    const at = new Uint8Array(positions);
+    for (let n = 0; n < m; n++) {
+      let holds = false;
+      for (let t = 0; t < positions; t++) if (ids[n * positions + t] === token) {
+          holds = true;
+          at[t] = 1;
+        }
+      if (holds) examples.push(n);
+    }
+    const slices = Int32Array.from(allIndices(positions).filter((t) => at[t] === 1));
+    const values = gatherBlock(base.forwarded.output, layer.output, examples, slices);
+    examples.forEach((n, e) =>
+      slices.forEach((t, s) => {
+        if (ids[n * positions + t] === token) values[(e * slices.length + s) * dim + feature] += step;
+      }),
+    );
+    return { change: { examples: Int32Array.from(examples), slices, values }, kink: false };
+  },
   backward({ spec }, ids, _forwarded, dy, _m, gradients) {
     // a token that occurs several times collects every occurrence's gradient
     ids.forEach((id, position) => {
@@ -65,6 +94,24 @@ export const positional: LayerKind<PositionalSpec> = {
     const output = x.slice();
     for (let offset = 0; offset < x.length; offset += block) for (let index = 0; index < block; index++) output[offset + index] += params[0][index];
     return { output };
+  },
+  // weight[t, f] moves feature f at position t of every example
+  perturbOwn(layer, base, index, step, m) {
+    const { offset } = offsetIn(layer, index)!;
+    const { dim } = layer.spec;
+    const position = Math.floor(offset / dim);
+    const values = gatherBlock(base.forwarded.output, layer.output, allIndices(m), [position]);
+    for (let n = 0; n < m; n++) values[n * dim + (offset % dim)] += step;
+    return { change: { examples: allIndices(m), slices: Int32Array.of(position), values }, kink: false };
+  },
+  propagate({ params, spec }, _base, change) {
+    const values = change.values.slice();
+    const { dim } = spec;
+    for (let e = 0; e < change.examples.length; e++)
+      change.slices.forEach((t, s) => {
+        for (let f = 0; f < dim; f++) values[(e * change.slices.length + s) * dim + f] += params[0][t * dim + f];
+      });
+    return { change: { ...change, values }, kink: false };
   },
   backward({ input }, _x, _forwarded, dy, _m, gradients) {
     const block = sizeOf(input);

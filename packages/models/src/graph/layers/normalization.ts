@@ -1,5 +1,8 @@
 import { z } from "zod";
-import { formatShape, GraphSpecError, sizeOf, type LayerKind } from "../layer.js";
+import { allIndices, gatherBlock, slicesOf } from "../changes.js";
+import { formatShape, GraphSpecError, sizeOf, type BoundLayer, type Moved, type TracedStep } from "../layer.js";
+import type { LayerKind } from "../layer.js";
+import { offsetIn } from "../propagation.js";
 import { imageShape } from "./conv2d.js";
 import { layerName } from "./names.js";
 
@@ -40,6 +43,9 @@ export const batchNorm2d: LayerKind<BatchNorm2dSpec> = {
     { suffix: "running_mean", shape: [input[0]] },
     { suffix: "running_var", shape: [input[0]] },
   ],
+  mixesExamples: (spec) => spec.statistics === "batch",
+  // weight[c] or bias[c] moves channel c alone: by step·x̂ (or step)
+  perturbOwn: (layer, base, index, step, m) => movedFeature(layer, base, index, step, m, "channel"),
   forward({ spec, input, params, buffers }, x, m) {
     const [channels] = input;
     const plane = sizeOf(input) / channels;
@@ -110,6 +116,9 @@ export const layerNorm: LayerKind<LayerNormSpec> = {
     { suffix: "weight", shape: [input[input.length - 1]] },
     { suffix: "bias", shape: [input[input.length - 1]] },
   ],
+  rowwise: true,
+  // weight[f] or bias[f] moves feature f of every row: by step·x̂ (or step)
+  perturbOwn: (layer, base, index, step, m) => movedFeature(layer, base, index, step, m, "feature"),
   forward({ spec, input, params }, x) {
     const features = input[input.length - 1];
     const rows = x.length / features;
@@ -156,3 +165,26 @@ export const layerNorm: LayerKind<LayerNormSpec> = {
     return dx;
   },
 };
+
+/**
+ * The output of a normalization when its gain or shift for one channel (batch norm, the first
+ * dimension) or one feature (layer norm, the last) moves by step: y + step·x̂ there, or y + step.
+ */
+function movedFeature(layer: BoundLayer, base: TracedStep, index: number, step: number, m: number, along: "channel" | "feature"): Moved {
+  const { tensor, offset } = offsetIn(layer, index)!;
+  const { normalized } = base.forwarded.saved as Normalized;
+  const y = base.forwarded.output;
+  const moved = (at: number) => y[at] + (tensor === 0 ? step * normalized[at] : step);
+  const { count, size } = slicesOf(layer.input);
+  if (along === "channel") {
+    const values = gatherBlock(y, layer.input, allIndices(m), [offset]);
+    for (let n = 0; n < m; n++) for (let p = 0; p < size; p++) values[n * size + p] = moved((n * count + offset) * size + p);
+    return { change: { examples: allIndices(m), slices: Int32Array.of(offset), values }, kink: false };
+  }
+  const features = layer.input[layer.input.length - 1];
+  const values = y.slice();
+  for (let at = offset; at < y.length; at += features) values[at] = moved(at);
+  // a layer norm of vectors changes feature `offset` alone; of rows, that feature of every row
+  if (layer.input.length === 1) return { change: { examples: allIndices(m), slices: Int32Array.of(offset), values: gatherBlock(values, layer.input, allIndices(m), [offset]) }, kink: false };
+  return { change: { examples: allIndices(m), slices: allIndices(count), values }, kink: false };
+}

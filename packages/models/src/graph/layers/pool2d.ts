@@ -44,6 +44,7 @@ export const maxPool2d: LayerKind<MaxPool2dSpec> = {
   schema: maxPool2dSpec,
   outputShape: poolShape,
   parameters: () => [],
+  rowwise: true,
   crossesKink(_, base, moved) {
     const before = base.forwarded.saved as MaxPoolSaved;
     const after = moved.forwarded.saved as MaxPoolSaved;
@@ -61,21 +62,29 @@ export const maxPool2d: LayerKind<MaxPool2dSpec> = {
     const output = new Float64Array(total);
     const argmax = new Int32Array(total);
     const ties = new Uint8Array(total);
-    eachWindow(layer, m, (out, corner, width) => {
-      let best = corner;
-      let tied = false;
-      for (let i = 0; i < k; i++)
-        for (let j = 0; j < k; j++) {
-          const index = corner + i * width + j;
-          if (x[index] > x[best]) {
-            best = index;
-            tied = false;
-          } else if (index !== best && x[index] === x[best]) tied = true;
+    // eachWindow's loops written out: this runs for every perturbed channel of a check
+    const [channels, height, width] = layer.input;
+    const [, outHeight, outWidth] = layer.output;
+    const stride = layer.spec.stride ?? k;
+    let out = 0;
+    for (let plane = 0; plane < m * channels; plane++)
+      for (let y = 0; y < outHeight; y++)
+        for (let xOut = 0; xOut < outWidth; xOut++, out++) {
+          const corner = (plane * height + y * stride) * width + xOut * stride;
+          let best = corner;
+          let tied = false;
+          for (let i = 0; i < k; i++)
+            for (let j = 0; j < k; j++) {
+              const index = corner + i * width + j;
+              if (x[index] > x[best]) {
+                best = index;
+                tied = false;
+              } else if (index !== best && x[index] === x[best]) tied = true;
+            }
+          output[out] = x[best];
+          argmax[out] = best;
+          ties[out] = tied ? 1 : 0;
         }
-      output[out] = x[best];
-      argmax[out] = best;
-      ties[out] = tied ? 1 : 0;
-    });
     return { output, saved: { argmax, ties } satisfies MaxPoolSaved };
   },
   backward(layer, _x, forwarded, dy, m) {
@@ -92,6 +101,7 @@ export const avgPool2d: LayerKind<AvgPool2dSpec> = {
   schema: avgPool2dSpec,
   outputShape: poolShape,
   parameters: () => [],
+  rowwise: true,
   forward(layer, x, m) {
     const k = layer.spec.kernel;
     const output = new Float64Array(m * sizeOf(layer.output));

@@ -1,0 +1,10 @@
+import { loadCheckFiles } from "@gradcheck/cli";
+import { GraphPerturbedCosts } from "@gradcheck/models";
+const [file, tensorName, n] = process.argv.slice(2);
+const input = await loadCheckFiles(`/tmp/v2bench/${file}.safetensors`, `/tmp/v2bench/${file}.json`);
+const costs = new GraphPerturbedCosts(input.graph, new Float64Array(input.theta), input.buffers, input.batch);
+const tensor = input.graph.parameters.find((t) => t.name === tensorName);
+for (let k = 0; k < 20; k++) costs.perturb(tensor.offset + k, 1e-6);
+const t = performance.now();
+for (let k = 0; k < Number(n); k++) costs.perturb(tensor.offset + (k * 7919) % tensor.size, 1e-6);
+console.log(tensorName, ((performance.now() - t) / Number(n)).toFixed(3), "ms per eval");
