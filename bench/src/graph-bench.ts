@@ -5,15 +5,15 @@ import { promisify } from "node:util";
 import { loadCheckFiles } from "@gradcheck/cli";
 import { GraphBackend } from "@gradcheck/compute";
 import { stepRuleFor } from "@gradcheck/engine";
+import { count, mark, seconds } from "./format.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
 const MEASURE = fileURLToPath(new URL("./measure-check.js", import.meta.url));
+/** A figure's line, its values in one column. */
+const line = (label: string, value: string) => console.log(`    ${`${label}:`.padEnd(62)} ${value}`);
 const TORCH_REFERENCE = fileURLToPath(new URL("../python/torch_reference.py", import.meta.url));
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mark = (ok: boolean) => (ok ? "✓" : "✗ MISSED");
-const count = (value: number) => Math.round(value).toLocaleString("en-US");
 
 interface TorchCase {
   readonly name: string;
@@ -57,34 +57,34 @@ export async function graphFigures(directory: string): Promise<void> {
     torch = parsed.torch;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n").find((line) => /Error|error/.test(line)) ?? error.message.split("\n")[0] : String(error);
-    console.log(`    skipped: no PyTorch to make the models and the reference (${reason.trim()}); apt-get install -y python3-torch`);
+    line(`skipped`, `no PyTorch to make the models and the reference (${reason.trim()}); apt-get install -y python3-torch`);
     return;
   }
   for (const reference of cases) {
     const { label, fullCheck } = LABELS[reference.name] ?? { label: reference.name, fullCheck: false };
     console.log("");
     console.log(`  ${label}: ${count(reference.parameters)} parameters`);
-    console.log(`    torch ${torch} forward pass (loss of the batch):         ${reference.torchForwardMs.toFixed(2)} ms`);
-    console.log(`    torch central differences, ${reference.torchThreads} thread(s), ${reference.sampledCoordinates} coordinates: ${reference.torchCentralDifferencesMsPerCoordinate.toFixed(2)} ms per coordinate`);
-    console.log(`    torch full check, estimated (rate × parameters):         ${reference.torchFullCheckSeconds.toFixed(0)} s`);
+    line(`torch ${torch} forward pass (loss of the batch)`, `${reference.torchForwardMs.toFixed(2)} ms`);
+    line(`torch central differences, ${reference.torchThreads} thread(s), ${reference.sampledCoordinates} coordinates`, `${reference.torchCentralDifferencesMsPerCoordinate.toFixed(2)} ms per coordinate`);
+    line(`torch full check, estimated (rate × parameters)`, `${reference.torchFullCheckSeconds.toFixed(0)} s`);
     const torchMs = 1000 * reference.torchFullCheckSeconds;
     if (fullCheck) {
       const full = await timedCheck(reference, "full");
-      console.log(`    gradcheck full check, end to end (CLI, ${availableParallelism()} cores):     ${seconds(full.wallMs)}   verdict ${full.verdict}, ${count(full.checked)} coordinates, ${count(full.checked / (full.wallMs / 1000))} per second`);
+      line(`gradcheck full check, end to end (CLI, ${availableParallelism()} cores)`, `${seconds(full.wallMs)}   verdict ${full.verdict}, ${count(full.checked)} coordinates, ${count(full.checked / (full.wallMs / 1000))} per second`);
       const measured = await peakOf(reference, "full");
-      console.log(`    peak memory (RSS, threads included):                     ${(measured / 2 ** 20).toFixed(0)} MB`);
+      line(`peak memory (RSS, threads included)`, `${(measured / 2 ** 20).toFixed(0)} MB`);
       const speedUp = torchMs / full.wallMs;
-      console.log(`    faster than torch's central differences:                 ${speedUp.toFixed(1)}×   target ≥ 20× ${mark(speedUp >= 20)}`);
+      line(`faster than torch's central differences`, `${speedUp.toFixed(1)}×   target ≥ 20× ${mark(speedUp >= 20)}`);
     } else {
       const estimate = await ownRate(reference);
       const estimateMs = estimate * reference.parameters;
-      console.log(`    gradcheck central differences, 1 thread, the same ${reference.sampledCoordinates} coordinates: ${estimate.toFixed(2)} ms per coordinate`);
-      console.log(`    gradcheck full check, estimated the same way, 1 thread:  ${seconds(estimateMs)} (${seconds(estimateMs / availableParallelism())} on ${availableParallelism()} cores)`);
+      line(`gradcheck central differences, 1 thread, the same ${reference.sampledCoordinates} coordinates`, `${estimate.toFixed(2)} ms per coordinate`);
+      line(`gradcheck full check, estimated the same way, 1 thread`, `${seconds(estimateMs)} (${seconds(estimateMs / availableParallelism())} on ${availableParallelism()} cores)`);
       const speedUp = torchMs / (estimateMs / availableParallelism());
-      console.log(`    faster than torch's central differences, estimated:      ${speedUp.toFixed(1)}×   target ≥ 20× ${mark(speedUp >= 20)}`);
+      line(`faster than torch's central differences, estimated`, `${speedUp.toFixed(1)}×   target ≥ 20× ${mark(speedUp >= 20)}`);
     }
     const sample = await timedCheck(reference, "sample");
-    console.log(`    gradcheck sample check (64 per tensor), end to end:      ${seconds(sample.wallMs)}   verdict ${sample.verdict}, ${count(sample.checked)} coordinates`);
+    line(`gradcheck sample check (64 per tensor), end to end`, `${seconds(sample.wallMs)}   verdict ${sample.verdict}, ${count(sample.checked)} coordinates`);
   }
 }
 

@@ -5,15 +5,13 @@ import { promisify } from "node:util";
 import { compareWorkerCounts } from "./cluster-bench.js";
 import { LARGE_CASE, MEDIUM_CASE, TANH_CASE, writeLargeFixture, type LargeCase, type LargeFixture } from "./large-fixtures.js";
 import { writeMnistFixture } from "./mnist-fixture.js";
+import { count, mark, median, seconds } from "./format.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
 const MEASURE = fileURLToPath(new URL("./measure-check.js", import.meta.url));
 const GB = 2 ** 30;
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const mark = (ok: boolean) => (ok ? "✓" : "✗ MISSED");
-const count = (value: number) => Math.round(value).toLocaleString("en-US");
 
 interface LargeRun {
   readonly label: string;
@@ -75,7 +73,6 @@ export async function largeFigures(directory: string): Promise<void> {
   console.log(`  the 0.92M full check through a local cluster (workers of one processor each; local PostgreSQL and Redis):`);
   try {
     const { one, two, ceiling, shards } = await compareWorkerCounts(medium.checkpointPath, medium.modelPath, MEDIUM_CASE.name);
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const ratios = one.map((ms, round) => ms / two[round]);
     const speedUp = median(ratios);
     console.log(`    1 worker, POST /checks to its end event (median of ${one.length} rounds): ${seconds(median(one))}   ${shards[0]} shards`);

@@ -15,16 +15,14 @@ import { graphFigures } from "./graph-bench.js";
 import { largeFigures } from "./large-bench.js";
 import { timeNaiveCentralDifferences } from "./naive.js";
 import { BATCH_SIZE, writeMnistFixture } from "./mnist-fixture.js";
+import { mark, median, seconds } from "./format.js";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../../apps/cli/dist/bin.js", import.meta.url));
 const MEASURE = fileURLToPath(new URL("./measure-check.js", import.meta.url));
 const REPEATS = 3;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const signed = (fraction: number) => `${fraction >= 0 ? "+" : ""}${(100 * fraction).toFixed(0)}%`;
-const mark = (ok: boolean) => (ok ? "✓" : "✗ MISSED");
 
 async function main(): Promise<void> {
   const directory = join(tmpdir(), `gradcheck-bench-${process.pid}`);

@@ -40,7 +40,8 @@ describe("checks of version 2 networks against PyTorch's gradients", () => {
       const float32 = await runLocalCheck({ ...input, analytic: input.analytic.map(Math.fround), precision: "F32" }, { ...FULL, threads: 1 });
       expect(failing(float32)).toEqual([]);
       expect(float32.tolerances?.arithmetic).toBe("F32");
-    });
+      // two full checks of every fixture: seconds alone, longer on a busy machine
+    }, 120_000);
   }
 
   it("a tensor whose gradient is doubled fails, alone, and is diagnosed as a scale", async () => {

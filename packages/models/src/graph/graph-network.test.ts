@@ -25,7 +25,8 @@ describe("whole version 2 networks", () => {
       const numeric = centralDifferences(p, cost, "theta");
       expect(gradientsAgree(exact.theta, numeric)).toMatchObject({ agree: true });
       expect(p.graph.parameterCount).toBe(exact.theta.length);
-    });
+      // two whole forward passes per parameter: seconds alone, longer beside other suites
+    }, 120_000);
   }
 
   it("lays θ out in state_dict order under PyTorch's names, weights decaying in l2 and nothing else", () => {

@@ -55,16 +55,32 @@ export const attention: LayerKind<AttentionSpec> = {
     addRowVector(output, params[3]);
     return { output, saved: { qkv, weights, heads } satisfies AttentionSaved };
   },
-  // proj.weight[o, i] or proj.bias[o] moves output feature o of every position; the qkv tensors move whole heads, rerun
+  // proj.weight[o, i] or proj.bias[o] moves output feature o of every position; a qkv row
+  // moves one feature of q, k or v, and so one head: that head attends again, and its
+  // change goes through proj
   perturbOwn(layer, base, index, step, m) {
     const { tensor, offset } = offsetIn(layer, index)!;
     const [positions, d] = layer.input;
     const y = base.forwarded.output;
+    const saved = base.forwarded.saved as AttentionSaved;
+    const rows = m * positions;
     if (tensor < 2) {
-      const forwarded = attention.forward(layer, base.input, m);
-      return { change: { examples: allIndices(m), slices: allIndices(positions), values: forwarded.output }, kink: false };
+      const r = tensor === 0 ? Math.floor(offset / d) : offset;
+      const width = d / layer.spec.heads;
+      const head = Math.floor((r % d) / width);
+      const qkv = saved.qkv.slice();
+      for (let row = 0; row < rows; row++) qkv[row * 3 * d + r] += tensor === 0 ? step * base.input[row * d + (offset % d)] : step;
+      const heads = saved.heads.slice();
+      const geometry = { positions, d, heads: layer.spec.heads, causal: layer.spec.causal };
+      const weights = saved.weights.slice();
+      for (let n = 0; n < m; n++) attend(geometry, qkv, n, weights, heads, head);
+      const delta = new Float64Array(rows * width);
+      for (let row = 0; row < rows; row++) for (let e = 0; e < width; e++) delta[row * width + e] = heads[row * d + head * width + e] - saved.heads[row * d + head * width + e];
+      const values = y.slice();
+      product({ m: rows, n: d, k: width, a: delta, b: layer.params[2].subarray(head * width), ldb: d, transposeB: true, c: values, accumulate: true });
+      return { change: { examples: allIndices(m), slices: allIndices(positions), values }, kink: false };
     }
-    const { heads } = base.forwarded.saved as AttentionSaved;
+    const { heads } = saved;
     const o = tensor === 2 ? Math.floor(offset / d) : offset;
     const values = y.slice();
     for (let row = 0; row < m * positions; row++) values[row * d + o] += tensor === 2 ? step * heads[row * d + (offset % d)] : step;
@@ -95,32 +111,28 @@ interface Geometry {
   readonly causal: boolean;
 }
 
-/** Example n's attention weights (per head, [T, T]) and heads' outputs ([T, d]). */
-function attend({ positions: T, d, heads, causal }: Geometry, qkv: Float64Array, n: number, weights: Float64Array, out: Float64Array): void {
+/**
+ * Example n's attention weights (per head, [T, T]; 0 where masked) and heads' outputs
+ * ([T, d]), or those of head `only` alone: q·kᵀ and weights·v as matrix products on strided
+ * views of qkv.
+ */
+function attend({ positions: T, d, heads, causal }: Geometry, qkv: Float64Array, n: number, weights: Float64Array, out: Float64Array, only?: number): void {
   const width = d / heads;
   const scale = 1 / Math.sqrt(width);
-  for (let h = 0; h < heads; h++) {
+  const row = n * T * 3 * d;
+  for (let h = only ?? 0; h < (only === undefined ? heads : only + 1); h++) {
     const p = weights.subarray((n * heads + h) * T * T, (n * heads + h + 1) * T * T);
+    product({ m: T, n: T, k: width, a: qkv.subarray(row + h * width), lda: 3 * d, b: qkv.subarray(row + d + h * width), ldb: 3 * d, transposeB: true, c: p });
     for (let t = 0; t < T; t++) {
-      const q = (n * T + t) * 3 * d + h * width;
       const last = causal ? t : T - 1;
       let largest = -Infinity;
-      for (let s = 0; s <= last; s++) {
-        const k = (n * T + s) * 3 * d + d + h * width;
-        let score = 0;
-        for (let e = 0; e < width; e++) score += qkv[q + e] * qkv[k + e];
-        p[t * T + s] = score * scale;
-        largest = Math.max(largest, p[t * T + s]);
-      }
+      for (let s = 0; s <= last; s++) largest = Math.max(largest, (p[t * T + s] *= scale));
       let total = 0;
       for (let s = 0; s <= last; s++) total += p[t * T + s] = Math.exp(p[t * T + s] - largest);
       for (let s = 0; s <= last; s++) p[t * T + s] /= total;
-      const o = (n * T + t) * d + h * width;
-      for (let s = 0; s <= last; s++) {
-        const v = (n * T + s) * 3 * d + 2 * d + h * width;
-        for (let e = 0; e < width; e++) out[o + e] += p[t * T + s] * qkv[v + e];
-      }
+      for (let s = last + 1; s < T; s++) p[t * T + s] = 0;
     }
+    product({ m: T, n: width, k: T, a: p, b: qkv.subarray(row + 2 * d + h * width), ldb: 3 * d, c: out.subarray(n * T * d + h * width), ldc: d });
   }
 }
 
