@@ -26,6 +26,17 @@ const signed = (fraction: number) => `${fraction >= 0 ? "+" : ""}${(100 * fracti
 
 async function main(): Promise<void> {
   const directory = join(tmpdir(), `gradcheck-bench-${process.pid}`);
+  const parts = process.argv.slice(2);
+  if (parts.some((part) => part !== "v2")) throw new Error(`unknown bench part ${parts.join(" ")}: "pnpm bench" runs every part, "pnpm bench v2" the version 2 models alone`);
+  if (parts.includes("v2")) {
+    // the version 2 models against PyTorch alone
+    try {
+      await graphFigures(join(directory, "torch"));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+    return;
+  }
   try {
     const fixture = await writeMnistFixture(directory);
     const input = await loadCheckFiles(fixture.checkpointPath, fixture.modelPath);
