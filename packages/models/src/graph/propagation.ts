@@ -15,7 +15,7 @@ export function owns(layer: BoundLayer, index: number): boolean {
   return offsetIn(layer, index) !== undefined || layer.children.some((child) => owns(child, index));
 }
 
-/** Which of the layer's own parameters holds θ[index], and where in it. */
+/** Which of the layer's own parameters holds θ[index], and where in it (its tensors are views into one θ that starts its buffer). */
 export function offsetIn(layer: BoundLayer, index: number): { tensor: number; offset: number } | undefined {
   for (let tensor = 0; tensor < layer.params.length; tensor++) {
     const start = layer.params[tensor].byteOffset / Float64Array.BYTES_PER_ELEMENT;

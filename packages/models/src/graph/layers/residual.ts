@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { gatherBlock, slicesOf, unionOf, writeInto, type Change } from "../changes.js";
+import { gatherBlock, NO_CHANGE, slicesOf, unionOf, writeInto, type Change } from "../changes.js";
 import { backwardThrough, crossedKink, forwardThrough, type ForwardTrace, type LayerKind, type Shape } from "../layer.js";
 import { changeThrough, perturbedChange } from "../propagation.js";
 
@@ -27,7 +27,7 @@ export const residual: LayerKind<ResidualSpec> = {
   perturbOwn(layer, base, index, step, m) {
     const trace = base.forwarded.saved as ForwardTrace;
     const inner = perturbedChange(layer.children, trace, index, step, m);
-    return { change: sumOfChanges(layer.input, base.input, { examples: new Int32Array(0), slices: new Int32Array(0), values: new Float64Array(0) }, trace.output, inner.change), kink: inner.kink };
+    return { change: sumOfChanges(layer.input, base.input, NO_CHANGE, trace.output, inner.change), kink: inner.kink };
   },
   forward(layer, x, m) {
     const trace = forwardThrough(layer.children, x, m);
