@@ -59,31 +59,28 @@ export function gatherBlock(full: Float64Array, shape: Shape, examples: ArrayLik
 
 /** The changed examples in full ([examples, ...shape]): the unperturbed values with the change written in. */
 export function examplesWith(full: Float64Array, shape: Shape, change: Change): Float64Array {
-  const exampleSize = sizeOf(shape);
-  const { size } = slicesOf(shape);
-  const out = new Float64Array(change.examples.length * exampleSize);
-  for (let e = 0; e < change.examples.length; e++) {
-    out.set(full.subarray(change.examples[e] * exampleSize, (change.examples[e] + 1) * exampleSize), e * exampleSize);
-    for (let s = 0; s < change.slices.length; s++) {
-      const from = (e * change.slices.length + s) * size;
-      const to = e * exampleSize + change.slices[s] * size;
-      for (let i = 0; i < size; i++) out[to + i] = change.values[from + i];
-    }
-  }
+  const out = gatherBlock(full, shape, change.examples, allIndices(slicesOf(shape).count));
+  scatter(out, shape, change, (e) => e);
   return out;
 }
 
 /** The whole activation with the change written in (for the layers that mix examples). */
 export function withChange(full: Float64Array, shape: Shape, change: Change): Float64Array {
   const out = full.slice();
+  scatter(out, shape, change, (e) => change.examples[e]);
+  return out;
+}
+
+/** Writes the change's values into `out` ([examples, ...shape]), its e-th example at example `at(e)`. */
+function scatter(out: Float64Array, shape: Shape, change: Change, at: (e: number) => number): void {
   const exampleSize = sizeOf(shape);
   const { size } = slicesOf(shape);
   for (let e = 0; e < change.examples.length; e++)
     for (let s = 0; s < change.slices.length; s++) {
       const from = (e * change.slices.length + s) * size;
-      out.set(change.values.subarray(from, from + size), change.examples[e] * exampleSize + change.slices[s] * size);
+      const to = at(e) * exampleSize + change.slices[s] * size;
+      for (let i = 0; i < size; i++) out[to + i] = change.values[from + i];
     }
-  return out;
 }
 
 /**
@@ -110,7 +107,7 @@ export function changeBetween(full: Float64Array, shape: Shape, examples: ArrayL
     if (any) changedExamples.push(e);
   }
   if (changedExamples.length === 0) return NO_CHANGE;
-  const slices = Int32Array.from(allIndices(count).filter((s) => changedSlices[s] === 1));
+  const slices = allIndices(count).filter((s) => changedSlices[s] === 1);
   const block = gatherBlock(moved, shape, changedExamples, slices);
   return { examples: Int32Array.from(changedExamples, (e) => examples[e]), slices, values: block };
 }

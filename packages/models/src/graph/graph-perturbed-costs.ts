@@ -2,7 +2,7 @@ import { coordinateAt, type Layout } from "@gradcheck/core";
 import type { CompiledGraph, CompiledLayer } from "./graph-spec.js";
 import { bindGraph, decayedSquares, type GraphBatch } from "./graph-network.js";
 import { examplesWith, slicesOf, type Change } from "./changes.js";
-import { crossedKink, forwardThrough, sizeOf, type BoundLayer, type ForwardTrace } from "./layer.js";
+import { crossedKink, forwardThrough, sizeOf, type BoundLayer, type ForwardTrace, type Shape } from "./layer.js";
 import { lossAndGradient, lossDivisor, lossSum } from "./losses.js";
 import { perturbedChange } from "./propagation.js";
 
@@ -43,8 +43,8 @@ export class GraphPerturbedCosts {
     this.units = lossUnits(graph, this.trace.output, batch);
   }
 
-  /** Each loss unit's unreduced loss (a position of a sequence, else an example), unperturbed. */
-  private readonly units: { readonly perExample: number; readonly losses: Float64Array };
+  /** The loss's units (a position of a sequence, else an example) and each one's unreduced loss, unperturbed. */
+  private readonly units: LossUnits;
 
   /** J(θ + step·e_index). */
   perturbedCost(index: number, step: number): number {
@@ -76,10 +76,7 @@ export class GraphPerturbedCosts {
     if (change.examples.length === 0) return 0;
     const { loss } = this.graph.spec;
     const output = this.graph.output;
-    const { perExample, losses } = this.units;
-    const targetSize = sizeOf(this.graph.target) / perExample;
-    const unitSize = sizeOf(output) / perExample;
-    const unitShape = perExample === 1 ? output : output.slice(1);
+    const { perExample, unitShape, unitSize, targetSize, losses } = this.units;
     // units are whole examples when the output is a vector (its slices are single classes)
     const values = perExample === 1 ? examplesWith(this.trace.output, output, change) : change.values;
     const slices = perExample === 1 ? [0] : change.slices;
@@ -143,8 +140,16 @@ function tensorsOf(layer: CompiledLayer): CompiledLayer["parameters"] {
   return [...layer.parameters, ...layer.children.flatMap(tensorsOf)];
 }
 
-/** The unreduced loss of each unit of the unperturbed output: each position of a sequence's output, else each example. */
-function lossUnits(graph: CompiledGraph, outputs: Float64Array, batch: GraphBatch): { perExample: number; losses: Float64Array } {
+interface LossUnits {
+  readonly perExample: number;
+  readonly unitShape: Shape;
+  readonly unitSize: number;
+  readonly targetSize: number;
+  readonly losses: Float64Array;
+}
+
+/** The units of the loss, each position of a sequence's output, else each example, with the unreduced loss of each in the unperturbed output. */
+function lossUnits(graph: CompiledGraph, outputs: Float64Array, batch: GraphBatch): LossUnits {
   const output = graph.output;
   const perExample = output.length >= 2 ? slicesOf(output).count : 1;
   const unitShape = perExample === 1 ? output : output.slice(1);
@@ -154,5 +159,5 @@ function lossUnits(graph: CompiledGraph, outputs: Float64Array, batch: GraphBatc
   for (let unit = 0; unit < losses.length; unit++) {
     losses[unit] = lossSum(graph.spec.loss, outputs.subarray(unit * unitSize, (unit + 1) * unitSize), unitShape, batch.targets.subarray(unit * targetSize, (unit + 1) * targetSize));
   }
-  return { perExample, losses };
+  return { perExample, unitShape, unitSize, targetSize, losses };
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { allIndices } from "../changes.js";
 import { formatShape, GraphSpecError, type LayerKind } from "../layer.js";
 import { offsetIn } from "../propagation.js";
-import { addRowVector, sumRows } from "./linear.js";
+import { addRowVector, sumRows, withOutputFeatureMoved } from "./linear.js";
 import { layerName } from "./names.js";
 
 export const attentionSpec = z.strictObject({
@@ -80,10 +80,9 @@ export const attention: LayerKind<AttentionSpec> = {
       product({ m: rows, n: d, k: width, a: delta, b: layer.params[2].subarray(head * width), ldb: d, transposeB: true, c: values, accumulate: true });
       return { change: { examples: allIndices(m), slices: allIndices(positions), values }, kink: false };
     }
-    const { heads } = saved;
+    // proj is a linear map of the heads' outputs
     const o = tensor === 2 ? Math.floor(offset / d) : offset;
-    const values = y.slice();
-    for (let row = 0; row < m * positions; row++) values[row * d + o] += tensor === 2 ? step * heads[row * d + (offset % d)] : step;
+    const values = withOutputFeatureMoved(y, d, o, step, tensor === 2 ? { x: saved.heads, features: d, i: offset % d } : undefined);
     return { change: { examples: allIndices(m), slices: allIndices(positions), values }, kink: false };
   },
   backward({ spec, input: [positions, d], params }, x, forwarded, dy, m, gradients) {

@@ -60,7 +60,7 @@ export const embedding: LayerKind<EmbeddingSpec> = {
         }
       if (holds) examples.push(n);
     }
-    const slices = Int32Array.from(allIndices(positions).filter((t) => at[t] === 1));
+    const slices = allIndices(positions).filter((t) => at[t] === 1);
     const values = gatherBlock(base.forwarded.output, layer.output, examples, slices);
     examples.forEach((n, e) =>
       slices.forEach((t, s) => {

@@ -43,13 +43,11 @@ export const linear: LayerKind<LinearSpec> = {
     const i = offset % features;
     const x = base.input;
     const y = base.forwarded.output;
-    const moved = (row: number) => y[row * out + o] + (tensor === 0 ? step * x[row * features + i] : step);
     if (layer.input.length === 1) {
-      const values = Float64Array.from({ length: m }, (_, n) => moved(n));
+      const values = Float64Array.from({ length: m }, (_, n) => y[n * out + o] + (tensor === 0 ? step * x[n * features + i] : step));
       return { change: { examples: allIndices(m), slices: Int32Array.of(o), values }, kink: false };
     }
-    const values = y.slice();
-    for (let row = 0; row < y.length / out; row++) values[row * out + o] = moved(row);
+    const values = withOutputFeatureMoved(y, out, o, step, tensor === 0 ? { x, features, i } : undefined);
     return { change: { examples: allIndices(m), slices: allIndices(layer.input[0]), values }, kink: false };
   },
   // on a vector, y' = y + Δx·Wᵀ over the changed features only; on rows, the same over the
@@ -62,11 +60,8 @@ export const linear: LayerKind<LinearSpec> = {
     const dx = change.values.slice();
     const before = gatherBlock(base.input, layer.input, examples, slices);
     for (let index = 0; index < dx.length; index++) dx[index] -= before[index];
-    // every feature changed: W itself; else its columns for the changed features
-    const columns = slices.length === features ? layer.params[0] : new Float64Array(out * slices.length);
-    if (slices.length < features) for (let o = 0; o < out; o++) for (let s = 0; s < slices.length; s++) columns[o * slices.length + s] = layer.params[0][o * features + slices[s]];
     const values = gatherBlock(base.forwarded.output, layer.output, examples, allIndices(out));
-    product({ m: examples.length, n: out, k: slices.length, a: dx, b: columns, transposeB: true, c: values, accumulate: true });
+    addThroughColumns(layer.params[0], out, features, dx, slices, values);
     return { change: { examples, slices: allIndices(out), values }, kink: false };
   },
   backward({ spec, input: shape, params }, x, _forwarded, dy, m, gradients) {
@@ -109,9 +104,24 @@ function changedRows(layer: BoundLayer<LinearSpec>, base: TracedStep, change: Ch
   const rows = dx.length / features;
   const packed = new Float64Array(rows * changed.length);
   for (let row = 0; row < rows; row++) for (let c = 0; c < changed.length; c++) packed[row * changed.length + c] = dx[row * features + changed[c]];
-  const columns = new Float64Array(out * changed.length);
-  for (let o = 0; o < out; o++) for (let c = 0; c < changed.length; c++) columns[o * changed.length + c] = layer.params[0][o * features + changed[c]];
   const values = gatherBlock(base.forwarded.output, layer.output, change.examples, change.slices);
-  product({ m: rows, n: out, k: changed.length, a: packed, b: columns, transposeB: true, c: values, accumulate: true });
+  addThroughColumns(layer.params[0], out, features, packed, changed, values);
   return { change: { examples: change.examples, slices: change.slices, values }, kink: false };
+}
+
+/** values [rows, out] += dx [rows, changed features]·W[:, those features]ᵀ, W [out, features]; W itself when every feature changed. */
+function addThroughColumns(weight: Float64Array, out: number, features: number, dx: Float64Array, changed: Int32Array, values: Float64Array): void {
+  const columns = changed.length === features ? weight : new Float64Array(out * changed.length);
+  if (changed.length < features) for (let o = 0; o < out; o++) for (let c = 0; c < changed.length; c++) columns[o * changed.length + c] = weight[o * features + changed[c]];
+  product({ m: dx.length / changed.length, n: out, k: changed.length, a: dx, b: columns, transposeB: true, c: values, accumulate: true });
+}
+
+/**
+ * The outputs y [rows, out] of a linear map with output feature o of every row moved: by
+ * step·x[row, i] for a weight W[o, i] (x [rows, features]), by step for a bias.
+ */
+export function withOutputFeatureMoved(y: Float64Array, out: number, o: number, step: number, weight?: { x: Float64Array; features: number; i: number }): Float64Array {
+  const values = y.slice();
+  for (let row = 0; row < y.length / out; row++) values[row * out + o] += weight ? step * weight.x[row * weight.features + weight.i] : step;
+  return values;
 }
