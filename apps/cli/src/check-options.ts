@@ -1,4 +1,4 @@
-import type { CheckOptionsInput } from "@gradcheck/contracts";
+import { DEFAULT_RUN, MAX_STEP, RUN_NAME, type CheckOptionsInput } from "@gradcheck/contracts";
 import { BACKEND_REQUESTS, DEFAULT_CHECK_OPTIONS, GPUJS_MODE_REQUESTS, type BackendRequest, type CheckOptions } from "@gradcheck/engine";
 import { InvalidArgumentError, Option, type Command } from "commander";
 
@@ -60,6 +60,29 @@ export function addCheckOptions(command: Command): Command {
 export function checkOptionsFrom(values: CheckOptionValues): CheckOptionsInput {
   const { mode, eps, richardson, samples, directions, seed, top } = values;
   return eps === undefined ? { mode, richardson, samples, directions, seed, top } : { mode, eps, richardson, samples, directions, seed, top };
+}
+
+/** A run name as --run takes it. */
+export function runName(name: string) {
+  return (value: string): string => {
+    if (!RUN_NAME.test(value)) throw new InvalidArgumentError(`${name} must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${value}".`);
+    return value;
+  };
+}
+
+export interface RunOptionValues {
+  readonly run: string;
+  /** undefined unless given: the checkpoint's own step */
+  readonly step?: number;
+}
+
+/** Adds --run and --step: where the check sits in the history, shared by `check` and `submit`. */
+export function addRunOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--run <name>", "the training run the check belongs to: each run of a model is a history of its own").argParser(runName("--run")).default(DEFAULT_RUN))
+    .addOption(
+      new Option("--step <n>", "the training step (default: the checkpoint's \"step\" metadata)").argParser(integerIn("--step", 0, MAX_STEP)),
+    );
 }
 
 export interface BackendOptionValues {

@@ -1,12 +1,13 @@
 import { stripVTControlCharacters } from "node:util";
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { encodeSafetensors, type TensorToWrite } from "@gradcheck/checkpoint";
-import { reportSchema } from "@gradcheck/contracts";
+import { GRADCHECK_VERSION, reportSchema } from "@gradcheck/contracts";
 import {
   backprop,
   checkpointTensors,
@@ -20,6 +21,7 @@ import type { CliConfig } from "./config.js";
 import { ApiKeyRepository, createClient } from "@gradcheck/db";
 import { createTestDatabase, type TestDatabase } from "@gradcheck/db/testing";
 import { main } from "./program.js";
+import { renderReport } from "./render.js";
 
 
 let directory: string;
@@ -84,6 +86,21 @@ describe("gradcheck check", () => {
     const report = reportSchema.parse(JSON.parse(result.stdout));
     expect(report.step).toBe(10);
     expect(report.tensors[0].worst).toHaveLength(2);
+    expect(report.provenance).toEqual({
+      checkpoint: { file: basename(correctPath), sha256: createHash("sha256").update(await readFile(correctPath)).digest("hex"), sizeBytes: (await stat(correctPath)).size },
+      run: "default",
+      checkedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      gradcheck: GRADCHECK_VERSION,
+      host: hostname(),
+      backend: "cpu",
+    });
+  });
+
+  it("says in the terminal report what was checked, in which run, when, by which gradcheck and where", async () => {
+    const result = await cli("check", correctPath, "--model", modelPath, "--run", "night-7");
+    expect(stripVTControlCharacters(result.stdout)).toMatch(
+      new RegExp(`^${basename(correctPath)} \\(sha256 [0-9a-f]{12}\\) · run night-7 · checked \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC by gradcheck ${GRADCHECK_VERSION} on \\S+ \\(cpu\\)$`, "m"),
+    );
   });
 
   it("fails a buggy checkpoint with exit 1 and names the worst coordinate", async () => {
@@ -322,6 +339,54 @@ describe("history", () => {
     }
   }, 60_000);
 
+  it("puts a check in the run and at the step given, and lists one run, verdict or mode alone, saying which", async () => {
+    const config = { debug: false, dataDir: join(directory, "runs-history") };
+    expect((await cliWith(config, "check", correctPath, "--model", modelPath, "--run", "lr-1e-3", "--step", "300")).stderr).toContain(
+      "warning: --step 300 replaces the step 10 in the checkpoint's metadata",
+    );
+    const saved = await cliWith(config, "check", correctPath, "--model", modelPath, "--run", "lr-3e-4", "--json");
+    expect(JSON.parse(saved.stdout)).toMatchObject({ step: 10 });
+    expect((await cliWith(config, "check", correctPath, "--model", modelPath, "--run", "lr-3e-4", "--mode", "sample")).stdout).toContain("gradcheck history cli-test --run lr-3e-4");
+    const entries = JSON.parse((await cliWith(config, "history", "--json")).stdout) as { run: string; step: number; mode: string }[];
+    expect(entries.map((entry) => [entry.run, entry.step, entry.mode])).toEqual([
+      ["lr-1e-3", 300, "full"],
+      ["lr-3e-4", 10, "full"],
+      ["lr-3e-4", 10, "sample"],
+    ]);
+    const one = await cliWith(config, "history", "cli-test", "--run", "lr-3e-4", "--mode", "sample");
+    expect(one.stdout).toContain(`1 check of model "cli-test", run "lr-3e-4", mode sample in the history in ${config.dataDir}`);
+    expect(one.stdout).toMatch(/cli-test .*lr-3e-4 .*10 .*sample/);
+    expect((await cliWith(config, "history", "--verdict", "fail")).stdout).toBe(`No checks of verdict fail in the history in ${config.dataDir}.`);
+    const bad = await cliWith(config, "check", correctPath, "--model", modelPath, "--run", "no spaces");
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining(`--run must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit, got "no spaces"`)]);
+    expect((await cliWith(config, "check", correctPath, "--model", modelPath, "--step", "-1")).code).toBe(2);
+    expect((await cliWith(config, "history", "--verdict", "maybe")).code).toBe(2);
+  }, 60_000);
+
+  it("shows a recorded report by its check's id or the prefix the history shows, exiting as the check did", async () => {
+    const config = { debug: false, dataDir: join(directory, "show-history") };
+    const failingPath = join(directory, "show-failing.safetensors");
+    await writeCheckpointFile(failingPath, spec, theta, faultyGradients({ kind: "doubled-dw", layer: 3 }, network, batch), batch, { step: 20 });
+    const checked = await cliWith(config, "check", failingPath, "--model", modelPath, "--json");
+    expect(checked.code).toBe(1);
+    const [entry] = JSON.parse((await cliWith(config, "history", "--json")).stdout) as { checkId: string }[];
+    const table = await cliWith(config, "history");
+    expect(table.stdout).toContain(`1 check in the history in ${config.dataDir}; gradcheck show CHECK prints one`);
+    expect(table.stdout).toContain(entry.checkId.slice(0, 8));
+
+    const json = await cliWith(config, "show", entry.checkId, "--json");
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([1, JSON.parse(checked.stdout)]);
+    const shown = await cliWith(config, "show", entry.checkId.slice(0, 8));
+    expect(shown.code).toBe(1);
+    expect(shown.stdout).toBe(stripVTControlCharacters(renderReport(reportSchema.parse(JSON.parse(checked.stdout)))));
+    expect(shown.stdout).toContain("FAIL");
+
+    const short = await cliWith(config, "show", entry.checkId.slice(0, 4));
+    expect([short.code, short.stderr]).toEqual([2, expect.stringContaining("is too short: give a check's id, or its first 8 characters or more")]);
+    const unknown = await cliWith(config, "show", "ffffffff-ffff");
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no finished check in the history in')]);
+  }, 60_000);
+
   it("keeps the history in an embedded database when no DATABASE_URL is set: a check goes to its journal, the next reader takes it in", async () => {
     const config = { debug: false, dataDir: join(directory, "embedded-history") };
     const checked = await cliWith(config, "check", correctPath, "--model", modelPath);
@@ -346,18 +411,21 @@ describe("history", () => {
     expect(await readdir(`${config.dataDir}.journal`)).toEqual(["0000-cut-short.json.rejected"]);
   }, 60_000);
 
-  it("records two checks that share an embedded history at once", async () => {
+  it("records two checks that share an embedded history at once; the same check again is kept once", async () => {
     const config = { debug: false, dataDir: join(directory, "shared-history") };
     const results = await Promise.all([
-      cliWith(config, "check", correctPath, "--model", modelPath, "--json"),
-      cliWith(config, "check", correctPath, "--model", modelPath, "--json"),
+      cliWith(config, "check", correctPath, "--model", modelPath, "--json", "--run", "a"),
+      cliWith(config, "check", correctPath, "--model", modelPath, "--json", "--run", "b"),
     ]);
     expect(results.map((result) => [result.code, result.stderr])).toEqual([
       [0, ""],
       [0, ""],
     ]);
-    const entries = JSON.parse((await cliWith(config, "history", "--json")).stdout) as unknown[];
-    expect(entries).toHaveLength(2);
+    const entries = JSON.parse((await cliWith(config, "history", "--json")).stdout) as { checkId: string; run: string }[];
+    expect(entries.map((entry) => entry.run)).toEqual(["a", "b"]);
+    // the same checkpoint, options, run and step again: the history keeps the first, as the cluster does
+    expect((await cliWith(config, "check", correctPath, "--model", modelPath, "--run", "a")).code).toBe(0);
+    expect(JSON.parse((await cliWith(config, "history", "--json")).stdout)).toEqual(entries);
   }, 60_000);
 
   it("still reports the verdict when the history cannot be reached, with a warning", async () => {
@@ -367,7 +435,7 @@ describe("history", () => {
     expect(result.stdout).toContain("PASS");
     expect(result.stderr).toMatch(/warning: the check was not saved/);
     const history = await cliWith(config, "history");
-    expect(history.code).toBe(2);
+    expect(history.code).toBe(3); // a service that cannot be reached, not bad input
     expect(history.stderr).toMatch(/cannot read the PostgreSQL history/);
   });
 });
@@ -389,6 +457,38 @@ describe("gradcheck keys create", () => {
   it("refuses an unknown role or a missing one", async () => {
     expect((await cli("keys", "create", "--role", "root")).code).toBe(2);
     expect((await cli("keys", "create")).stderr).toMatch(/--role/);
+  });
+});
+
+describe("gradcheck keys list and revoke", () => {
+  it("lists keys without the key itself; revokes one by its prefix, after which it no longer verifies", async () => {
+    const key = (await cli("keys", "create", "--role", "worker", "--name", "to-revoke")).stdout;
+    const list = await cli("keys", "list");
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`to-revoke .*worker .*${key.slice(0, 10)}…`));
+    expect(list.stdout).not.toContain(key.slice(10));
+    const listed = JSON.parse((await cli("keys", "list", "--json")).stdout) as { name: string; revokedAt: string | null }[];
+    expect(listed.find((entry) => entry.name === "to-revoke")).toMatchObject({ revokedAt: null });
+
+    const revoked = await cli("keys", "revoke", key.slice(0, 10));
+    expect([revoked.code, revoked.stdout]).toEqual([0, expect.stringMatching(/^Revoked the worker key "to-revoke" \(\S+, gck_\S+…\)/)]);
+    const prisma = await createClient({ url: database.url });
+    try {
+      expect(await new ApiKeyRepository(prisma).verify(key)).toBeNull();
+    } finally {
+      await prisma.$disconnect();
+    }
+    expect((await cli("keys", "revoke", key.slice(0, 10))).stdout).toMatch(/was revoked already, at \d{4}-\d\d-\d\d /);
+    expect((await cli("keys", "list")).stdout).toMatch(/to-revoke .*\d\d:\d\d:\d\d .*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+  });
+
+  it("refuses an unknown key and too short a prefix, exit 2, revoking nothing", async () => {
+    const unknown = await cli("keys", "revoke", "gck_nothing-like-it");
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/^gradcheck: error: no API key in .* has the id or prefix "gck_nothing-like-it" \(gradcheck keys list shows them\)$/)]);
+    const before = (await cli("keys", "list", "--json")).stdout;
+    const short = await cli("keys", "revoke", "gck_");
+    expect([short.code, short.stderr]).toEqual([2, 'gradcheck: error: "gck_" is too short to name one key: give its id, or its whole prefix as gradcheck keys list shows it (10 characters)']);
+    expect((await cli("keys", "list", "--json")).stdout).toBe(before);
   });
 });
 
@@ -415,10 +515,14 @@ describe("the installed binary", () => {
 describe("gradcheck demo", () => {
   it("writes the demo files, shows a pass and a fail, and exits 0", async () => {
     const out = join(directory, "demo");
-    const result = await cli("demo", "--out", out);
+    const config = { debug: false, dataDir: join(directory, "demo-history") };
+    const result = await cliWith(config, "demo", "--out", out);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("PASS");
     expect(result.stdout).toContain("FAIL");
     expect((await readdir(out)).sort()).toEqual(["correct.safetensors", "forgotten-l2.safetensors", "model.json"]);
-  });
+    // its two checks are in the history, like any others
+    const entries = JSON.parse((await cliWith(config, "history", "demo-mlp", "--json")).stdout) as { verdict: string }[];
+    expect(entries.map((entry) => entry.verdict).sort()).toEqual(["fail", "pass"]);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CheckState } from "@gradcheck/contracts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { CoordinatorClient, CoordinatorFailedError, CoordinatorRejectedError, type CoordinatorClientOptions } from "./coordinator-client.js";
+import { CoordinatorClient, CoordinatorDeniedError, CoordinatorFailedError, type CoordinatorClientOptions } from "./coordinator-client.js";
 import { apiError, FakeCoordinator } from "./test-support/fake-coordinator.js";
 
 // How the client follows a check when the event stream does not behave; the command's tests
@@ -70,7 +70,7 @@ describe("CoordinatorClient.followCheck", () => {
     fake.canned.set("events", apiError(401, "Unauthorized", "the API key was revoked"));
     fake.canned.set("get", apiError(401, "Unauthorized", "the API key was revoked"));
     const { client, id } = await submitted();
-    await expect(statuses(client.followCheck(id))).rejects.toBeInstanceOf(CoordinatorRejectedError);
+    await expect(statuses(client.followCheck(id))).rejects.toBeInstanceOf(CoordinatorDeniedError);
     expect(fake.lines().filter((line) => line === `GET /api/v1/checks/${id}`)).toHaveLength(1);
   });
 

@@ -5,18 +5,24 @@ import {
   apiErrorSchema,
   checkpointInfoSchema,
   checkStateSchema,
+  historySchema,
   isFinished,
+  modelListingSchema,
   type CheckpointInfo,
   type CheckState,
   type CheckOptionsInput,
+  type ApiRole,
+  type HistoryEntryView,
+  type HistoryQuery,
 } from "@gradcheck/contracts";
-import { InputError, ServiceError } from "./errors.js";
+import { InputError, NotAuthorisedError, ServiceError } from "./errors.js";
 import { readServerSentEvents } from "./sse.js";
 
 // A small client for the coordinator's HTTP API (/api/v1). Every answer is validated with the
-// contracts' schemas, and every failure becomes one of three errors, by who can fix it:
-// the user (a 4xx, or no coordinator at that address: exit 2) or the server (a 5xx, a broken
-// connection, an answer that does not follow the API: exit 3).
+// contracts' schemas, and every failure becomes one of these errors, by who can fix it: the
+// user (a 4xx: exit 2), the key's owner (401 or 403: exit 4) or the server's operator (no
+// coordinator at that address, a 5xx, a broken connection, an answer that does not follow
+// the API: exit 3).
 
 /** The coordinator refused the request (4xx): its message says what to fix. */
 export class CoordinatorRejectedError extends InputError {
@@ -29,8 +35,19 @@ export class CoordinatorRejectedError extends InputError {
   }
 }
 
+/** The coordinator refused the key (401) or its role (403): its message says which. */
+export class CoordinatorDeniedError extends NotAuthorisedError {
+  override name = "CoordinatorDeniedError";
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Nothing answered at the coordinator's address (connection refused, unknown host, ...). */
-export class CoordinatorUnreachableError extends InputError {
+export class CoordinatorUnreachableError extends ServiceError {
   override name = "CoordinatorUnreachableError";
   constructor(
     message: string,
@@ -62,6 +79,10 @@ export interface SubmitCheckInput {
   /** the checkpoint's SHA-256, as the upload answered it */
   readonly checkpoint: string;
   readonly options: CheckOptionsInput;
+  readonly run?: string;
+  readonly step?: number;
+  /** the checkpoint's file name, for the report's provenance */
+  readonly checkpointFile?: string;
 }
 
 export interface CoordinatorClientOptions {
@@ -106,6 +127,15 @@ export function coordinatorBaseUrl(raw: string, source: string): string {
   }
   if (url.search || url.hash) throw new InputError(`${source}: "${raw}" must not have a query or a fragment`);
   return url.href.replace(/\/+$/, "");
+}
+
+/** The client, from --server/--key or else GRADCHECK_SERVER/GRADCHECK_KEY; `role`: what the key needs, for the message when there is none. */
+export function clientFor(options: { readonly server?: string; readonly key?: string }, config: { readonly server?: string; readonly key?: string }, role: ApiRole): CoordinatorClient {
+  const server = options.server || config.server;
+  if (!server) throw new InputError("no coordinator: pass --server URL or set GRADCHECK_SERVER");
+  const key = options.key || config.key;
+  if (!key) throw new InputError(`no API key: pass --key KEY or set GRADCHECK_KEY (an admin creates one with \`gradcheck keys create --role ${role}\`)`);
+  return new CoordinatorClient({ server: coordinatorBaseUrl(server, options.server ? "--server" : "GRADCHECK_SERVER"), key });
 }
 
 export class CoordinatorClient {
@@ -202,7 +232,6 @@ export class CoordinatorClient {
     return { state: this.parse(await this.readText(response, `POST ${path}`), checkStateSchema, `POST ${path}`), created: response.status === 202 };
   }
 
-  /** GET /api/v1/checks/:id */
   /** The model's checkpoint with this SHA-256, or null when the coordinator does not have it. */
   async findCheckpoint(model: string, hash: string): Promise<CheckpointInfo | null> {
     const path = `/api/v1/models/${encodeURIComponent(model)}/checkpoints/${hash}`;
@@ -215,6 +244,22 @@ export class CoordinatorClient {
     }
   }
 
+  /** GET /api/v1/models: every registered model's name. */
+  async modelNames(): Promise<string[]> {
+    const path = "/api/v1/models";
+    const response = await this.send("GET", path, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+    return this.parse(await this.readText(response, `GET ${path}`), modelListingSchema, `GET ${path}`).map((model) => model.name);
+  }
+
+  /** GET /api/v1/models/:name/history, filtered as the query says. */
+  async history(model: string, query: HistoryQuery): Promise<HistoryEntryView[]> {
+    const search = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const path = `/api/v1/models/${encodeURIComponent(model)}/history${search.size ? `?${search}` : ""}`;
+    const response = await this.send("GET", path, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+    return this.parse(await this.readText(response, `GET ${path}`), historySchema, `GET ${path}`);
+  }
+
+  /** GET /api/v1/checks/:id */
   async getCheck(id: string): Promise<CheckState> {
     const path = `/api/v1/checks/${encodeURIComponent(id)}`;
     const response = await this.send("GET", path, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.requestTimeoutMs) });
@@ -311,7 +356,9 @@ export class CoordinatorClient {
     const body = apiErrorSchema.safeParse(parseJson(text));
     const message = body.success && body.data.message.trim() ? oneLine(body.data.message) : `${what}: ${response.statusText || "no message"}`;
     const full = `${message} (HTTP ${response.status})`;
-    throw response.status >= 500 ? new CoordinatorFailedError(full, response.status) : new CoordinatorRejectedError(full, response.status);
+    if (response.status >= 500) throw new CoordinatorFailedError(full, response.status);
+    if (response.status === 401 || response.status === 403) throw new CoordinatorDeniedError(full, response.status);
+    throw new CoordinatorRejectedError(full, response.status);
   }
 
   private async readText(response: Response, what: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { ApiKeyRepository, HistoryRepository } from "@gradcheck/db";
 import type { CliConfig } from "./config.js";
+import { InputError, ServiceError } from "./errors.js";
 
 export interface Repositories {
   readonly history: HistoryRepository;
@@ -49,6 +50,16 @@ export async function withDatabase<T>(config: CliConfig, task: (repositories: Re
   } finally {
     await database.close();
   }
+}
+
+/**
+ * A database that could not be opened or used, as the error the exit codes expect: PostgreSQL
+ * is a service (exit 3, like an unreachable coordinator); the embedded folder is the user's
+ * to fix (exit 2).
+ */
+export function databaseError(config: CliConfig, action: string, error: unknown): Error {
+  const message = `cannot ${action} ${historyLocation(config)}: ${error instanceof Error ? error.message : String(error)}`;
+  return config.databaseUrl ? new ServiceError(message) : new InputError(message);
 }
 
 /** Where the history lives, for messages. */

@@ -1,13 +1,14 @@
-import { API_ROLES } from "@gradcheck/contracts";
+import { API_ROLES, GRADCHECK_VERSION } from "@gradcheck/contracts";
 import { Command, CommanderError, Option } from "commander";
-import { addBackendOptions, addCheckOptions, integerIn } from "./check-options.js";
+import { addBackendOptions, addCheckOptions, addRunOptions, integerIn, runName } from "./check-options.js";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
 import { readConfig, type CliConfig } from "./config.js";
 import { historyCommand } from "./commands/history.js";
-import { createKeyCommand } from "./commands/keys.js";
+import { showCommand } from "./commands/show.js";
+import { createKeyCommand, listKeysCommand, revokeKeyCommand } from "./commands/keys.js";
 import { submitCommand } from "./commands/submit.js";
-import { EXIT, isInputError, ServiceError } from "./errors.js";
+import { EXIT, isInputError, NotAuthorisedError, ServiceError } from "./errors.js";
 import { processOutput, type Output } from "./io.js";
 
 const HELP_FOOTER = `
@@ -29,21 +30,26 @@ History
   in an embedded database in GRADCHECK_DATA_DIR (default ~/.gradcheck/history).
 
 Exit codes
-  0  pass or warn    1  fail    2  bad input or usage    3  internal or coordinator error
+  0  pass or warn
+  1  fail
+  2  bad input or usage (a file, flag or request the message names)
+  3  service unreachable or failing (coordinator, database), or an internal error
+  4  not authorised (the coordinator refused the API key or its role)
 
 Examples
   $ gradcheck demo
   $ gradcheck check checkpoint.safetensors --model model.json
   $ gradcheck check checkpoint.safetensors --model model.json --json > report.json
   $ gradcheck check big.safetensors --model model.json --mode directional --html report.html
-  $ gradcheck history mnist-mlp
+  $ gradcheck history mnist-mlp --run lr-3e-4
+  $ gradcheck show 1f0c9a2b
   $ export GRADCHECK_SERVER=http://coordinator:8080 GRADCHECK_KEY=gck_...
   $ gradcheck submit big.safetensors --model model.json --mode sample --wait`;
 
 export function buildProgram(output: Output, setExitCode: (code: number) => void, config: CliConfig): Command {
   const program = new Command("gradcheck")
     .description("Verify backpropagation: compare a checkpoint's gradient dθ with central differences of the cost.")
-    .version("0.1.0", "-V, --version")
+    .version(GRADCHECK_VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({
       writeOut: (text) => output.out(text.trimEnd()),
@@ -53,13 +59,15 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .exitOverride()
     .addHelpText("after", HELP_FOOTER);
 
-  addBackendOptions(
-    addCheckOptions(
-      program
-        .command("check")
-        .description("check a checkpoint's gradients on this machine")
-        .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
-        .requiredOption("-m, --model <file>", "model spec (JSON)"),
+  addRunOptions(
+    addBackendOptions(
+      addCheckOptions(
+        program
+          .command("check")
+          .description("check a checkpoint's gradients on this machine")
+          .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y")
+          .requiredOption("-m, --model <file>", "model spec (JSON)"),
+      ),
     ),
   )
     .addOption(
@@ -72,12 +80,14 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .option("--no-save", "do not record the check in the history")
     .action(async (checkpoint: string, options) => setExitCode(await checkCommand(checkpoint, options, output, config)));
 
-  addCheckOptions(
-    program
-      .command("submit")
-      .description("send a check to a gradcheck coordinator; with --wait, follow it to the report")
-      .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y (uploaded)")
-      .requiredOption("-m, --model <file>", "model spec (JSON)"),
+  addRunOptions(
+    addCheckOptions(
+      program
+        .command("submit")
+        .description("send a check to a gradcheck coordinator; with --wait, follow it to the report")
+        .argument("<checkpoint>", "safetensors file with θ, dθ, X and Y (uploaded)")
+        .requiredOption("-m, --model <file>", "model spec (JSON)"),
+    ),
   )
     .option("--server <url>", "coordinator URL (default: $GRADCHECK_SERVER)")
     .option("--key <key>", "API key with the submitter role (default: $GRADCHECK_KEY)")
@@ -87,10 +97,24 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
 
   program
     .command("history")
-    .description("list recorded checks, of one model or all, ordered by training step")
+    .description("list recorded checks, of one model or all, ordered by run and training step")
     .argument("[model]", "model name (as in the spec's \"name\")")
+    .addOption(new Option("--run <name>", "only this training run").argParser(runName("--run")))
+    .addOption(new Option("--verdict <verdict>", "only checks with this verdict").choices(["pass", "warn", "fail"]))
+    .addOption(new Option("--mode <mode>", "only checks in this mode").choices(["full", "sample", "directional"]))
     .option("--json", "print the entries as JSON", false)
+    .option("--server <url>", "read a coordinator's history instead of this machine's")
+    .option("--key <key>", "API key for --server, any role (default: $GRADCHECK_KEY)")
     .action(async (model: string | undefined, options) => setExitCode(await historyCommand(model, options, output, config)));
+
+  program
+    .command("show")
+    .description("print a recorded check's report as the check printed it; exit 0 for pass or warn, 1 for fail")
+    .argument("<check>", "the check's id; in this machine's history also its first 8 characters or more, as gradcheck history shows them")
+    .option("--json", "print the report as JSON", false)
+    .option("--server <url>", "read the report from a coordinator (the check's whole id)")
+    .option("--key <key>", "API key for --server, any role (default: $GRADCHECK_KEY)")
+    .action(async (check: string, options) => setExitCode(await showCommand(check, options, output, config)));
 
   const keys = program.command("keys").description("API keys for a coordinator that shares this database");
   keys
@@ -99,12 +123,23 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .addOption(new Option("--role <role>", "what the key may do").choices([...API_ROLES]).makeOptionMandatory())
     .option("--name <name>", "who or what the key is for", "unnamed")
     .action(async (options) => setExitCode(await createKeyCommand(options, output, config)));
+  keys
+    .command("list")
+    .description("list every key: id, name, role, prefix, when created and revoked (never the key)")
+    .option("--json", "print the keys as JSON", false)
+    .action(async (options) => setExitCode(await listKeysCommand(options, output, config)));
+  keys
+    .command("revoke")
+    .description("revoke a key: the coordinator refuses it from its next request on")
+    .argument("<key>", "the key's id, its prefix as `keys list` shows it (gck_ and 6 characters), or the key itself")
+    .action(async (idOrPrefix: string) => setExitCode(await revokeKeyCommand(idOrPrefix, output, config)));
 
   program
     .command("demo")
     .description("write a correct and a buggy model, check both, and explain the output")
     .option("--out <dir>", "where to write the demo files", DEFAULT_DEMO_DIR)
-    .action(async (options) => setExitCode(await demoCommand(options, output)));
+    .option("--no-save", "do not record the demo's checks in the history")
+    .action(async (options) => setExitCode(await demoCommand(options, output, config)));
 
   return program;
 }
@@ -131,6 +166,10 @@ export async function main(argv: readonly string[], output: Output = processOutp
     if (error instanceof ServiceError) {
       output.err(`gradcheck: error: ${error.message}`);
       return EXIT.internal;
+    }
+    if (error instanceof NotAuthorisedError) {
+      output.err(`gradcheck: error: ${error.message}`);
+      return EXIT.notAuthorised;
     }
     output.err(`gradcheck: internal error: ${error instanceof Error ? error.message : String(error)}`);
     if (config.debug && error instanceof Error && error.stack) output.err(error.stack);

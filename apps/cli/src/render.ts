@@ -1,4 +1,4 @@
-import type { Report, Verdict } from "@gradcheck/contracts";
+import type { Provenance, Report, Verdict } from "@gradcheck/contracts";
 import Table from "cli-table3";
 import pc from "picocolors";
 import type { CoordinateErrors } from "./html/html-report.js";
@@ -29,6 +29,14 @@ function screenSummary(report: Report): string {
   );
 }
 
+/** What was checked, in which run, when, by which gradcheck and where: one line. */
+function provenanceLine(provenance: Provenance): string {
+  const { checkpoint } = provenance;
+  const file = checkpoint.file ? `${checkpoint.file} ` : "";
+  const when = provenance.checkedAt.replace("T", " ").slice(0, 19);
+  return `${file}(sha256 ${checkpoint.sha256.slice(0, 12)}) · run ${provenance.run} · checked ${when} UTC by gradcheck ${provenance.gradcheck} on ${provenance.host} (${provenance.backend})`;
+}
+
 /** The report as a person reads it on a terminal; with per-coordinate errors, each tensor gets an error strip. */
 export function renderReport(report: Report, coordinateErrors?: readonly CoordinateErrors[]): string {
   const lines: string[] = [];
@@ -52,6 +60,7 @@ export function renderReport(report: Report, coordinateErrors?: readonly Coordin
     screenSummary(report),
   ].filter(Boolean);
   lines.push(pc.dim(how.join(" · ")));
+  if (report.provenance) lines.push(pc.dim(provenanceLine(report.provenance)));
   const compared =
     report.mode === "directional"
       ? `${formatGrouped(report.tensors.reduce((sum, tensor) => sum + (tensor.projections ?? 0), 0))} directions`

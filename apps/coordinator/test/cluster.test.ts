@@ -7,7 +7,7 @@ import { checkOptionsSchema, QueueName, type CheckOptionsInput, type CheckState 
 import { Queue } from "bullmq";
 import { loadCheckInput, runLocalCheck } from "@gradcheck/engine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonicalJson, TestApi } from "../src/test-support/api.js";
+import { canonicalFindings, TestApi } from "../src/test-support/api.js";
 import { MNIST_SPEC, SHARDED_SPEC, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
 import { LocalCluster, REDIS_URL } from "../src/testing/local-cluster.js";
 
@@ -63,7 +63,7 @@ describe("a check through the cluster", () => {
     const done = await api.waitFor(state.id);
     expect(done.status).toBe("done");
     expect(done.progress.shardsDone).toBe(done.progress.shardsTotal);
-    expect(canonicalJson(done.report)).toBe(canonicalJson(await localReport(checkpoints.mnist, MNIST_SPEC, options)));
+    expect(canonicalFindings(done.report)).toBe(canonicalFindings(await localReport(checkpoints.mnist, MNIST_SPEC, options)));
     // Finished shard jobs leave Redis; their results are in the database.
     const shards = new Queue(QueueName.shards, { connection: { url: REDIS_URL }, prefix: cluster.prefix });
     expect(await shards.getJobCounts("completed", "failed", "waiting", "active")).toEqual({ completed: 0, failed: 0, waiting: 0, active: 0 });
@@ -80,19 +80,19 @@ describe("a check through the cluster", () => {
     const done = await api.waitFor(state.id);
     expect(done.status).toBe("done");
     expect(done.report?.verdict).toBe("fail");
-    expect(canonicalJson(done.report)).toBe(canonicalJson(await localReport(checkpoints.mnistFaulty, MNIST_SPEC, options)));
+    expect(canonicalFindings(done.report)).toBe(canonicalFindings(await localReport(checkpoints.mnistFaulty, MNIST_SPEC, options)));
     for (const worker of workers) expect(worker.output()).toContain(`check ${state.id} shard`);
 
     const sample = { mode: "sample", samples: 4000, seed: 3 } as const;
     const sampled = await api.waitFor((await submit(MNIST_SPEC, checkpoints.mnist, sample)).state.id);
-    expect(canonicalJson(sampled.report)).toBe(canonicalJson(await localReport(checkpoints.mnist, MNIST_SPEC, sample)));
+    expect(canonicalFindings(sampled.report)).toBe(canonicalFindings(await localReport(checkpoints.mnist, MNIST_SPEC, sample)));
 
     const faulty = await submit(SHARDED_SPEC, checkpoints.faulty, { mode: "directional", directions: 6, seed: 5 });
     const diagnosed = await api.waitFor(faulty.state.id);
     expect(diagnosed.report?.verdict).toBe("fail");
     expect(diagnosed.report?.diagnosis.map((finding) => finding.code)).toContain("scale");
-    expect(canonicalJson(diagnosed.report)).toBe(
-      canonicalJson(await localReport(checkpoints.faulty, SHARDED_SPEC, { mode: "directional", directions: 6, seed: 5 })),
+    expect(canonicalFindings(diagnosed.report)).toBe(
+      canonicalFindings(await localReport(checkpoints.faulty, SHARDED_SPEC, { mode: "directional", directions: 6, seed: 5 })),
     );
     for (const worker of workers) worker.kill("SIGTERM");
     expect(await Promise.all(workers.map((worker) => worker.exited))).toEqual([0, 0]);
@@ -107,7 +107,7 @@ describe("a check through the cluster", () => {
     expect(done.backend).toBe("gpujs:webasm");
     const input = await loadCheckInput(checkpoints.faulty, SHARDED_SPEC);
     const local = await runLocalCheck(input, { ...checkOptionsSchema.parse(options), threads: 1, backend: "gpujs", gpujsMode: "webasm" });
-    expect(canonicalJson(done.report)).toBe(canonicalJson(local));
+    expect(canonicalFindings(done.report)).toBe(canonicalFindings(local));
     expect(done.report?.compute.screen?.unconfirmed).toBeGreaterThan(0);
     const cpu = await localReport(checkpoints.faulty, SHARDED_SPEC, options);
     expect([done.report?.verdict, done.report?.diagnosis.map((finding) => finding.code)]).toEqual([cpu.verdict, cpu.diagnosis.map((finding) => finding.code)]);
@@ -164,6 +164,34 @@ describe("a check through the cluster", () => {
     expect(fresh.status).toBe(202);
     expect(fresh.state.id).not.toBe(state.id);
     expect((await api.waitFor(fresh.state.id)).status).toBe("done");
+    worker.kill("SIGTERM");
+    await worker.exited;
+  }, 120_000);
+
+  it("puts a check in the run and at the step submitted, a history of its own, listed with filters", async () => {
+    const worker = await cluster.startWorker();
+    const hash = createHash("sha256").update(await readFile(checkpoints.mnist)).digest("hex");
+    const body = { model: MNIST_SPEC.name, checkpoint: hash, options: { mode: "sample", samples: 4 }, run: "sweep-2", step: 1500 };
+    const submitted = await api.request("POST", "/checks", body);
+    expect([submitted.status, submitted.body.run, submitted.body.step]).toEqual([202, "sweep-2", 1500]);
+    // the same checkpoint and options in another run, or at another step, is another check
+    const otherRun = await api.request("POST", "/checks", { ...body, run: "sweep-3" });
+    expect(otherRun.status).toBe(202);
+    expect((await api.request("POST", "/checks", body)).body.id).toBe(submitted.body.id);
+    const done = await api.waitFor(submitted.body.id);
+    expect(done.report?.step).toBe(1500);
+    // a submission that names no file (the CLI sends one) has none in its provenance
+    expect(done.report?.provenance).toMatchObject({ run: "sweep-2", checkpoint: { file: null, sha256: hash } });
+    await api.waitFor(otherRun.body.id);
+
+    const history = (query: string) => api.request("GET", `/models/${MNIST_SPEC.name}/history${query}`);
+    const sweep = await history("?run=sweep-2");
+    expect(sweep.body.map((entry: { run: string; step: number; mode: string }) => [entry.run, entry.step, entry.mode])).toEqual([["sweep-2", 1500, "sample"]]);
+    const failing = await history("?verdict=fail");
+    expect(failing.body.map((entry: { run: string; step: number }) => [entry.run, entry.step])).toEqual([["default", 300]]);
+    expect((await history("?run=sweep-3&mode=full")).body).toEqual([]);
+    const bad = await history("?verdict=maybe&colour=red");
+    expect([bad.status, bad.body.message]).toEqual([400, expect.stringMatching(/^invalid request query: verdict: .*; query: Unrecognized key: "colour"/)]);
     worker.kill("SIGTERM");
     await worker.exited;
   }, 120_000);

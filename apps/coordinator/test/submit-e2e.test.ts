@@ -1,13 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { GRADCHECK_VERSION, reportSchema } from "@gradcheck/contracts";
 import { DEFAULT_CHECK_OPTIONS, loadCheckInput, loadCheckInputOf, runLocalCheck } from "@gradcheck/engine";
 import { parseCheckSpec } from "@gradcheck/models";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonicalJson } from "../src/test-support/api.js";
+import { canonicalFindings } from "../src/test-support/api.js";
 import { MNIST_SPEC, writeTestCheckpoint } from "../src/test-support/checkpoints.js";
 import { LocalCluster } from "../src/testing/local-cluster.js";
 
@@ -47,7 +49,17 @@ describe("gradcheck submit against a running cluster", () => {
   it("--wait --json prints the same report as a local check", async () => {
     const { stdout } = await submit("--wait", "--json");
     const local = await runLocalCheck(await loadCheckInput(join(folder, "checkpoint.safetensors"), MNIST_SPEC), { ...DEFAULT_CHECK_OPTIONS, threads: 1 });
-    expect(canonicalJson(JSON.parse(stdout))).toBe(canonicalJson(local));
+    const remote = reportSchema.parse(JSON.parse(stdout));
+    expect(canonicalFindings(remote)).toBe(canonicalFindings(local));
+    // made by the coordinator, which knows the file only by the name the CLI sent
+    expect(remote.provenance).toEqual({
+      checkpoint: { file: "checkpoint.safetensors", sha256: createHash("sha256").update(await readFile(join(folder, "checkpoint.safetensors"))).digest("hex"), sizeBytes: (await stat(join(folder, "checkpoint.safetensors"))).size },
+      run: "default",
+      checkedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      gradcheck: GRADCHECK_VERSION,
+      host: hostname(),
+      backend: "cpu",
+    });
   }, 120_000);
 
   it("--wait prints the terminal report; the check is in the model's history", async () => {
@@ -55,11 +67,23 @@ describe("gradcheck submit against a running cluster", () => {
     expect(stdout).toMatch(/PASS/);
     expect(stdout).toMatch(/W1/);
     const history = await fetch(`${cluster.url}/api/v1/models/${MNIST_SPEC.name}/history`, { headers: { authorization: `Bearer ${key}` } });
-    const entries = (await history.json()) as { step: number; mode: string }[];
+    const entries = (await history.json()) as { checkId: string; step: number; mode: string }[];
     expect(entries.map((entry) => [entry.step, entry.mode])).toEqual([
       [42, "full"],
       [42, "sample"],
     ]);
+
+    // the CLI reads the same history from the coordinator, and any stored report
+    const cli = (...args: string[]) => run(process.execPath, [CLI, ...args, "--server", cluster.url], { env: { ...process.env, GRADCHECK_KEY: key } });
+    const listed = await cli("history", MNIST_SPEC.name, "--mode", "sample", "--json");
+    expect((JSON.parse(listed.stdout) as { checkId: string }[]).map((entry) => entry.checkId)).toEqual([entries[1].checkId]);
+    const table = await cli("history");
+    expect(table.stdout).toContain(`2 checks in the history of the coordinator at ${cluster.url}`);
+    const shown = await cli("show", entries[0].checkId, "--json");
+    const state = await fetch(`${cluster.url}/api/v1/checks/${entries[0].checkId}`, { headers: { authorization: `Bearer ${key}` } });
+    expect(JSON.parse(shown.stdout)).toEqual(((await state.json()) as { report: unknown }).report);
+    const missing = await cli("show", "00000000-0000-0000-0000-000000000000").catch((error: { code: number; stderr: string }) => error);
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining("no check with id") });
   }, 120_000);
 
   it("a version 2 (PyTorch) model: the cluster's report equals a local check, under state_dict names", async () => {
@@ -73,15 +97,15 @@ describe("gradcheck submit against a running cluster", () => {
     const remote = JSON.parse(stdout) as { verdict: string; tensors: { name: string }[] };
     expect(remote.verdict).toBe("pass");
     expect(remote.tensors.map((tensor) => tensor.name)).toContain("conv1.weight");
-    expect(canonicalJson(remote)).toBe(canonicalJson(local));
+    expect(canonicalFindings(remote)).toBe(canonicalFindings(local));
   }, 120_000);
 
-  it("a viewer key cannot submit: exit 2 with the server's message", async () => {
+  it("a viewer key cannot submit: exit 4 (not authorised) with the server's message", async () => {
     const viewer = await cluster.key("viewer");
     const failure = await run(process.execPath, [CLI, "submit", join(folder, "checkpoint.safetensors"), "--model", join(folder, "model.json"), "--server", cluster.url, "--key", viewer]).catch(
       (error: { code: number; stderr: string }) => error,
     );
-    expect(failure).toMatchObject({ code: 2 });
+    expect(failure).toMatchObject({ code: 4 });
     expect((failure as { stderr: string }).stderr).toMatch(/role submitter or above.*\(HTTP 403\)/);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { backendUsageSchema, CHECK_MODES, reportSchema } from "./report.js";
+import { backendUsageSchema, CHECK_MODES, reportSchema, VERDICTS } from "./report.js";
 
 // What the coordinator, the workers and `gradcheck submit` agree on: queue and job names,
 // job payloads, and the HTTP API's request and response bodies.
@@ -37,12 +37,28 @@ export type CheckOptionsInput = z.input<typeof checkOptionsSchema>;
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 const sha256 = z.string().regex(SHA256_HEX, "a SHA-256 in lowercase hex (64 characters)");
 
+/** A training run's name: a check belongs to one, so that two runs of a model are two histories. */
+export const DEFAULT_RUN = "default";
+export const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const runNameSchema = z.string().regex(RUN_NAME, "a run name: 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit");
+/** A training step, as checkpoints and `--step` give it (stored as a PostgreSQL integer). */
+export const MAX_STEP = 2 ** 31 - 1;
+export const stepSchema = z.number().int().min(0).max(MAX_STEP);
+
+/** A file name without directories, as a report's provenance records it. */
+export const checkpointFileSchema = z.string().min(1).max(255).regex(/^[^/\\\0]+$/, "a file name without directories");
+
 /** POST /api/v1/checks */
 export const submitCheckSchema = z
   .object({
     model: z.string().min(1),
     checkpoint: sha256,
     options: checkOptionsSchema.default(checkOptionsSchema.parse({})),
+    run: runNameSchema.default(DEFAULT_RUN),
+    /** the training step, when the checkpoint's metadata lacks it or has another */
+    step: stepSchema.optional(),
+    /** the checkpoint's file name, for the report's provenance */
+    checkpointFile: checkpointFileSchema.optional(),
   })
   .strict();
 export type SubmitCheck = z.infer<typeof submitCheckSchema>;
@@ -112,6 +128,7 @@ export const checkStateSchema = z.object({
   id: z.string(),
   model: z.string(),
   checkpoint: z.string(),
+  run: z.string(),
   step: z.number().int().nullable(),
   status: z.enum(CHECK_STATUSES),
   options: checkOptionsSchema,
@@ -124,6 +141,34 @@ export const checkStateSchema = z.object({
   error: z.string().nullable(),
 });
 export type CheckState = z.infer<typeof checkStateSchema>;
+
+/** GET /api/v1/models/:name/history's query: which finished checks to list. */
+export const historyQuerySchema = z
+  .object({
+    run: runNameSchema.optional(),
+    verdict: z.enum(VERDICTS).optional(),
+    mode: z.enum(CHECK_MODES).optional(),
+  })
+  .strict();
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+
+/** One entry of GET /api/v1/models/:name/history: a finished check, with per-tensor figures. */
+export const historyEntrySchema = z.object({
+  checkId: z.string(),
+  model: z.string(),
+  run: z.string(),
+  step: z.number().int().nullable(),
+  mode: z.string(),
+  verdict: z.string().nullable(),
+  relativeDifference: z.number().nullable(),
+  finishedAt: z.string().nullable(),
+  tensors: z.array(z.object({ name: z.string(), relativeDifference: z.number(), verdict: z.string() })),
+});
+export type HistoryEntryView = z.infer<typeof historyEntrySchema>;
+export const historySchema = z.array(historyEntrySchema);
+
+/** GET /api/v1/models: each registered model, with its numbers of checkpoints and checks. */
+export const modelListingSchema = z.array(z.object({ name: z.string(), createdAt: z.string(), checkpoints: z.number().int(), checks: z.number().int() }));
 
 /** POST /api/v1/models/:name/checkpoints */
 export const checkpointInfoSchema = z.object({

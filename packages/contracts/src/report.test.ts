@@ -39,6 +39,14 @@ const report: Report = {
   warnings: [{ code: "step-unknown", message: "no step" }],
   diagnosis: [],
   compute: { backends: [{ name: "cpu", mode: null, precision: "float64", items: 2 }], screen: null },
+  provenance: {
+    checkpoint: { file: "step-100.safetensors", sha256: "ab".repeat(32), sizeBytes: 4096 },
+    run: "default",
+    checkedAt: "2026-12-03T10:00:00.000Z",
+    gradcheck: "0.1.0",
+    host: "trainer-7",
+    backend: "cpu",
+  },
 };
 
 describe("reportSchema", () => {
@@ -52,6 +60,11 @@ describe("reportSchema", () => {
     const paths = result.error!.issues.map((issue) => issue.path.join("."));
     expect(paths).toContain("verdict");
     expect(paths).toContain("coordinates.total");
+  });
+
+  it("reads a report recorded before provenance was, as not recorded", () => {
+    const { provenance: _, ...older } = report;
+    expect(reportSchema.parse(older).provenance).toBeNull();
   });
 
   it("reads a report recorded before backends were, as not recorded", () => {

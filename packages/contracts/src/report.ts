@@ -160,6 +160,32 @@ export const diagnosisSchema = z.object({
   evidence: z.record(z.string(), z.unknown()),
 });
 
+/** This release of gradcheck, as reports and `--version` state it. */
+export const GRADCHECK_VERSION = "0.1.0";
+
+/** Where a report came from: what was checked, when, by which gradcheck, where and on what. */
+export const provenanceSchema = z.object({
+  checkpoint: z.object({
+    /** the file's name as it was checked or submitted (no directories); null when not known */
+    file: z.string().nullable(),
+    sha256: z.string(),
+    sizeBytes: z.number().int().nonnegative(),
+  }),
+  run: z.string(),
+  /** when the check finished, ISO 8601 */
+  checkedAt: z.string(),
+  gradcheck: z.string(),
+  /** the machine that made the report: this one for `gradcheck check`, the coordinator's for the cluster */
+  host: z.string(),
+  /** what computed the perturbed costs, as the history lists it: "cpu", "cpu+gpujs:webasm" */
+  backend: z.string(),
+});
+
+/** A report's provenance from what the edge that ran the check knows; the version and backend from the report itself. */
+export function provenanceFor(report: Pick<Report, "compute">, facts: Omit<Provenance, "gradcheck" | "backend">): Provenance {
+  return { ...facts, gradcheck: GRADCHECK_VERSION, backend: backendLabel(report.compute) };
+}
+
 /** The one report every check produces, wherever it runs. */
 export const reportSchema = z.object({
   model: z.string(),
@@ -198,6 +224,8 @@ export const reportSchema = z.object({
   diagnosis: z.array(diagnosisSchema),
   /** reports recorded before this field existed read as "not recorded": no backends */
   compute: computeSchema.default({ backends: [], screen: null }),
+  /** null where no one recorded it: the engine's own reports, and reports stored before it existed */
+  provenance: provenanceSchema.nullable().default(null),
 });
 
 export type Verdict = (typeof VERDICTS)[number];
@@ -215,6 +243,7 @@ export type TensorOutliers = z.infer<typeof tensorOutliersSchema>;
 export type Outlier = z.infer<typeof outlierSchema>;
 export type Sensitivity = z.infer<typeof sensitivitySchema>;
 export type Tolerances = z.infer<typeof tolerancesSchema>;
+export type Provenance = z.infer<typeof provenanceSchema>;
 
 /** A report's backends in a word, as the history lists them: "cpu", "gpujs:webasm", "cpu+gpujs:headlessgl". */
 export function backendLabel(compute: ComputeSummary): string {

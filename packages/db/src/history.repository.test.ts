@@ -41,7 +41,7 @@ describe.each(backends)("HistoryRepository on %s", (_, open) => {
     await history.recordFinishedCheck(finished(5000, "bbb", "fail", 0.2));
     await history.recordFinishedCheck(finished(0, "aaa", "pass", 1e-11));
     await history.recordFinishedCheck(finished(null, "ccc", "pass", 2e-11));
-    const entries = await history.history("mlp");
+    const entries = await history.history({ model: "mlp" });
     expect(entries.map((entry) => [entry.step, entry.verdict])).toEqual([
       [0, "pass"],
       [5000, "fail"],
@@ -53,8 +53,11 @@ describe.each(backends)("HistoryRepository on %s", (_, open) => {
     ]);
   });
 
-  it("keeps one model and one checkpoint per content hash, and stores the details", async () => {
+  it("keeps one model and one checkpoint per content hash, one check per checkpoint, options, run and step, and stores the details", async () => {
+    const before = await prisma.check.count();
     const id = await history.recordFinishedCheck(finished(0, "aaa", "pass", 1e-11));
+    // the same check as the first test's: the one stored then
+    expect(await prisma.check.count()).toBe(before);
     expect(await prisma.model.count()).toBe(1);
     expect(await prisma.checkpoint.count({ where: { contentHash: "aaa" } })).toBe(1);
     const stored = await prisma.check.findUniqueOrThrow({ where: { id }, include: { worst: true, diagnoses: true, checkpoint: true } });
@@ -70,7 +73,33 @@ describe.each(backends)("HistoryRepository on %s", (_, open) => {
     expect(new Set(checks.map((c) => c.optionsHash)).size).toBe(1);
   });
 
+  it("keeps each run a history of its own, at the check's step, and filters by run, verdict and mode", async () => {
+    const base = finished(100, "run-a", "pass", 1e-11);
+    await history.recordFinishedCheck({ ...base, model: { ...base.model, name: "runs" }, run: "lr-3e-4" });
+    await history.recordFinishedCheck({ ...base, model: { ...base.model, name: "runs" }, run: "lr-1e-3", step: 250 });
+    const failing = finished(300, "run-b", "fail", 0.3);
+    await history.recordFinishedCheck({ ...failing, model: { ...failing.model, name: "runs" }, run: "lr-1e-3" });
+    const all = await history.history({ model: "runs" });
+    expect(all.map((entry) => [entry.run, entry.step, entry.verdict])).toEqual([
+      ["lr-1e-3", 250, "pass"],
+      ["lr-1e-3", 300, "fail"],
+      ["lr-3e-4", 100, "pass"],
+    ]);
+    expect((await history.history({ model: "runs", run: "lr-1e-3", verdict: "fail" })).map((entry) => entry.step)).toEqual([300]);
+    expect(await history.history({ model: "runs", mode: "directional" })).toEqual([]);
+    // a check recorded without a run (an older journal entry) is in the default run, at its checkpoint's step
+    expect((await history.history({ model: "mlp", run: "default" })).length).toBeGreaterThan(0);
+  });
+
+  it("finds a stored report by its check's id or a prefix of it, and nothing for what is no id", async () => {
+    const id = await history.recordFinishedCheck(finished(7, "by-id", "warn", 2e-6));
+    expect(await history.findReports(id)).toEqual([{ checkId: id, report: expect.objectContaining({ verdict: "warn", step: 7 }) }]);
+    expect((await history.findReports(id.slice(0, 8).toUpperCase())).map((found) => found.checkId)).toEqual([id]);
+    expect(await history.findReports("not-hex; drop")).toEqual([]);
+    expect(await history.findReports("00000000-0000-0000-0000-000000000000")).toEqual([]);
+  });
+
   it("lists nothing for an unknown model", async () => {
-    expect(await history.history("unknown")).toEqual([]);
+    expect(await history.history({ model: "unknown" })).toEqual([]);
   });
 });

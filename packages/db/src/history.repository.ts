@@ -1,11 +1,16 @@
-import { backendLabel, type Report } from "@gradcheck/contracts";
+import { backendLabel, DEFAULT_RUN, reportSchema, type Report } from "@gradcheck/contracts";
 import { canonicalHash } from "./canonical-hash.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
 /** A finished check, with what identifies its model and checkpoint. */
 export interface FinishedCheck {
   readonly model: { readonly name: string; readonly spec: unknown };
+  /** `step`: the checkpoint's own, from its metadata */
   readonly checkpoint: { readonly contentHash: string; readonly step: number | null; readonly dtype: string; readonly sizeBytes: number };
+  /** the training run (default "default"; journal entries written before runs existed have none) */
+  readonly run?: string;
+  /** the check's training step: `--step`, else the checkpoint's (the default) */
+  readonly step?: number | null;
   readonly options: Record<string, unknown>;
   readonly backend: string;
   readonly report: Report;
@@ -17,6 +22,7 @@ export interface FinishedCheck {
 export interface HistoryEntry {
   readonly checkId: string;
   readonly model: string;
+  readonly run: string;
   readonly step: number | null;
   readonly mode: string;
   readonly verdict: string | null;
@@ -25,13 +31,23 @@ export interface HistoryEntry {
   readonly tensors: { readonly name: string; readonly relativeDifference: number; readonly verdict: string }[];
 }
 
+/** Which finished checks a history lists. */
+export interface HistoryFilter {
+  readonly model?: string;
+  readonly run?: string;
+  readonly verdict?: string;
+  readonly mode?: string;
+}
+
 /** Checks across training checkpoints, in the database. */
 export class HistoryRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
    * Stores a finished check with its tensors, worst coordinates and diagnoses, in one
-   * transaction. With an `id` (a journal entry's), a check already stored under it is kept.
+   * transaction, and returns its id. With an `id` (a journal entry's), a check already stored
+   * under it is kept. Like the cluster, the history holds one check per checkpoint, options,
+   * run and step: the same check again returns the one stored first.
    */
   async recordFinishedCheck(check: FinishedCheck, id?: string): Promise<string> {
     const { report } = check;
@@ -53,15 +69,22 @@ export class HistoryRepository {
         },
         update: {},
       });
+      const run = check.run ?? DEFAULT_RUN;
+      const step = check.step === undefined ? check.checkpoint.step : check.step;
+      const optionsHash = canonicalHash(check.options);
+      const same = await tx.check.findFirst({ where: { checkpointId: checkpoint.id, optionsHash, run, step, status: "done" }, select: { id: true }, orderBy: { createdAt: "asc" } });
+      if (same) return same.id;
       const created = await tx.check.create({
         data: {
           id,
           modelId: model.id,
           checkpointId: checkpoint.id,
+          run,
+          step,
           status: "done",
           mode: report.mode,
           options: check.options as Prisma.InputJsonValue,
-          optionsHash: canonicalHash(check.options),
+          optionsHash,
           backend: check.backend,
           verdict: report.verdict,
           relativeDifference: report.relativeDifference,
@@ -105,17 +128,39 @@ export class HistoryRepository {
     }
   }
 
-  /** Finished checks, of one model or all, ordered by model, then training step (unknown last), then time. */
-  async history(modelName?: string): Promise<HistoryEntry[]> {
+  /**
+   * The finished checks whose id is `reference` or starts with it (as the history table shows
+   * the first 8 characters), at most two: one is the check, two say the prefix is ambiguous.
+   */
+  async findReports(reference: string): Promise<{ readonly checkId: string; readonly report: Report }[]> {
+    if (!/^[0-9a-f-]{1,36}$/i.test(reference)) return [];
+    const rows = await this.prisma.check.findMany({
+      where: { status: "done", id: reference.length === 36 ? reference : { startsWith: reference.toLowerCase() } },
+      select: { id: true, report: true },
+      orderBy: { id: "asc" },
+      take: 2,
+    });
+    return rows.filter((row) => row.report !== null).map((row) => ({ checkId: row.id, report: reportSchema.parse(row.report) }));
+  }
+
+  /** Finished checks that match the filter, ordered by model, run, then training step (unknown last), then time. */
+  async history(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
     const checks = await this.prisma.check.findMany({
-      where: { status: "done", ...(modelName ? { model: { name: modelName } } : {}) },
-      include: { model: true, checkpoint: true, tensors: { orderBy: { position: "asc" } } },
-      orderBy: [{ model: { name: "asc" } }, { checkpoint: { step: { sort: "asc", nulls: "last" } } }, { finishedAt: "asc" }],
+      where: {
+        status: "done",
+        ...(filter.model !== undefined ? { model: { name: filter.model } } : {}),
+        ...(filter.run !== undefined ? { run: filter.run } : {}),
+        ...(filter.verdict !== undefined ? { verdict: filter.verdict } : {}),
+        ...(filter.mode !== undefined ? { mode: filter.mode } : {}),
+      },
+      include: { model: true, tensors: { orderBy: { position: "asc" } } },
+      orderBy: [{ model: { name: "asc" } }, { run: "asc" }, { step: { sort: "asc", nulls: "last" } }, { finishedAt: "asc" }],
     });
     return checks.map((check) => ({
       checkId: check.id,
       model: check.model.name,
-      step: check.checkpoint.step,
+      run: check.run,
+      step: check.step,
       mode: check.mode,
       verdict: check.verdict,
       relativeDifference: check.relativeDifference,

@@ -42,7 +42,7 @@ describe("the embedded history's journal", () => {
 
     expect(await takeJournal(dataDir, repository)).toEqual({ taken: 2, rejected: [] });
     expect(await readdir(journalDir(dataDir))).toEqual([]);
-    const entries = await repository.history(`journal-${folders}`);
+    const entries = await repository.history({ model: `journal-${folders}` });
     expect(entries.map((entry) => [entry.checkId, entry.step, entry.verdict])).toEqual([
       [first, 100, "pass"],
       [second, 200, "fail"],

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { runNameSchema, stepSchema } from "@gradcheck/contracts";
 import type { FinishedCheck } from "./history.repository.js";
 
 const VERSION = 1;
@@ -95,5 +96,8 @@ function parseEntry(text: string): { id: string; check: FinishedCheck } {
   const dates = [new Date(String(check.startedAt)), new Date(String(check.finishedAt))];
   if (dates.some((date) => Number.isNaN(date.getTime()))) throw new Error("journal entry without valid start and finish times");
   if (typeof check.backend !== "string") throw new Error("journal entry without a backend");
+  // entries written before runs existed have neither
+  if (check.run !== undefined && !runNameSchema.safeParse(check.run).success) throw new Error(`journal entry with an invalid run name ${JSON.stringify(check.run)}`);
+  if (check.step !== undefined && check.step !== null && !stepSchema.safeParse(check.step).success) throw new Error(`journal entry with an invalid step ${JSON.stringify(check.step)}`);
   return { id: entry.id, check: { ...(check as unknown as FinishedCheck), startedAt: dates[0], finishedAt: dates[1] } };
 }

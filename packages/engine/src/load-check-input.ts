@@ -1,6 +1,6 @@
 import { CheckpointError, firstNonFinite, formatIndex, openSafetensors, type SafetensorsFile } from "@gradcheck/checkpoint";
 import { lowestPrecision, type Precision } from "@gradcheck/core";
-import type { Warning } from "@gradcheck/contracts";
+import { MAX_STEP, type Warning } from "@gradcheck/contracts";
 import {
   gradientName,
   INPUTS_NAME,
@@ -70,8 +70,9 @@ export async function readFinite(file: SafetensorsFile, name: string, label: str
 
 export function parseStep(value: string | undefined, label: string): number | null {
   if (value === undefined) return null;
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
-    throw new CheckpointError(`${label}: __metadata__.step "${value}" is not a non-negative integer`);
+  // the history stores steps as PostgreSQL integers
+  if (!/^\d+$/.test(value.trim()) || Number(value) > MAX_STEP) {
+    throw new CheckpointError(`${label}: __metadata__.step "${value}" is not a whole number from 0 to ${MAX_STEP}`);
   }
   return Number(value);
 }

@@ -193,6 +193,8 @@ export function buildReport(parts: ReportParts): Report {
     warnings,
     diagnosis,
     compute: computeSummary(parts.backends, results.screen),
+    // who checked what, where and when: the edges that know it (CLI, coordinator) fill it in
+    provenance: null,
   };
 }
 

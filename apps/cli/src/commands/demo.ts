@@ -2,7 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createRandom } from "@gradcheck/core";
-import { DEFAULT_CHECK_OPTIONS, runLocalCheckWithResults } from "@gradcheck/engine";
+import { DEFAULT_RUN } from "@gradcheck/contracts";
+import { DEFAULT_CHECK_OPTIONS } from "@gradcheck/engine";
 import {
   backprop,
   faultyGradients,
@@ -14,11 +15,11 @@ import {
 } from "@gradcheck/models";
 import pc from "picocolors";
 import { writeCheckpointFile } from "@gradcheck/engine";
-import { coordinateErrorsFor } from "../coordinate-errors.js";
+import type { CliConfig } from "../config.js";
+import { EXIT } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { Output } from "../io.js";
-import { loadCheckFiles } from "../load-check-files.js";
-import { renderReport } from "../render.js";
+import { checkCommand } from "./check.js";
 
 export const DEFAULT_DEMO_DIR = join(tmpdir(), "gradcheck-demo");
 
@@ -38,9 +39,10 @@ const FORGOTTEN_L2: Fault = { kind: "forgotten-l2", layers: "all" };
 
 /**
  * `gradcheck demo`: writes a small model with a correct checkpoint and one whose backprop
- * forgot the L2 term, checks both exactly as `gradcheck check` would, and explains the output.
+ * forgot the L2 term, checks both with `gradcheck check` (recorded in the history like any
+ * check, unless --no-save), and explains the output.
  */
-export async function demoCommand(options: { out: string }, output: Output): Promise<number> {
+export async function demoCommand(options: { out: string; save: boolean }, output: Output, config: CliConfig): Promise<number> {
   const spec = parseModelSpec(DEMO_SPEC, "demo model");
   const random = createRandom(2026);
   const theta = randomTheta(spec, random);
@@ -68,17 +70,15 @@ export async function demoCommand(options: { out: string }, output: Output): Pro
       `  ${show(buggyPath)}     θ with dθ from a backprop that forgot the L2 term (λ/m)·W\n`,
   );
 
-  const verdicts = [];
+  const exitCodes: number[] = [];
   for (const [path, story] of [
     [correctPath, "1. The correct backprop. Every tensor should pass, with relative differences far below 1e-7."],
     [buggyPath, "2. The buggy backprop. The weight tensors fail; the biases, which L2 does not touch, still pass."],
   ] as const) {
     output.out(pc.bold(story));
-    output.out(pc.dim(`$ gradcheck check ${show(path)} --model ${show(modelPath)}\n`));
-    const input = await loadCheckFiles(path, modelPath);
-    const { report, results } = await runLocalCheckWithResults(input, { ...DEFAULT_CHECK_OPTIONS, top: 3 });
-    output.out(`${renderReport(report, coordinateErrorsFor(input, report, results))}\n`);
-    verdicts.push(report.verdict);
+    output.out(pc.dim(`$ gradcheck check ${show(path)} --model ${show(modelPath)} --top 3\n`));
+    exitCodes.push(await checkCommand(path, { ...DEFAULT_CHECK_OPTIONS, top: 3, model: modelPath, backend: "cpu", json: false, save: options.save, run: DEFAULT_RUN }, output, config));
+    output.out("");
   }
 
   output.out(pc.bold("Reading the output"));
@@ -93,13 +93,13 @@ export async function demoCommand(options: { out: string }, output: Output): Pro
       "  worst coordinates    where the numeric and analytic values differ most, with both values.",
       "  diagnosis            the likely bug, from the shape of the disagreement (here: dθ − dθ_numeric = −(λ/m)·W).",
       "  kinks                coordinates whose ±eps step moves a ReLU input across 0; left out of every figure.",
-      "  exit code            0 pass or warn, 1 fail, 2 bad input.",
+      "  exit code            0 pass or warn, 1 fail, 2 bad input (gradcheck --help lists them all).",
       "",
       `Check your own model: gradcheck check CHECKPOINT.safetensors --model MODEL.json   (see gradcheck --help)`,
-      "Every check is recorded; gradcheck history MODEL lists them across training steps.",
+      `Every check is recorded; gradcheck history ${DEMO_SPEC.name} lists them across runs and training steps, gradcheck show CHECK prints one.`,
     ].join("\n"),
   );
-  const asExpected = verdicts[0] !== "fail" && verdicts[1] === "fail";
-  if (!asExpected) output.err(`gradcheck demo: unexpected verdicts ${verdicts.join(", ")}`);
+  const asExpected = exitCodes[0] === EXIT.ok && exitCodes[1] === EXIT.fail;
+  if (!asExpected) output.err(`gradcheck demo: unexpected exit codes ${exitCodes.join(", ")} (expected 0 for the correct checkpoint, 1 for the buggy one)`);
   return asExpected ? 0 : 1;
 }

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { stripVTControlCharacters } from "node:util";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createRandom } from "@gradcheck/core";
 import { checkStateSchema, reportSchema, type Report } from "@gradcheck/contracts";
 import { DEFAULT_CHECK_OPTIONS, loadCheckInput, runLocalCheck } from "@gradcheck/engine";
@@ -135,7 +135,8 @@ describe("gradcheck submit --wait", () => {
     const report = reportSchema.parse(JSON.parse(result.stdout));
     expect(report).toEqual(correctReport);
     const local = await cliWith(config(), "check", correctPath, "--model", modelPath, "--json", "--no-save");
-    expect(JSON.parse(result.stdout)).toEqual(JSON.parse(local.stdout));
+    // the same findings; the local check's provenance is its own (this machine, now)
+    expect({ ...JSON.parse(result.stdout), provenance: null }).toEqual({ ...JSON.parse(local.stdout), provenance: null });
   });
 
   it("polls GET /checks/:id when the event stream breaks", async () => {
@@ -185,7 +186,7 @@ describe("gradcheck submit", () => {
     const result = await submit(correctPath, "--model", modelPath);
     expect(result.code).toBe(0);
     const id = CHECK_ID.exec(result.stdout)![0];
-    expect(result.stdout).toMatch(new RegExp(`^Check ${id} queued \\(model cli-test, step 10, checkpoint ${correctHash.slice(0, 12)}\\)`));
+    expect(result.stdout).toMatch(new RegExp(`^Check ${id} queued \\(model cli-test, run default, step 10, checkpoint ${correctHash.slice(0, 12)}\\)`));
     expect(result.stdout).toContain(`Follow it: GET ${fake.url}/api/v1/checks/${id}`);
     expect(fake.lines()).toEqual([
       "POST /api/v1/models",
@@ -218,8 +219,14 @@ describe("gradcheck submit", () => {
     expect([upload["content-type"], upload["content-length"], upload["transfer-encoding"]]).toEqual(["application/octet-stream", String(size), undefined]);
     expect(fake.requests.map((request) => request.headers.authorization)).toEqual(Array(4).fill("Bearer gck_submitter"));
     expect(fake.submitted).toEqual([
-      { model: "cli-test", checkpoint: correctHash, options: { mode: "sample", eps: 1e-3, richardson: true, samples: 5, directions: 8, seed: 7, top: 2 } },
+      { model: "cli-test", checkpoint: correctHash, options: { mode: "sample", eps: 1e-3, richardson: true, samples: 5, directions: 8, seed: 7, top: 2 }, run: "default", checkpointFile: basename(correctPath) },
     ]);
+  });
+
+  it("sends --run and --step with the check", async () => {
+    const result = await submit(correctPath, "--model", modelPath, "--run", "sweep-3", "--step", "1200");
+    expect(result.stdout).toMatch(/\(model cli-test, run sweep-3, step 1200, checkpoint/);
+    expect(fake.submitted).toEqual([expect.objectContaining({ run: "sweep-3", step: 1200 })]);
   });
 
   it("streams a large checkpoint", async () => {
@@ -247,8 +254,8 @@ describe("gradcheck submit", () => {
 
 describe("gradcheck submit: the coordinator says no", () => {
   const cases: [string, () => void, string, RegExp, number][] = [
-    ["a bad key", () => undefined, "gck_wrong", /^gradcheck: error: missing or invalid API key \(HTTP 401\)$/, 2],
-    ["a viewer key", () => undefined, "gck_viewer", /^gradcheck: error: this API key has the role viewer; submitting needs submitter or admin \(HTTP 403\)$/, 2],
+    ["a bad key", () => undefined, "gck_wrong", /^gradcheck: error: missing or invalid API key \(HTTP 401\)$/, 4],
+    ["a viewer key", () => undefined, "gck_viewer", /^gradcheck: error: this API key has the role viewer; submitting needs submitter or admin \(HTTP 403\)$/, 4],
     ["a model registered with another spec", () => fake.models.set("cli-test", "{}"), "gck_submitter", /^gradcheck: error: model "cli-test" is already registered with a different spec \(HTTP 409\)$/, 2],
     ["a checkpoint it cannot use", () => fake.canned.set("upload", apiError(422, "Unprocessable Entity", 'tensor "db3" has Infinity at [1]')), "gck_submitter", /^gradcheck: error: tensor "db3" has Infinity at \[1\] \(HTTP 422\)$/, 2],
     ["a checkpoint too large", () => fake.canned.set("upload", apiError(413, "Payload Too Large", "the checkpoint is larger than the 1 GiB limit")), "gck_submitter", /larger than the 1 GiB limit \(HTTP 413\)$/, 2],
@@ -276,16 +283,16 @@ describe("gradcheck submit: the coordinator says no", () => {
 });
 
 describe("gradcheck submit: caught before anything is sent", () => {
-  it("cannot reach a coordinator that is not there", async () => {
+  it("cannot reach a coordinator that is not there: exit 3, a service down, not bad input", async () => {
     const server = `http://127.0.0.1:${await closedPort()}`;
     const result = await cliWith(config({ server }), "submit", correctPath, "--model", modelPath);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(3);
     expect(result.stderr).toBe(`gradcheck: error: cannot reach the coordinator at ${server} (ECONNREFUSED)`);
   });
 
   it("cannot reach a host that does not exist", async () => {
     const result = await cliWith(config({ server: "http://no-such-host.invalid:8080" }), "submit", correctPath, "--model", modelPath);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^gradcheck: error: cannot reach the coordinator at http:\/\/no-such-host\.invalid:8080 \((ENOTFOUND|EAI_AGAIN)\)$/);
   });
 

@@ -1,18 +1,19 @@
+import { basename } from "node:path";
 import { openSafetensors } from "@gradcheck/checkpoint";
 import { exitCodeFor, isFinished, type CheckState } from "@gradcheck/contracts";
 import { checkSpecJson, matchCheckpointToGraph, matchCheckpointToModel, type CheckSpec } from "@gradcheck/models";
 import pc from "picocolors";
-import { checkOptionsFrom, type CheckOptionValues } from "../check-options.js";
+import { checkOptionsFrom, type CheckOptionValues, type RunOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
-import { CoordinatorClient, CoordinatorProtocolError, coordinatorBaseUrl } from "../coordinator-client.js";
+import { clientFor, CoordinatorClient, CoordinatorProtocolError } from "../coordinator-client.js";
 import { fileFingerprint } from "../files.js";
-import { EXIT, InputError } from "../errors.js";
+import { EXIT } from "../errors.js";
 import type { Output } from "../io.js";
 import { readModelSpec } from "../load-check-files.js";
 import { createProgress } from "../progress.js";
 import { renderReport } from "../render.js";
 
-export interface SubmitCommandOptions extends CheckOptionValues {
+export interface SubmitCommandOptions extends CheckOptionValues, RunOptionValues {
   readonly model: string;
   readonly server?: string;
   readonly key?: string;
@@ -26,7 +27,7 @@ export interface SubmitCommandOptions extends CheckOptionValues {
  * and ends like `gradcheck check`: the report, exit 0 on pass or warn, 1 on fail.
  */
 export async function submitCommand(checkpoint: string, options: SubmitCommandOptions, output: Output, config: CliConfig): Promise<number> {
-  const client = clientFor(options, config);
+  const client = clientFor(options, config, "submitter");
   // Everything that can be checked here is, so an obvious mistake fails before any upload.
   const spec = await readModelSpec(options.model);
   await checkCheckpointHeader(checkpoint, spec);
@@ -36,7 +37,7 @@ export async function submitCommand(checkpoint: string, options: SubmitCommandOp
   // A checkpoint the coordinator already holds is not sent again (checkpoints can be large).
   const { contentHash } = await fileFingerprint(checkpoint);
   const info = (await client.findCheckpoint(json.name, contentHash)) ?? (await client.uploadCheckpoint(json.name, checkpoint)).info;
-  const { state, created } = await client.submitCheck({ model: json.name, checkpoint: info.hash, options: checkOptionsFrom(options) });
+  const { state, created } = await client.submitCheck({ model: json.name, checkpoint: info.hash, options: checkOptionsFrom(options), run: options.run, step: options.step, checkpointFile: basename(checkpoint) });
   if (!options.wait) {
     output.out(options.json ? JSON.stringify(state, null, 2) : describeSubmitted(state, created, client));
     return EXIT.ok;
@@ -48,15 +49,6 @@ export async function submitCommand(checkpoint: string, options: SubmitCommandOp
     );
   }
   return finish(await follow(client, state, !options.json), options, output, client);
-}
-
-/** The client, from --server/--key or else GRADCHECK_SERVER/GRADCHECK_KEY. */
-function clientFor(options: SubmitCommandOptions, config: CliConfig): CoordinatorClient {
-  const server = options.server || config.server;
-  if (!server) throw new InputError("no coordinator: pass --server URL or set GRADCHECK_SERVER");
-  const key = options.key || config.key;
-  if (!key) throw new InputError("no API key: pass --key KEY or set GRADCHECK_KEY (an admin creates one with `gradcheck keys create --role submitter`)");
-  return new CoordinatorClient({ server: coordinatorBaseUrl(server, options.server ? "--server" : "GRADCHECK_SERVER"), key });
 }
 
 /**
@@ -78,7 +70,7 @@ function describeSubmitted(state: CheckState, created: boolean, client: Coordina
   const step = state.step === null ? "step unknown" : `step ${state.step}`;
   return [
     `Check ${pc.bold(state.id)} ${created ? "" : "was submitted before: "}${state.status}` +
-      pc.dim(` (model ${state.model}, ${step}, checkpoint ${state.checkpoint.slice(0, 12)})`),
+      pc.dim(` (model ${state.model}, run ${state.run}, ${step}, checkpoint ${state.checkpoint.slice(0, 12)})`),
     `Follow it: GET ${client.checkUrl(state.id)}` + pc.dim(" (or run this command again with --wait)"),
   ].join("\n");
 }

@@ -99,6 +99,15 @@ describe("renderHtmlReport", () => {
     expect(markup).toContain("Thresholds follow the numerical noise: float64 rounding (bounded per coordinate) lies far below it.");
   });
 
+  it("states the report's provenance in the header when it has one", () => {
+    const provenance = { checkpoint: { file: "step-<7>.safetensors", sha256: "0123456789ab".padEnd(64, "f"), sizeBytes: 10 }, run: "sweep-1", checkedAt: "2026-12-03T10:00:00.000Z", gradcheck: "0.1.0", host: "trainer-2", backend: "cpu" };
+    const page = renderHtmlReport({ ...failing.report, provenance }, []);
+    expect(page).toContain("<dt>checkpoint</dt><dd>step-&lt;7&gt;.safetensors (sha256 0123456789ab)</dd>");
+    expect(page).toContain("<dt>run</dt><dd>sweep-1</dd>");
+    expect(page).toContain("<dt>by</dt><dd>gradcheck 0.1.0 on trainer-2 (cpu)</dd>");
+    expect(markup).not.toContain("<dt>run</dt>");
+  });
+
   it("names an automatic step and Richardson extrapolation", () => {
     const report: Report = { ...failing.report, stepRule: "auto", eps: Math.cbrt(2 ** -52), richardson: true };
     expect(markupOf(renderHtmlReport(report, []))).toContain("<dt>eps</dt><dd>auto, 6.06e-6·max(1, |θ|) + Richardson</dd>");

@@ -113,6 +113,11 @@ function renderHeader(report: Report): string {
     ["numerical noise", formatCompact(report.noise.relative)],
   ];
   if (report.seed !== null) facts.splice(3, 0, ["seed", String(report.seed)]);
+  const { provenance } = report;
+  if (provenance) {
+    facts.unshift(["checkpoint", `${provenance.checkpoint.file ?? "?"} (sha256 ${provenance.checkpoint.sha256.slice(0, 12)})`], ["run", provenance.run]);
+    facts.push(["checked", `${provenance.checkedAt.replace("T", " ").slice(0, 19)} UTC`], ["by", `gradcheck ${provenance.gradcheck} on ${provenance.host} (${provenance.backend})`]);
+  }
   return `<header class="masthead">
   <div><div class="brand">gradcheck report</div><h1>${escapeHtml(report.model)}</h1></div>
   <dl class="facts">${facts.map(([label, value]) => `<div><dt>${label}</dt><dd>${escapeHtml(value)}</dd></div>`).join("")}</dl>

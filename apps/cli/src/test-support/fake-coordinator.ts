@@ -169,7 +169,7 @@ export class FakeCoordinator {
         const id = `chk-${parsed.data.checkpoint.slice(0, 8)}-${createHash("sha256").update(JSON.stringify(parsed.data.options)).digest("hex").slice(0, 8)}`;
         const existing = this.checks.get(id);
         if (existing) return this.answer(response, { status: 200, body: JSON.stringify(existing.timeline[existing.polls > 0 ? existing.polls - 1 : 0]) });
-        const check = { timeline: this.timeline(id, parsed.data.model, parsed.data.checkpoint, parsed.data.options), polls: 1 };
+        const check = { timeline: this.timeline(id, parsed.data, parsed.data.options), polls: 1 };
         this.checks.set(id, check);
         return this.answer(response, { status: 202, body: JSON.stringify(check.timeline[0]) });
       }
@@ -214,14 +214,15 @@ export class FakeCoordinator {
     else if (this.stream.breakBy !== "stalling") response.destroy();
   }
 
-  private timeline(id: string, model: string, checkpoint: string, options: unknown): CheckState[] {
+  private timeline(id: string, { model, checkpoint, run, step }: { model: string; checkpoint: string; run: string; step?: number }, options: unknown): CheckState[] {
     const report = this.options.reports.get(checkpoint);
     const total = report?.coordinates.total ?? 30;
     const base: CheckState = {
       id,
       model,
       checkpoint,
-      step: 10,
+      run,
+      step: step ?? 10,
       status: "queued",
       options: checkOptionsSchema.parse(options),
       backend: "cpu",

@@ -8,6 +8,9 @@ export type CheckRow = Prisma.CheckGetPayload<{ include: typeof withNames }>;
 export interface NewCheck {
   readonly modelId: string;
   readonly checkpointId: string;
+  readonly run: string;
+  readonly step: number | null;
+  readonly checkpointFile: string | null;
   readonly mode: string;
   readonly options: Record<string, unknown>;
   readonly optionsHash: string;
@@ -29,10 +32,11 @@ export class CheckRepository {
     return this.prisma.check.findUnique({ where: { id }, include: withNames });
   }
 
-  /** The check of these options on this checkpoint that is queued, running or done, if any. */
-  findExisting(checkpointId: string, optionsHash: string, client: Pick<PrismaClient, "check"> = this.prisma): Promise<CheckRow | null> {
+  /** The check of these options on this checkpoint, in this run at this step, that is queued, running or done, if any. */
+  findExisting(check: Pick<NewCheck, "checkpointId" | "optionsHash" | "run" | "step">, client: Pick<PrismaClient, "check"> = this.prisma): Promise<CheckRow | null> {
+    const { checkpointId, optionsHash, run, step } = check;
     return client.check.findFirst({
-      where: { checkpointId, optionsHash, status: { in: [...OPEN, "done"] } },
+      where: { checkpointId, optionsHash, run, step, status: { in: [...OPEN, "done"] } },
       include: withNames,
       orderBy: { createdAt: "desc" },
     });
@@ -45,7 +49,7 @@ export class CheckRepository {
   async findOrCreate(check: NewCheck): Promise<{ row: CheckRow; created: boolean }> {
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${check.checkpointId + check.optionsHash}))`;
-      const existing = await this.findExisting(check.checkpointId, check.optionsHash, tx);
+      const existing = await this.findExisting(check, tx);
       if (existing) return { row: existing, created: false };
       const now = new Date();
       const row = await tx.check.create({

@@ -33,7 +33,7 @@ export class CheckService {
     @Inject(PlanningThread) private readonly planner: PlanningThread,
   ) {}
 
-  /** Queues a check (created: true), or finds the same checkpoint and options already queued, running or done. */
+  /** Queues a check (created: true), or finds the same checkpoint, options, run and step already queued, running or done. */
   async submit(request: SubmitCheck): Promise<{ state: CheckState; created: boolean }> {
     const { row: model, spec } = await this.models.spec(request.model);
     const checkpoint = await this.checkpoints.find(model.id, request.checkpoint);
@@ -45,13 +45,16 @@ export class CheckService {
     const newCheck = {
       modelId: model.id,
       checkpointId: checkpoint.id,
+      run: request.run,
+      step: request.step ?? checkpoint.step,
+      checkpointFile: request.checkpointFile ?? null,
       mode: options.mode,
       options: recorded,
       optionsHash: canonicalHash(recorded),
       // set from the report when the check is done: each worker computes on its own backend
       backend: "pending",
     };
-    const existing = await this.checks.findExisting(newCheck.checkpointId, newCheck.optionsHash);
+    const existing = await this.checks.findExisting(newCheck);
     if (existing) return { state: await this.stateOf(existing), created: false };
     // Refuse before creating anything when the queue is down.
     await this.queue.assertAvailable();
@@ -123,7 +126,8 @@ export class CheckService {
       id: row.id,
       model: row.model.name,
       checkpoint: row.checkpoint.contentHash,
-      step: row.checkpoint.step,
+      run: row.run,
+      step: row.step,
       status,
       options: checkOptionsSchema.parse(row.options),
       backend: row.backend,

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from "@nestjs/common";
+import type { HistoryQuery } from "@gradcheck/contracts";
 import { HistoryRepository } from "@gradcheck/db";
 import { ModelService } from "./model.service.js";
 
@@ -9,8 +10,8 @@ export class HistoryService {
     @Inject(HistoryRepository) private readonly repository: HistoryRepository,
   ) {}
 
-  async history(name: string) {
+  async history(name: string, query: HistoryQuery = {}) {
     await this.models.show(name);
-    return (await this.repository.history(name)).map((entry) => ({ ...entry, finishedAt: entry.finishedAt?.toISOString() ?? null }));
+    return (await this.repository.history({ ...query, model: name })).map((entry) => ({ ...entry, finishedAt: entry.finishedAt?.toISOString() ?? null }));
   }
 }

@@ -1,5 +1,7 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from "@nestjs/common";
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from "@nestjs/common";
+import { historyQuerySchema, type HistoryQuery } from "@gradcheck/contracts";
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import { ZodBodyPipe } from "../common/zod-body.pipe.js";
 import type { Response } from "express";
 import { RequiresRole } from "../auth/roles.js";
 import { HistoryService } from "./history.service.js";
@@ -38,8 +40,11 @@ export class ModelController {
   }
 
   @Get(":name/history")
-  @ApiOperation({ summary: "A model's finished checks across checkpoints, ordered by training step, with per-tensor figures" })
-  history(@Param("name") name: string) {
-    return this.histories.history(name);
+  @ApiOperation({ summary: "A model's finished checks across checkpoints, ordered by run and training step, with per-tensor figures" })
+  @ApiQuery({ name: "run", required: false, description: "only this training run" })
+  @ApiQuery({ name: "verdict", required: false, enum: ["pass", "warn", "fail"] })
+  @ApiQuery({ name: "mode", required: false, enum: ["full", "sample", "directional"] })
+  history(@Param("name") name: string, @Query(new ZodBodyPipe(historyQuerySchema, "query")) query: HistoryQuery) {
+    return this.histories.history(name, query);
   }
 }

@@ -1,9 +1,10 @@
 import { CheckpointMismatchError, parseCheckSpec } from "@gradcheck/models";
 import { ZodError } from "zod";
-import { aggregateJobDataSchema, checkOptionsSchema, type AggregateJobData, type CheckOptionsRecord } from "@gradcheck/contracts";
+import { aggregateJobDataSchema, checkOptionsSchema, provenanceFor, type AggregateJobData, type CheckOptionsRecord } from "@gradcheck/contracts";
 import { createClient, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
 import { finishCheck, isCheckInputError, LastCheckpoint, planCheck, type CheckInput, type CheckPlan, type ShardResult } from "@gradcheck/engine";
 import type { SandboxedJob } from "bullmq";
+import { hostname } from "node:os";
 import { workerData } from "node:worker_threads";
 import type { CoordinatorConfig } from "../config.js";
 import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
@@ -43,8 +44,16 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
     const { input, backend } = await checkpoints.load(path, spec, "the stored checkpoint");
     const plan = planOf(input, options);
     if (plan.items !== items) throw new CheckpointMismatchError(`the plan has ${plan.items} items, the flow ${items}`);
-    const { report } = finishCheck(input, options, plan, backend, results);
-    return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, report, new Date()) };
+    // the check's step (`--step`, else the checkpoint's), which the report states
+    const { report } = finishCheck({ ...input, step: check.step }, options, plan, backend, results);
+    const finishedAt = new Date();
+    const provenance = provenanceFor(report, {
+      checkpoint: { file: check.checkpointFile, sha256: check.checkpoint.contentHash, sizeBytes: Number(check.checkpoint.sizeBytes) },
+      run: check.run,
+      checkedAt: finishedAt.toISOString(),
+      host: hostname(),
+    });
+    return { recorded: await new HistoryRepository(prisma).completeCheck(checkId, { ...report, provenance }, finishedAt) };
   } catch (error) {
     // Other errors (database, disk) are retried by the queue; these no retry can change.
     if (!isCheckInputError(error) && !(error instanceof ZodError)) throw error;

@@ -47,6 +47,15 @@ export class TestApi {
   }
 }
 
+/**
+ * A report's findings as canonical JSON: everything but its provenance, which says where and
+ * when it was made and so differs between a cluster's report and a local one.
+ */
+export function canonicalFindings(report: unknown): string {
+  const { provenance: _, ...findings } = report as { provenance?: unknown };
+  return canonicalJson(findings);
+}
+
 /** JSON with sorted keys: equal strings mean equal values, every number bit for bit. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_, entry: unknown) =>

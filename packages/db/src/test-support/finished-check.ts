@@ -30,6 +30,7 @@ export function report(verdict: Report["verdict"], relativeDifference: number, s
     warnings: [],
     diagnosis: verdict === "fail" ? [{ code: "scale", tensors: ["W1"], message: "W1 is 2 × the numerical one", evidence: { factors: [2] } }] : [],
     compute: { backends: [{ name: "cpu", mode: null, precision: "float64", items: 12 }], screen: null },
+    provenance: null,
   };
 }
 
