@@ -62,6 +62,15 @@ export function checkOptionsFrom(values: CheckOptionValues): CheckOptionsInput {
   return eps === undefined ? { mode, richardson, samples, directions, seed, top } : { mode, eps, richardson, samples, directions, seed, top };
 }
 
+/** A time as --since takes it: a date or an ISO 8601 time, given back as a full ISO 8601 time in UTC. */
+export function isoTime(name: string) {
+  return (value: string): string => {
+    const time = /^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(value.trim()) ? new Date(value.trim()) : new Date(Number.NaN);
+    if (Number.isNaN(time.getTime())) throw new InvalidArgumentError(`${name} must be a date or time in ISO 8601 (2026-12-01, 2026-12-01T08:00Z), got "${value}".`);
+    return time.toISOString();
+  };
+}
+
 /** A run name as --run takes it. */
 export function runName(name: string) {
   return (value: string): string => {

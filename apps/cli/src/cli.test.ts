@@ -357,6 +357,10 @@ describe("history", () => {
     expect(one.stdout).toContain(`1 check of model "cli-test", run "lr-3e-4", mode sample in the history in ${config.dataDir}`);
     expect(one.stdout).toMatch(/cli-test .*lr-3e-4 .*10 .*sample/);
     expect((await cliWith(config, "history", "--verdict", "fail")).stdout).toBe(`No checks of verdict fail in the history in ${config.dataDir}.`);
+    const late = JSON.parse((await cliWith(config, "history", "--step-from", "100", "--json")).stdout) as { step: number }[];
+    expect(late.map((entry) => entry.step)).toEqual([300]);
+    expect((await cliWith(config, "history", "--since", "2999-01-01")).stdout).toBe(`No checks of finished since 2999-01-01 00:00:00 UTC in the history in ${config.dataDir}.`);
+    expect((await cliWith(config, "history", "--since", "yesterday")).stderr).toContain('--since must be a date or time in ISO 8601 (2026-12-01, 2026-12-01T08:00Z), got "yesterday"');
     const bad = await cliWith(config, "check", correctPath, "--model", modelPath, "--run", "no spaces");
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining(`--run must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit, got "no spaces"`)]);
     expect((await cliWith(config, "check", correctPath, "--model", modelPath, "--step", "-1")).code).toBe(2);

@@ -251,9 +251,9 @@ export class CoordinatorClient {
     return this.parse(await this.readText(response, `GET ${path}`), modelListingSchema, `GET ${path}`).map((model) => model.name);
   }
 
-  /** GET /api/v1/models/:name/history, filtered as the query says. */
-  async history(model: string, query: HistoryQuery): Promise<HistoryEntryView[]> {
-    const search = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  /** GET /api/v1/models/:name/history, filtered as the query (the endpoint's fields: run, verdict, mode, stepFrom, stepTo, since) says. */
+  async history(model: string, query: { readonly [field in keyof HistoryQuery]?: string | number }): Promise<HistoryEntryView[]> {
+    const search = new URLSearchParams(Object.entries(query).flatMap(([field, value]) => (value === undefined ? [] : [[field, String(value)] as [string, string]])));
     const path = `/api/v1/models/${encodeURIComponent(model)}/history${search.size ? `?${search}` : ""}`;
     const response = await this.send("GET", path, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.requestTimeoutMs) });
     return this.parse(await this.readText(response, `GET ${path}`), historySchema, `GET ${path}`);

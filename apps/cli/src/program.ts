@@ -1,6 +1,6 @@
-import { API_ROLES, GRADCHECK_VERSION } from "@gradcheck/contracts";
+import { API_ROLES, GRADCHECK_VERSION, MAX_STEP } from "@gradcheck/contracts";
 import { Command, CommanderError, Option } from "commander";
-import { addBackendOptions, addCheckOptions, addRunOptions, integerIn, runName } from "./check-options.js";
+import { addBackendOptions, addCheckOptions, addRunOptions, integerIn, isoTime, runName } from "./check-options.js";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
 import { readConfig, type CliConfig } from "./config.js";
@@ -102,6 +102,9 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .addOption(new Option("--run <name>", "only this training run").argParser(runName("--run")))
     .addOption(new Option("--verdict <verdict>", "only checks with this verdict").choices(["pass", "warn", "fail"]))
     .addOption(new Option("--mode <mode>", "only checks in this mode").choices(["full", "sample", "directional"]))
+    .addOption(new Option("--step-from <n>", "only training steps from this one on").argParser(integerIn("--step-from", 0, MAX_STEP)))
+    .addOption(new Option("--step-to <n>", "only training steps up to this one").argParser(integerIn("--step-to", 0, MAX_STEP)))
+    .addOption(new Option("--since <time>", "only checks finished at or after this time (ISO 8601, e.g. 2026-12-01 or 2026-12-01T08:00Z)").argParser(isoTime("--since")))
     .option("--json", "print the entries as JSON", false)
     .option("--server <url>", "read a coordinator's history instead of this machine's")
     .option("--key <key>", "API key for --server, any role (default: $GRADCHECK_KEY)")

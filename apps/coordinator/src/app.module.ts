@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from "@nestjs/common";
 import { APP_FILTER, APP_GUARD } from "@nestjs/core";
-import { ApiKeyRepository, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
+import { ApiKeyRepository, CheckListRepository, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
 import { ApiKeyGuard } from "./auth/api-key.guard.js";
 import { CheckpointController } from "./checkpoints/checkpoint.controller.js";
 import { CheckpointRepository } from "./checkpoints/checkpoint.repository.js";
@@ -36,6 +36,7 @@ export class AppModule {
         { provide: PRISMA, useValue: prisma },
         { provide: ApiKeyRepository, useValue: new ApiKeyRepository(prisma) },
         { provide: HistoryRepository, useValue: new HistoryRepository(prisma) },
+        { provide: CheckListRepository, useValue: new CheckListRepository(prisma) },
         { provide: ShardResultStore, useValue: shardResults },
         { provide: CheckpointStorage, useValue: new CheckpointStorage(config.storageDir) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -190,9 +190,33 @@ describe("a check through the cluster", () => {
     const failing = await history("?verdict=fail");
     expect(failing.body.map((entry: { run: string; step: number }) => [entry.run, entry.step])).toEqual([["default", 300]]);
     expect((await history("?run=sweep-3&mode=full")).body).toEqual([]);
+    expect((await history("?stepFrom=1000&stepTo=2000")).body.map((entry: { run: string }) => entry.run)).toEqual(["sweep-2", "sweep-3"]);
+    expect((await history("?since=2999-01-01T00:00:00Z")).body).toEqual([]);
     const bad = await history("?verdict=maybe&colour=red");
     expect([bad.status, bad.body.message]).toEqual([400, expect.stringMatching(/^invalid request query: verdict: .*; query: Unrecognized key: "colour"/)]);
     worker.kill("SIGTERM");
     await worker.exited;
   }, 120_000);
+
+  it("lists every check, newest first, a page at a time, with filters; a cursor it did not give is a 400", async () => {
+    const pages: { id: string; run: string; status: string }[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; body: { checks: { id: string; run: string; status: string }[]; nextCursor: string | null } } = await api.request("GET", `/checks?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(page.status).toBe(200);
+      pages.push(page.body.checks);
+      cursor = page.body.nextCursor;
+    } while (cursor !== null);
+    const listed = pages.flat();
+    expect(new Set(listed.map((check) => check.id)).size).toBe(listed.length);
+    expect(listed.length).toBeGreaterThanOrEqual(8);
+    expect(pages.slice(0, -1).every((page) => page.length === 2)).toBe(true);
+    const cancelled = await api.request("GET", "/checks?status=cancelled");
+    expect(cancelled.body.checks.map((check: { status: string }) => check.status)).toEqual(["cancelled"]);
+    const sweeps = await api.request("GET", `/checks?model=${MNIST_SPEC.name}&run=sweep-3&stepFrom=1000&stepTo=2000`);
+    expect(sweeps.body.checks.map((check: { run: string; step: number }) => [check.run, check.step])).toEqual([["sweep-3", 1500]]);
+    const forged = await api.request("GET", "/checks?cursor=bm90LWEtY3Vyc29y");
+    expect([forged.status, forged.body.message]).toEqual([400, expect.stringContaining("is not one a listing gave")]);
+    expect((await api.request("GET", "/checks?limit=0")).status).toBe(400);
+  });
 });

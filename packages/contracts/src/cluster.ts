@@ -142,15 +142,7 @@ export const checkStateSchema = z.object({
 });
 export type CheckState = z.infer<typeof checkStateSchema>;
 
-/** GET /api/v1/models/:name/history's query: which finished checks to list. */
-export const historyQuerySchema = z
-  .object({
-    run: runNameSchema.optional(),
-    verdict: z.enum(VERDICTS).optional(),
-    mode: z.enum(CHECK_MODES).optional(),
-  })
-  .strict();
-export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+
 
 /** One entry of GET /api/v1/models/:name/history: a finished check, with per-tensor figures. */
 export const historyEntrySchema = z.object({
@@ -169,6 +161,70 @@ export const historySchema = z.array(historyEntrySchema);
 
 /** GET /api/v1/models: each registered model, with its numbers of checkpoints and checks. */
 export const modelListingSchema = z.array(z.object({ name: z.string(), createdAt: z.string(), checkpoints: z.number().int(), checks: z.number().int() }));
+
+/** A whole number from a query string ("12"), within limits. */
+const queryInteger = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** GET /api/v1/models/:name/history's query: which finished checks to list. */
+export const historyQuerySchema = z
+  .object({
+    run: runNameSchema.optional(),
+    verdict: z.enum(VERDICTS).optional(),
+    mode: z.enum(CHECK_MODES).optional(),
+    stepFrom: queryInteger(0, MAX_STEP).optional(),
+    stepTo: queryInteger(0, MAX_STEP).optional(),
+    /** finished at or after this time (ISO 8601) */
+    since: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+
+/** GET /api/v1/checks's query: filters, and a page of at most `limit` checks after `cursor`. */
+export const checkListQuerySchema = z
+  .object({
+    model: z.string().min(1).optional(),
+    run: runNameSchema.optional(),
+    status: z.enum(CHECK_STATUSES).optional(),
+    verdict: z.enum(VERDICTS).optional(),
+    mode: z.enum(CHECK_MODES).optional(),
+    /** training steps from this one on */
+    stepFrom: queryInteger(0, MAX_STEP).optional(),
+    /** training steps up to this one */
+    stepTo: queryInteger(0, MAX_STEP).optional(),
+    /** created at or after this time (ISO 8601) */
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: queryInteger(1, 500).default(50),
+    /** `nextCursor` of the page before */
+    cursor: z.string().min(1).optional(),
+  })
+  .strict();
+export type CheckListQuery = z.infer<typeof checkListQuerySchema>;
+
+/** One check in a listing: what it is and how it ended, without its report (GET /checks/:id has it). */
+export const checkSummarySchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  run: z.string(),
+  step: z.number().int().nullable(),
+  checkpoint: z.string(),
+  status: z.enum(CHECK_STATUSES),
+  mode: z.string(),
+  verdict: z.string().nullable(),
+  relativeDifference: z.number().nullable(),
+  backend: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type CheckSummary = z.infer<typeof checkSummarySchema>;
+
+/** GET /api/v1/checks: newest first; `nextCursor` is null on the last page. */
+export const checkListSchema = z.object({ checks: z.array(checkSummarySchema), nextCursor: z.string().nullable() });
+export type CheckList = z.infer<typeof checkListSchema>;
 
 /** POST /api/v1/models/:name/checkpoints */
 export const checkpointInfoSchema = z.object({

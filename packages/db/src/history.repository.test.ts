@@ -87,6 +87,9 @@ describe.each(backends)("HistoryRepository on %s", (_, open) => {
     ]);
     expect((await history.history({ model: "runs", run: "lr-1e-3", verdict: "fail" })).map((entry) => entry.step)).toEqual([300]);
     expect(await history.history({ model: "runs", mode: "directional" })).toEqual([]);
+    expect((await history.history({ model: "runs", stepFrom: 200, stepTo: 299 })).map((entry) => entry.step)).toEqual([250]);
+    expect((await history.history({ model: "runs", stepFrom: 250 })).map((entry) => entry.step)).toEqual([250, 300]);
+    expect(await history.history({ model: "runs", since: "2999-01-01T00:00:00Z" })).toEqual([]);
     // a check recorded without a run (an older journal entry) is in the default run, at its checkpoint's step
     expect((await history.history({ model: "mlp", run: "default" })).length).toBeGreaterThan(0);
   });

@@ -37,6 +37,10 @@ export interface HistoryFilter {
   readonly run?: string;
   readonly verdict?: string;
   readonly mode?: string;
+  readonly stepFrom?: number;
+  readonly stepTo?: number;
+  /** finished at or after this time (ISO 8601) */
+  readonly since?: string;
 }
 
 /** Checks across training checkpoints, in the database. */
@@ -152,6 +156,8 @@ export class HistoryRepository {
         ...(filter.run !== undefined ? { run: filter.run } : {}),
         ...(filter.verdict !== undefined ? { verdict: filter.verdict } : {}),
         ...(filter.mode !== undefined ? { mode: filter.mode } : {}),
+        ...(filter.stepFrom !== undefined || filter.stepTo !== undefined ? { step: { gte: filter.stepFrom, lte: filter.stepTo } } : {}),
+        ...(filter.since !== undefined ? { finishedAt: { gte: new Date(filter.since) } } : {}),
       },
       include: { model: true, tensors: { orderBy: { position: "asc" } } },
       orderBy: [{ model: { name: "asc" } }, { run: "asc" }, { step: { sort: "asc", nulls: "last" } }, { finishedAt: "asc" }],

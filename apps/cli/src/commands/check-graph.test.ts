@@ -56,7 +56,8 @@ describe("gradcheck check of a version 2 (PyTorch) model", () => {
     const history = await cli("history", "tiny-gpt");
     expect(history.code).toBe(0);
     expect(history.stdout).toContain("pass");
-  });
+    // the check, then the embedded database's creation: 32 s beside the other suites once
+  }, 120_000);
 
   it("fails a doubled gradient in the one tensor that has it, with the report in JSON", async () => {
     const { checkpoint, model } = golden("lenet");

@@ -23,6 +23,8 @@ function describeFilter(filter: HistoryFilter): string {
     filter.run !== undefined ? `run "${filter.run}"` : undefined,
     filter.verdict !== undefined ? `verdict ${filter.verdict}` : undefined,
     filter.mode !== undefined ? `mode ${filter.mode}` : undefined,
+    filter.stepFrom !== undefined || filter.stepTo !== undefined ? `steps ${filter.stepFrom ?? 0}..${filter.stepTo ?? "∞"}` : undefined,
+    filter.since !== undefined ? `finished since ${filter.since.replace("T", " ").slice(0, 19)} UTC` : undefined,
   ].filter((part) => part !== undefined);
   return parts.join(", ");
 }
@@ -31,7 +33,7 @@ function describeFilter(filter: HistoryFilter): string {
 async function readHistory(filter: HistoryFilter, options: HistoryCommandOptions, output: Output, config: CliConfig): Promise<{ entries: HistoryEntry[]; location: string }> {
   if (options.server !== undefined) {
     const client = clientFor(options, config, "viewer");
-    const query: HistoryQuery = { run: filter.run, verdict: filter.verdict as Verdict | undefined, mode: filter.mode as HistoryQuery["mode"] };
+    const { model: _, ...query } = filter;
     const models = filter.model !== undefined ? [filter.model] : await client.modelNames();
     const entries: HistoryEntry[] = [];
     for (const model of models) {
@@ -49,7 +51,7 @@ async function readHistory(filter: HistoryFilter, options: HistoryCommandOptions
 
 /** `gradcheck history [MODEL]`: checks across training checkpoints, ordered by run and step; says which history it read. */
 export async function historyCommand(model: string | undefined, options: HistoryCommandOptions, output: Output, config: CliConfig): Promise<number> {
-  const filter: HistoryFilter = { model, run: options.run, verdict: options.verdict, mode: options.mode };
+  const filter: HistoryFilter = { model, run: options.run, verdict: options.verdict, mode: options.mode, stepFrom: options.stepFrom, stepTo: options.stepTo, since: options.since };
   const { entries, location } = await readHistory(filter, options, output, config);
   if (options.json) {
     output.out(JSON.stringify(entries, null, 2));

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from "@nestjs/swagger";
-import { checkStateSchema, submitCheckSchema, type SubmitCheck } from "@gradcheck/contracts";
+import { checkListQuerySchema, checkListSchema, checkStateSchema, submitCheckSchema, type CheckListQuery, type SubmitCheck } from "@gradcheck/contracts";
+import { CheckListRepository, InvalidCursorError } from "@gradcheck/db";
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { RequiresRole } from "../auth/roles.js";
@@ -19,7 +20,23 @@ export class CheckController {
     @Inject(CheckService) private readonly checks: CheckService,
     @Inject(CheckEvents) private readonly events: CheckEvents,
     @Inject(ShardResultsService) private readonly shardResults: ShardResultsService,
+    @Inject(CheckListRepository) private readonly listing: CheckListRepository,
   ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "List checks of every state, newest first, filtered, a page at a time",
+    description: "Pass a page's `nextCursor` as `cursor` for the next page; it is null on the last. Filters combine: model, run, status, verdict, mode, stepFrom, stepTo, since (ISO 8601).",
+  })
+  @ApiResponse({ status: 200, schema: z.toJSONSchema(checkListSchema, { io: "output" }) as object })
+  async list(@Query(new ZodBodyPipe(checkListQuerySchema, "query")) query: CheckListQuery) {
+    try {
+      return await this.listing.list(query);
+    } catch (error) {
+      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
+      throw error;
+    }
+  }
 
   @Post()
   @RequiresRole("submitter")

@@ -1,0 +1,74 @@
+import type { CheckList, CheckListQuery, CheckStatus } from "@gradcheck/contracts";
+import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
+
+/** A cursor that does not come from a listing's `nextCursor`. */
+export class InvalidCursorError extends Error {
+  override name = "InvalidCursorError";
+}
+
+/** Where a page ended: the last check's creation time and id (ties in time are ordered by id). */
+interface Position {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+const encodeCursor = (position: Position): string => Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString("base64url");
+
+function decodeCursor(cursor: string): Position {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
+    const date = new Date(String(createdAt));
+    if (typeof createdAt === "string" && typeof id === "string" && !Number.isNaN(date.getTime())) return { createdAt: date, id };
+  } catch {
+    // not base64url JSON: said below
+  }
+  throw new InvalidCursorError(`cursor "${cursor}" is not one a listing gave: pass a page's nextCursor unchanged`);
+}
+
+/**
+ * Checks of every state, newest first, filtered and paged by keyset (creation time, then id):
+ * a page never repeats or skips a check, however many are added meanwhile.
+ */
+export class CheckListRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async list(query: CheckListQuery): Promise<CheckList> {
+    const filters: Prisma.CheckWhereInput[] = [];
+    if (query.model !== undefined) filters.push({ model: { name: query.model } });
+    if (query.run !== undefined) filters.push({ run: query.run });
+    if (query.status !== undefined) filters.push({ status: query.status });
+    if (query.verdict !== undefined) filters.push({ verdict: query.verdict });
+    if (query.mode !== undefined) filters.push({ mode: query.mode });
+    if (query.stepFrom !== undefined) filters.push({ step: { gte: query.stepFrom } });
+    if (query.stepTo !== undefined) filters.push({ step: { lte: query.stepTo } });
+    if (query.since !== undefined) filters.push({ createdAt: { gte: new Date(query.since) } });
+    if (query.cursor !== undefined) {
+      const after = decodeCursor(query.cursor);
+      filters.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
+    }
+    const rows = await this.prisma.check.findMany({
+      where: { AND: filters },
+      include: { model: { select: { name: true } }, checkpoint: { select: { contentHash: true } } },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    return {
+      checks: page.map((row) => ({
+        id: row.id,
+        model: row.model.name,
+        run: row.run,
+        step: row.step,
+        checkpoint: row.checkpoint.contentHash,
+        status: row.status as CheckStatus,
+        mode: row.mode,
+        verdict: row.verdict,
+        relativeDifference: row.relativeDifference,
+        backend: row.backend,
+        createdAt: row.createdAt.toISOString(),
+        finishedAt: row.finishedAt?.toISOString() ?? null,
+      })),
+      nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1]) : null,
+    };
+  }
+}
