@@ -21,6 +21,7 @@ import { ModelService } from "./models/model.service.js";
 import { AggregationWorker } from "./queue/aggregation.worker.js";
 import { PlanningThread } from "./checks/planning-thread.js";
 import { CheckNotifier } from "./queue/check-notifier.js";
+import { CheckStatusKeeper } from "./queue/check-status-keeper.js";
 import { QueueService } from "./queue/queue.service.js";
 import { CONFIG, PRISMA } from "./tokens.js";
 
@@ -54,6 +55,7 @@ export class AppModule {
         QueueService,
         AggregationWorker,
         CheckNotifier,
+        CheckStatusKeeper,
       ],
     };
   }

@@ -13,6 +13,8 @@ export interface CoordinatorConfig {
   /** uploaded checkpoints, named by their SHA-256 */
   readonly storageDir: string;
   readonly maxUploadBytes: number;
+  /** how often open checks are compared with the queue (queue/check-status-keeper.ts); 0: never */
+  readonly statusSweepMs: number;
   readonly debug: boolean;
 }
 
@@ -31,6 +33,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CoordinatorCon
     queuePrefix: env.GRADCHECK_QUEUE_PREFIX || "gradcheck",
     storageDir: env.GRADCHECK_STORAGE_DIR || join(homedir(), ".gradcheck", "coordinator"),
     maxUploadBytes: integerFrom(env, "GRADCHECK_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),
+    statusSweepMs: integerFrom(env, "GRADCHECK_STATUS_SWEEP_MS", 2_000, 0, 3_600_000),
     debug: env.GRADCHECK_DEBUG === "1",
   };
 }

@@ -71,6 +71,11 @@ export class CheckRepository {
     return { shards: rows.length, items: rows.reduce((sum, row) => sum + row.end - row.start, 0) };
   }
 
+  /** The checks still queued or running, oldest first: what the status keeper watches. */
+  async open(): Promise<Pick<CheckRow, "id" | "status" | "createdAt">[]> {
+    return this.prisma.check.findMany({ where: { status: { in: OPEN } }, select: { id: true, status: true, createdAt: true }, orderBy: { createdAt: "asc" } });
+  }
+
   /** Marks an open check failed; a finished or cancelled one is left alone. */
   async markFailed(id: string, error: string): Promise<void> {
     await this.prisma.check.updateMany({ where: { id, status: { in: OPEN } }, data: { status: "failed", error, finishedAt: new Date() } });

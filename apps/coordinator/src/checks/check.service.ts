@@ -17,10 +17,8 @@ import { ModelService } from "../models/model.service.js";
 import { QueueService, type FlowState } from "../queue/queue.service.js";
 import { CheckRepository, type CheckRow } from "./check.repository.js";
 import { shardJobs } from "./check-planner.js";
+import { observedStatus } from "./observed-status.js";
 import { PlanningThread } from "./planning-thread.js";
-
-/** A check this old whose flow is missing from the queue will never run. */
-const LOST_FLOW_MS = 30_000;
 
 @Injectable()
 export class CheckService {
@@ -102,25 +100,20 @@ export class CheckService {
     return row;
   }
 
-  /** The check as stored, with its progress read from the queue; a flow that failed there marks the check failed. */
+  /**
+   * The check as stored, with its progress read from the queue. A read never writes: the
+   * status keeper (queue/check-status-keeper.ts) records what the queue saw. Until it has, the
+   * queue's word is shown: a flow that failed there, or a shard that started.
+   */
   private async stateOf(row: CheckRow): Promise<CheckState> {
     let status = row.status as CheckStatus;
+    let error = row.error;
     // null: the queue has no such flow; undefined: the queue cannot be asked now.
     const flow = await this.queue.flowState(row.id).catch(() => undefined);
-    if (!isFinished(status)) {
-      if (flow === null && Date.now() - row.createdAt.getTime() > LOST_FLOW_MS) {
-        // Redis lost the jobs (flushed, or the coordinator stopped between commit and enqueue).
-        await this.checks.markFailed(row.id, "the check's jobs are no longer in the queue (was Redis flushed?); submit it again");
-        return this.stateOf((await this.checks.find(row.id))!);
-      }
-      if (flow?.state === "failed") {
-        await this.checks.markFailed(row.id, flow.failedReason ?? "a shard failed");
-        return this.stateOf((await this.checks.find(row.id))!);
-      }
-      if (status === "queued" && flow && (flow.shardsDone > 0 || flow.state !== "waiting-children")) {
-        await this.checks.markRunning(row.id);
-        status = "running";
-      }
+    if (!isFinished(status) && flow) {
+      const seen = observedStatus(status, flow);
+      status = seen.status;
+      error = seen.error ?? error;
     }
     return {
       id: row.id,
@@ -136,7 +129,7 @@ export class CheckService {
       finishedAt: row.finishedAt?.toISOString() ?? null,
       progress: flow ? progressOf(row, flow) : await this.storedProgress(row.id),
       report: row.report ? reportSchema.parse(row.report) : null,
-      error: row.error,
+      error,
     };
   }
 }
