@@ -2,6 +2,7 @@ import "reflect-metadata";
 import type { INestApplication } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
+import { GRADCHECK_VERSION } from "@gradcheck/contracts";
 import { ShardResultStore } from "@gradcheck/db";
 import { AppModule } from "./app.module.js";
 import { CheckpointStorage } from "./checkpoints/checkpoint-storage.js";
@@ -21,8 +22,9 @@ export async function createApp(config: CoordinatorConfig): Promise<INestApplica
     new DocumentBuilder()
       .setTitle("gradcheck coordinator")
       .setDescription("Gradient checks of uploaded checkpoints, sharded over workers; history across training checkpoints.")
-      .setVersion("0.1.0")
-      .addBearerAuth({ type: "http", scheme: "bearer", description: "an API key from `gradcheck keys create --role R`" })
+      .setVersion(GRADCHECK_VERSION)
+      // opaque keys, not JWTs (the default format here)
+      .addBearerAuth({ type: "http", scheme: "bearer", bearerFormat: "gck_… (an opaque API key)", description: "an API key from `gradcheck keys create --role R`" })
       .build(),
   );
   SwaggerModule.setup("api/docs", app, document, { jsonDocumentUrl: "api/docs/json" });

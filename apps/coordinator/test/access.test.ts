@@ -6,6 +6,11 @@ import { LocalCluster } from "../src/testing/local-cluster.js";
 
 let cluster: LocalCluster;
 
+interface OpenApi {
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: object }> }> }>>;
+  components: { securitySchemes: Record<string, object> };
+}
+
 beforeAll(async () => {
   cluster = await LocalCluster.create();
   await cluster.startCoordinator();
@@ -81,7 +86,27 @@ describe("access", () => {
   it("serves the OpenAPI document", async () => {
     const response = await fetch(`${cluster.url}/api/docs/json`);
     expect(response.status).toBe(200);
-    const document = (await response.json()) as { paths: Record<string, unknown> };
+    const document = (await response.json()) as OpenApi;
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/api/v1/checks", "/api/v1/checks/{id}/events", "/api/v1/models/{name}/checkpoints"]));
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: expect.not.stringMatching(/JWT/) });
+  });
+
+  it("documents every endpoint's answer and its errors with their schemas", async () => {
+    const document = (await (await fetch(`${cluster.url}/api/docs/json`)).json()) as OpenApi;
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ at: `${method.toUpperCase()} ${path}`, path, operation })));
+    expect(operations.length).toBeGreaterThanOrEqual(15);
+    for (const { at, path, operation } of operations) {
+      const answers = Object.entries(operation.responses);
+      const success = answers.filter(([status]) => status.startsWith("2"));
+      expect([at, success.length]).toEqual([at, expect.any(Number)]);
+      expect([at, success.length > 0]).toEqual([at, true]);
+      for (const [status, answer] of success) expect([at, status, Object.values(answer.content ?? {}).every((body) => body.schema !== undefined) && answer.content !== undefined]).toEqual([at, status, true]);
+      const errors = answers.filter(([status]) => /^[45]/.test(status));
+      const expected = path.startsWith("/api/v1/health") ? ["500"] : ["401", "403", "500"];
+      expect([at, errors.map(([status]) => status)]).toEqual([at, expect.arrayContaining(expected)]);
+      for (const [status, answer] of errors) {
+        expect([at, status, answer.content?.["application/json"]?.schema]).toEqual([at, status, expect.objectContaining({ required: ["statusCode", "error", "message"] })]);
+      }
+    }
   });
 });

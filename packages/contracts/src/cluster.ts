@@ -159,6 +159,15 @@ export const historyEntrySchema = z.object({
 export type HistoryEntryView = z.infer<typeof historyEntrySchema>;
 export const historySchema = z.array(historyEntrySchema);
 
+/** POST /api/v1/models and GET /api/v1/models/:name: a registered model. */
+export const modelViewSchema = z.object({ name: z.string(), spec: z.unknown(), createdAt: z.string() });
+
+/** GET /api/v1/health and /health/ready. */
+export const healthSchema = z.object({ status: z.literal("ok"), database: z.literal("ok").optional(), queue: z.literal("ok").optional() });
+
+/** PUT a shard's results: whether this attempt stored them (false: an earlier one had). */
+export const shardResultsAnswerSchema = z.object({ stored: z.boolean() });
+
 /** GET /api/v1/models: each registered model, with its numbers of checkpoints and checks. */
 export const modelListingSchema = z.array(z.object({ name: z.string(), createdAt: z.string(), checkpoints: z.number().int(), checks: z.number().int() }));
 
@@ -236,6 +245,7 @@ export const checkpointInfoSchema = z.object({
   createdAt: z.string(),
 });
 export type CheckpointInfo = z.infer<typeof checkpointInfoSchema>;
+export const checkpointListSchema = z.array(checkpointInfoSchema);
 
 /** Every 4xx and 5xx body. */
 export const apiErrorSchema = z.object({ statusCode: z.number().int(), error: z.string(), message: z.string() });

@@ -1,19 +1,18 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from "@nestjs/swagger";
-import { checkListQuerySchema, checkListSchema, checkStateSchema, submitCheckSchema, type CheckListQuery, type SubmitCheck } from "@gradcheck/contracts";
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse, ApiTags } from "@nestjs/swagger";
+import { checkListQuerySchema, checkListSchema, checkStateSchema, shardResultsAnswerSchema, submitCheckSchema, type CheckListQuery, type SubmitCheck } from "@gradcheck/contracts";
 import { CheckListRepository, InvalidCursorError } from "@gradcheck/db";
 import type { Request, Response } from "express";
-import { z } from "zod";
 import { RequiresRole } from "../auth/roles.js";
+import { ApiAnswer, ApiErrors, schemaOf } from "../common/api-docs.js";
 import { ZodBodyPipe } from "../common/zod-body.pipe.js";
 import { CheckService } from "./check.service.js";
 import { CheckEvents } from "./check-events.js";
 import { ShardResultsService } from "./shard-results.service.js";
 
-const stateDoc = { schema: z.toJSONSchema(checkStateSchema, { io: "output", unrepresentable: "any" }) as object };
-
 @ApiTags("checks")
 @ApiBearerAuth()
+@ApiErrors(401, 403, 500)
 @Controller("checks")
 export class CheckController {
   constructor(
@@ -28,7 +27,8 @@ export class CheckController {
     summary: "List checks of every state, newest first, filtered, a page at a time",
     description: "Pass a page's `nextCursor` as `cursor` for the next page; it is null on the last. Filters combine: model, run, status, verdict, mode, stepFrom, stepTo, since (ISO 8601).",
   })
-  @ApiResponse({ status: 200, schema: z.toJSONSchema(checkListSchema, { io: "output" }) as object })
+  @ApiAnswer(checkListSchema)
+  @ApiErrors(400)
   async list(@Query(new ZodBodyPipe(checkListQuerySchema, "query")) query: CheckListQuery) {
     try {
       return await this.listing.list(query);
@@ -42,9 +42,10 @@ export class CheckController {
   @RequiresRole("submitter")
   @HttpCode(202)
   @ApiOperation({ summary: "Start a check of an uploaded checkpoint: 202 with its id; 200 with the existing check for the same checkpoint and options" })
-  @ApiBody({ schema: z.toJSONSchema(submitCheckSchema, { io: "input", unrepresentable: "any" }) as object })
-  @ApiResponse({ status: 202, description: "queued", ...stateDoc })
-  @ApiResponse({ status: 503, description: "the job queue is unreachable; nothing was created" })
+  @ApiBody({ schema: schemaOf(submitCheckSchema, "input") })
+  @ApiAnswer(checkStateSchema, 202, "queued")
+  @ApiAnswer(checkStateSchema, 200, "the same checkpoint, options, run and step were submitted before: that check")
+  @ApiErrors(400, 404, 409, 503)
   async submit(@Body(new ZodBodyPipe(submitCheckSchema)) body: SubmitCheck, @Res({ passthrough: true }) response: Response) {
     const { state, created } = await this.checks.submit(body);
     if (!created) response.status(200);
@@ -54,14 +55,16 @@ export class CheckController {
 
   @Get(":id")
   @ApiOperation({ summary: "A check's status and progress (shards, coordinates per second, ETA), and its report when done" })
-  @ApiResponse({ status: 200, ...stateDoc })
+  @ApiAnswer(checkStateSchema)
+  @ApiErrors(404)
   state(@Param("id") id: string) {
     return this.checks.state(id);
   }
 
   @Get(":id/events")
   @ApiOperation({ summary: "Server-Sent Events: `progress` events with the check's state, then one `end` event when it finishes" })
-  @ApiProduces("text/event-stream")
+  @ApiResponse({ status: 200, description: "`event: progress` and `event: end`, each with `data:` a check's state as GET /checks/:id answers it", content: { "text/event-stream": { schema: { type: "string" } } } })
+  @ApiErrors(404)
   async stream(@Param("id") id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     await this.events.stream(id, request, response);
   }
@@ -78,6 +81,8 @@ export class CheckController {
   @ApiBody({ schema: { type: "string", format: "binary" } })
   @ApiQuery({ name: "start", description: "the shard's first item" })
   @ApiQuery({ name: "end", description: "one past the shard's last item" })
+  @ApiAnswer(shardResultsAnswerSchema)
+  @ApiErrors(400, 404, 409, 413, 415)
   handIn(@Param("id") id: string, @Param("index") index: string, @Query("start") start: string | undefined, @Query("end") end: string | undefined, @Req() request: Request) {
     return this.shardResults.receive({
       checkId: id,
@@ -94,6 +99,8 @@ export class CheckController {
   @RequiresRole("submitter")
   @HttpCode(200)
   @ApiOperation({ summary: "Cancel a queued or running check; 409 when it has finished" })
+  @ApiAnswer(checkStateSchema)
+  @ApiErrors(404, 409)
   cancel(@Param("id") id: string) {
     return this.checks.cancel(id);
   }

@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from "@nestjs/common";
 import { ApiOperation, ApiTags } from "@nestjs/swagger";
+import { healthSchema } from "@gradcheck/contracts";
 import type { PrismaClient } from "@gradcheck/db";
 import { Public } from "../auth/roles.js";
+import { ApiAnswer, ApiErrors } from "../common/api-docs.js";
 import { QueueService } from "../queue/queue.service.js";
 import { PRISMA } from "../tokens.js";
 
@@ -16,12 +18,16 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: "Liveness: the process answers" })
+  @ApiAnswer(healthSchema)
+  @ApiErrors(500)
   live() {
     return { status: "ok" };
   }
 
   @Get("ready")
   @ApiOperation({ summary: "Readiness: PostgreSQL and Redis both answer (503 otherwise)" })
+  @ApiAnswer(healthSchema)
+  @ApiErrors(500, 503)
   async ready() {
     const [database, queue] = await Promise.all([
       this.prisma.$queryRaw`SELECT 1`.then(

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from "@nestjs/common";
-import { historyQuerySchema, type HistoryQuery } from "@gradcheck/contracts";
+import { historyQuerySchema, historySchema, modelListingSchema, modelViewSchema, type HistoryQuery } from "@gradcheck/contracts";
+import { ApiAnswer, ApiErrors } from "../common/api-docs.js";
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
 import { ZodBodyPipe } from "../common/zod-body.pipe.js";
 import type { Response } from "express";
@@ -9,6 +10,7 @@ import { ModelService } from "./model.service.js";
 
 @ApiTags("models")
 @ApiBearerAuth()
+@ApiErrors(401, 403, 500)
 @Controller("models")
 export class ModelController {
   constructor(
@@ -20,7 +22,10 @@ export class ModelController {
   @RequiresRole("submitter")
   @HttpCode(200)
   @ApiOperation({ summary: "Register a model spec (201), or find the same one registered (200); 409 for another spec under the name" })
-  @ApiBody({ schema: { type: "object", description: "model spec: name, inputSize, layers, loss, l2, keepProb" } })
+  @ApiBody({ schema: { type: "object", description: "a model spec, version 1 (name, inputSize, layers, loss, l2, keepProb) or version 2 (name, input, layers, loss, l2)" } })
+  @ApiAnswer(modelViewSchema, 201, "registered")
+  @ApiAnswer(modelViewSchema, 200, "the same spec was registered before")
+  @ApiErrors(400, 409)
   async register(@Body() body: unknown, @Res({ passthrough: true }) response: Response) {
     const { model, created } = await this.models.register(body);
     if (created) response.status(201);
@@ -29,12 +34,15 @@ export class ModelController {
 
   @Get()
   @ApiOperation({ summary: "List models with their numbers of checkpoints and checks" })
+  @ApiAnswer(modelListingSchema)
   list() {
     return this.models.list();
   }
 
   @Get(":name")
   @ApiOperation({ summary: "Show a model's spec" })
+  @ApiAnswer(modelViewSchema)
+  @ApiErrors(404)
   show(@Param("name") name: string) {
     return this.models.show(name);
   }
@@ -44,6 +52,11 @@ export class ModelController {
   @ApiQuery({ name: "run", required: false, description: "only this training run" })
   @ApiQuery({ name: "verdict", required: false, enum: ["pass", "warn", "fail"] })
   @ApiQuery({ name: "mode", required: false, enum: ["full", "sample", "directional"] })
+  @ApiQuery({ name: "stepFrom", required: false, description: "training steps from this one on" })
+  @ApiQuery({ name: "stepTo", required: false, description: "training steps up to this one" })
+  @ApiQuery({ name: "since", required: false, description: "finished at or after this time (ISO 8601)" })
+  @ApiAnswer(historySchema)
+  @ApiErrors(400, 404)
   history(@Param("name") name: string, @Query(new ZodBodyPipe(historyQuerySchema, "query")) query: HistoryQuery) {
     return this.histories.history(name, query);
   }
