@@ -1,14 +1,12 @@
 import { Module, type DynamicModule } from "@nestjs/common";
 import { APP_FILTER, APP_GUARD } from "@nestjs/core";
-import { ApiKeyRepository, CheckListRepository, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
+import { ApiKeyRepository, CheckListRepository, CheckpointRepository, CheckRepository, HistoryRepository, ModelRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
 import { ApiKeyGuard } from "./auth/api-key.guard.js";
 import { CheckpointController } from "./checkpoints/checkpoint.controller.js";
-import { CheckpointRepository } from "./checkpoints/checkpoint.repository.js";
 import { CheckpointService } from "./checkpoints/checkpoint.service.js";
 import { CheckpointStorage } from "./checkpoints/checkpoint-storage.js";
 import { CheckController } from "./checks/check.controller.js";
 import { CheckEvents } from "./checks/check-events.js";
-import { CheckRepository } from "./checks/check.repository.js";
 import { CheckService } from "./checks/check.service.js";
 import { ShardResultsService } from "./checks/shard-results.service.js";
 import { ApiErrorFilter } from "./common/api-error.filter.js";
@@ -16,7 +14,6 @@ import type { CoordinatorConfig } from "./config.js";
 import { HealthController } from "./health/health.controller.js";
 import { HistoryService } from "./models/history.service.js";
 import { ModelController } from "./models/model.controller.js";
-import { ModelRepository } from "./models/model.repository.js";
 import { ModelService } from "./models/model.service.js";
 import { AggregationWorker } from "./queue/aggregation.worker.js";
 import { PlanningThread } from "./checks/planning-thread.js";
@@ -42,12 +39,12 @@ export class AppModule {
         { provide: CheckpointStorage, useValue: new CheckpointStorage(config.storageDir) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: ApiErrorFilter },
-        ModelRepository,
+        { provide: ModelRepository, useValue: new ModelRepository(prisma) },
         ModelService,
         HistoryService,
-        CheckpointRepository,
+        { provide: CheckpointRepository, useValue: new CheckpointRepository(prisma) },
         CheckpointService,
-        CheckRepository,
+        { provide: CheckRepository, useValue: new CheckRepository(prisma) },
         CheckService,
         ShardResultsService,
         PlanningThread,

@@ -67,3 +67,11 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
     throw new Error(`${dataDir} is in use by another process (${(error as Error).message})`, { cause: error });
   }
 }
+
+/** Whether the database answers a query now (readiness). */
+export async function databaseAnswers(prisma: PrismaClient): Promise<boolean> {
+  return prisma.$queryRaw`SELECT 1`.then(
+    () => true,
+    () => false,
+  );
+}

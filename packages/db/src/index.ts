@@ -1,8 +1,11 @@
-export { createClient, type CreateClientOptions } from "./client.js";
+export { createClient, databaseAnswers, type CreateClientOptions } from "./client.js";
 export { loadMigrations, migratePglite, migratePostgres, type Migration, type MigrateResult } from "./migrate.js";
 export { HistoryRepository, type FinishedCheck, type HistoryEntry, type HistoryFilter } from "./history.repository.js";
 export { ApiKeyRepository, type CreatedKey, type ListedKey, type RevokeOutcome, type VerifiedKey } from "./api-key.repository.js";
 export { CheckListRepository, InvalidCursorError } from "./check-list.repository.js";
+export { CheckRepository, type CheckRow, type NewCheck } from "./check.repository.js";
+export { CheckpointRepository, type CheckpointRow, type NewCheckpoint } from "./checkpoint.repository.js";
+export { ModelRepository, type ModelRow } from "./model.repository.js";
 export { ShardResultStore, type StoredShardResult } from "./shard-result.store.js";
 export { canonicalHash } from "./canonical-hash.js";
 export { Prisma, PrismaClient } from "./generated/prisma/client.js";

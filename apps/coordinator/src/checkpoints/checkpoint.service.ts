@@ -1,11 +1,11 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException, UnprocessableEntityException } from "@nestjs/common";
+import { CheckpointRepository, type CheckpointRow } from "@gradcheck/db";
 import { SHA256_HEX, type CheckpointInfo } from "@gradcheck/contracts";
 import { loadCheckInputOf } from "@gradcheck/engine";
 import type { Readable } from "node:stream";
 import { CONFIG } from "../tokens.js";
 import type { CoordinatorConfig } from "../config.js";
 import { ModelService } from "../models/model.service.js";
-import { CheckpointRepository, type CheckpointRow } from "./checkpoint.repository.js";
 import { CheckpointStorage, UploadTooLargeError } from "./checkpoint-storage.js";
 
 export const checkpointInfo = (model: string, row: CheckpointRow): CheckpointInfo => ({

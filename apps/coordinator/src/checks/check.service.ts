@@ -9,13 +9,11 @@ import {
   type CheckStatus,
   type SubmitCheck,
 } from "@gradcheck/contracts";
-import { canonicalHash } from "@gradcheck/db";
+import { canonicalHash, CheckpointRepository, CheckRepository, type CheckRow } from "@gradcheck/db";
 import { checkSpecJson } from "@gradcheck/models";
-import { CheckpointRepository } from "../checkpoints/checkpoint.repository.js";
 import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
 import { ModelService } from "../models/model.service.js";
 import { QueueService, type FlowState } from "../queue/queue.service.js";
-import { CheckRepository, type CheckRow } from "./check.repository.js";
 import { shardJobs } from "./check-planner.js";
 import { observedStatus } from "./observed-status.js";
 import { PlanningThread } from "./planning-thread.js";

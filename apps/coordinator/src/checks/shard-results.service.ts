@@ -1,11 +1,10 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException, PayloadTooLargeException, ServiceUnavailableException } from "@nestjs/common";
 import { shardResultsBodyBytes } from "@gradcheck/contracts";
-import { ShardResultStore } from "@gradcheck/db";
+import { ShardResultStore, CheckRepository } from "@gradcheck/db";
 import { splitShardResultsBody } from "@gradcheck/engine";
 import type { Readable } from "node:stream";
 import getRawBody from "raw-body";
 import { QueueService } from "../queue/queue.service.js";
-import { CheckRepository } from "./check.repository.js";
 
 const WHOLE = /^(0|[1-9][0-9]{0,9})$/;
 

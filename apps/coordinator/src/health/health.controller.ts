@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from "@nestjs/common";
 import { ApiOperation, ApiTags } from "@nestjs/swagger";
 import { healthSchema } from "@gradcheck/contracts";
-import type { PrismaClient } from "@gradcheck/db";
+import { databaseAnswers, type PrismaClient } from "@gradcheck/db";
 import { Public } from "../auth/roles.js";
 import { ApiAnswer, ApiErrors } from "../common/api-docs.js";
 import { QueueService } from "../queue/queue.service.js";
@@ -30,10 +30,7 @@ export class HealthController {
   @ApiErrors(500, 503)
   async ready() {
     const [database, queue] = await Promise.all([
-      this.prisma.$queryRaw`SELECT 1`.then(
-        () => true,
-        () => false,
-      ),
+      databaseAnswers(this.prisma),
       this.queue.ping(),
     ]);
     const checks = { database: database ? "ok" : "unreachable", queue: queue ? "ok" : "unreachable" };

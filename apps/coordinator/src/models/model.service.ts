@@ -1,7 +1,6 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from "@nestjs/common";
-import { canonicalHash } from "@gradcheck/db";
+import { canonicalHash, ModelRepository, type ModelRow } from "@gradcheck/db";
 import { checkSpecJson, isPrintableName, parseCheckSpec, type CheckSpec } from "@gradcheck/models";
-import { ModelRepository, type ModelRow } from "./model.repository.js";
 
 export interface ModelView {
   readonly name: string;

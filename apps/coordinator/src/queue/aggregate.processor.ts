@@ -1,7 +1,7 @@
 import { CheckpointMismatchError, parseCheckSpec } from "@gradcheck/models";
 import { ZodError } from "zod";
 import { aggregateJobDataSchema, checkOptionsSchema, provenanceFor, type AggregateJobData, type CheckOptionsRecord } from "@gradcheck/contracts";
-import { createClient, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
+import { CheckRepository, createClient, HistoryRepository, ShardResultStore, type PrismaClient } from "@gradcheck/db";
 import { finishCheck, isCheckInputError, LastCheckpoint, planCheck, type CheckInput, type CheckPlan, type ShardResult } from "@gradcheck/engine";
 import type { SandboxedJob } from "bullmq";
 import { hostname } from "node:os";
@@ -30,7 +30,8 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   const config = workerData as CoordinatorConfig;
   const prisma = await (database ??= createClient({ url: config.databaseUrl }));
   const { checkId, items } = aggregateJobDataSchema.parse(job.data);
-  const check = await prisma.check.findUnique({ where: { id: checkId }, include: { model: true, checkpoint: true } });
+  const checks = new CheckRepository(prisma);
+  const check = await checks.findWithModel(checkId);
   // The check commits before its flow is added: a flow without one was abandoned.
   if (!check) return { recorded: false };
   if (check.status !== "queued" && check.status !== "running") return { recorded: false };
@@ -57,10 +58,7 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   } catch (error) {
     // Other errors (database, disk) are retried by the queue; these no retry can change.
     if (!isCheckInputError(error) && !(error instanceof ZodError)) throw error;
-    await prisma.check.updateMany({
-      where: { id: checkId, status: { in: ["queued", "running"] } },
-      data: { status: "failed", error: `aggregation failed: ${(error as Error).message}`, finishedAt: new Date() },
-    });
+    await checks.markFailed(checkId, `aggregation failed: ${(error as Error).message}`);
     return { recorded: false };
   }
 }

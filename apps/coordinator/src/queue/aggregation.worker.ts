@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from "@nestjs/common";
+import { CheckRepository } from "@gradcheck/db";
 import { QueueName, type AggregateJobData } from "@gradcheck/contracts";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { fileURLToPath } from "node:url";
 import type { CoordinatorConfig } from "../config.js";
 import { CONFIG } from "../tokens.js";
-import { CheckRepository } from "../checks/check.repository.js";
 import { QueueService } from "./queue.service.js";
 import { workerConnection } from "./redis.js";
 

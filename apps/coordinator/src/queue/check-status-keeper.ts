@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from "@nestjs/common";
+import { CheckRepository } from "@gradcheck/db";
 import { QueueName, type CheckStatus } from "@gradcheck/contracts";
 import { QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { CoordinatorConfig } from "../config.js";
-import { CheckRepository } from "../checks/check.repository.js";
 import { observedStatus } from "../checks/observed-status.js";
 import { CONFIG } from "../tokens.js";
 import { QueueService } from "./queue.service.js";

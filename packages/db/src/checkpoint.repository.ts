@@ -1,6 +1,4 @@
-import { Inject, Injectable } from "@nestjs/common";
-import type { PrismaClient } from "@gradcheck/db";
-import { PRISMA } from "../tokens.js";
+import type { PrismaClient } from "./generated/prisma/client.js";
 
 export interface CheckpointRow {
   readonly id: string;
@@ -20,9 +18,8 @@ export interface NewCheckpoint {
   readonly sizeBytes: number;
 }
 
-@Injectable()
 export class CheckpointRepository {
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   find(modelId: string, contentHash: string): Promise<CheckpointRow | null> {
     return this.prisma.checkpoint.findUnique({ where: { modelId_contentHash: { modelId, contentHash } } });

@@ -1,6 +1,4 @@
-import { Inject, Injectable } from "@nestjs/common";
-import type { Prisma, PrismaClient } from "@gradcheck/db";
-import { PRISMA } from "../tokens.js";
+import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
 const withNames = { model: { select: { name: true } }, checkpoint: { select: { contentHash: true, step: true } } } as const;
 export type CheckRow = Prisma.CheckGetPayload<{ include: typeof withNames }>;
@@ -22,9 +20,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Statuses of a check that is still to run or running. */
 const OPEN = ["queued", "running"];
 
-@Injectable()
 export class CheckRepository {
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   /** The check of this id; null at once for an id that is not a UUID, as every check id is. */
   async find(id: string): Promise<CheckRow | null> {
@@ -69,6 +66,11 @@ export class CheckRepository {
   async shardTotals(id: string): Promise<{ shards: number; items: number }> {
     const rows = await this.prisma.shardResult.findMany({ where: { checkId: id }, select: { start: true, end: true } });
     return { shards: rows.length, items: rows.reduce((sum, row) => sum + row.end - row.start, 0) };
+  }
+
+  /** A check with its model's spec and its checkpoint's row, for its aggregation. */
+  findWithModel(id: string) {
+    return this.prisma.check.findUnique({ where: { id }, include: { model: true, checkpoint: true } });
   }
 
   /** The checks still queued or running, oldest first: what the status keeper watches. */

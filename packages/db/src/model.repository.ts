@@ -1,6 +1,4 @@
-import { Inject, Injectable } from "@nestjs/common";
-import type { Prisma, PrismaClient } from "@gradcheck/db";
-import { PRISMA } from "../tokens.js";
+import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
 export interface ModelRow {
   readonly id: string;
@@ -9,9 +7,8 @@ export interface ModelRow {
   readonly createdAt: Date;
 }
 
-@Injectable()
 export class ModelRepository {
-  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   findByName(name: string): Promise<ModelRow | null> {
     return this.prisma.model.findUnique({ where: { name } });
