@@ -19,6 +19,8 @@ import { AggregationWorker } from "./queue/aggregation.worker.js";
 import { PlanningThread } from "./checks/planning-thread.js";
 import { CheckNotifier } from "./queue/check-notifier.js";
 import { CheckStatusKeeper } from "./queue/check-status-keeper.js";
+import { MetricsController } from "./metrics/metrics.controller.js";
+import { MetricsService } from "./metrics/metrics.service.js";
 import { QueueService } from "./queue/queue.service.js";
 import { CONFIG, PRISMA } from "./tokens.js";
 
@@ -28,7 +30,7 @@ export class AppModule {
   static create(config: CoordinatorConfig, prisma: PrismaClient, shardResults: ShardResultStore): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, ModelController, CheckpointController, CheckController],
+      controllers: [HealthController, ModelController, CheckpointController, CheckController, MetricsController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: PRISMA, useValue: prisma },
@@ -53,6 +55,7 @@ export class AppModule {
         AggregationWorker,
         CheckNotifier,
         CheckStatusKeeper,
+        MetricsService,
       ],
     };
   }

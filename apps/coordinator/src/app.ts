@@ -7,6 +7,7 @@ import { ShardResultStore } from "@gradcheck/db";
 import { AppModule } from "./app.module.js";
 import { CheckpointStorage } from "./checkpoints/checkpoint-storage.js";
 import type { CoordinatorConfig } from "./config.js";
+import { JsonLogger } from "./common/json-logger.js";
 import { openDatabase } from "./database/database.js";
 
 /** The coordinator application, configured but not listening: main.ts and tests start it. */
@@ -14,7 +15,7 @@ export async function createApp(config: CoordinatorConfig): Promise<INestApplica
   const prisma = await openDatabase(config.databaseUrl);
   await new CheckpointStorage(config.storageDir).clearIncoming();
   const shardResults = new ShardResultStore(config.databaseUrl);
-  const app = await NestFactory.create(AppModule.create(config, prisma, shardResults), { logger: ["warn", "error"] });
+  const app = await NestFactory.create(AppModule.create(config, prisma, shardResults), { logger: new JsonLogger({ debug: config.debug }) });
   app.setGlobalPrefix("api/v1");
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

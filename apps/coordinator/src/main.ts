@@ -1,3 +1,4 @@
+import { Logger } from "@nestjs/common";
 import { createApp } from "./app.js";
 import { ConfigError, readConfig } from "./config.js";
 import { redactedUrl } from "./queue/redis.js";
@@ -7,8 +8,8 @@ try {
   const config = readConfig();
   const app = await createApp(config);
   await app.listen(config.port, config.host);
-  console.log(
-    `gradcheck coordinator ${process.pid}: listening on http://${config.host}:${config.port}/api/v1 (docs at /api/docs), ` +
+  new Logger("Coordinator").log(
+    `gradcheck coordinator ${process.pid}: listening on http://${config.host}:${config.port}/api/v1 (docs at /api/docs, metrics at /api/v1/metrics), ` +
       `queue ${config.queuePrefix} at ${redactedUrl(config.redisUrl)}`,
   );
 } catch (error) {

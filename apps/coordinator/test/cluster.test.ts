@@ -81,7 +81,11 @@ describe("a check through the cluster", () => {
     expect(done.status).toBe("done");
     expect(done.report?.verdict).toBe("fail");
     expect(canonicalFindings(done.report)).toBe(canonicalFindings(await localReport(checkpoints.mnistFaulty, MNIST_SPEC, options)));
-    for (const worker of workers) expect(worker.output()).toContain(`check ${state.id} shard`);
+    // each worker logs structured JSON lines, one per shard it did
+    for (const worker of workers) {
+      const lines = worker.output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines).toContainEqual(expect.objectContaining({ name: "gradcheck-worker", checkId: state.id, shard: expect.any(Number), seconds: expect.any(Number), msg: expect.stringContaining(`check ${state.id} shard`) }));
+    }
 
     const sample = { mode: "sample", samples: 4000, seed: 3 } as const;
     const sampled = await api.waitFor((await submit(MNIST_SPEC, checkpoints.mnist, sample)).state.id);
@@ -218,5 +222,22 @@ describe("a check through the cluster", () => {
     const forged = await api.request("GET", "/checks?cursor=bm90LWEtY3Vyc29y");
     expect([forged.status, forged.body.message]).toEqual([400, expect.stringContaining("is not one a listing gave")]);
     expect((await api.request("GET", "/checks?limit=0")).status).toBe(400);
+  });
+
+  it("serves Prometheus metrics without a key: checks by status, queue jobs, shard durations", async () => {
+    const response = await fetch(`${cluster.url}/api/v1/metrics`);
+    expect([response.status, response.headers.get("content-type")]).toEqual([200, expect.stringContaining("text/plain")]);
+    const text = await response.text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
+    const { body } = await api.request("GET", "/checks?status=done&limit=500");
+    expect(value('gradcheck_checks{status="done"}')).toBe(body.checks.length);
+    expect(value('gradcheck_checks{status="cancelled"}')).toBe(1);
+    expect(value('gradcheck_queue_jobs{queue="shards",state="active"}')).toBe(0);
+    expect(value("gradcheck_shard_duration_seconds_count")).toBeGreaterThan(0);
+    expect(value("gradcheck_checks_submitted_total")).toBeGreaterThanOrEqual(body.checks.length);
+    expect(text).toMatch(/^gradcheck_coordinator_process_cpu_seconds_total /m);
+    // and logs JSON lines
+    const logged = cluster.processes[0].output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged).toContainEqual(expect.objectContaining({ name: "gradcheck-coordinator", context: "Coordinator", msg: expect.stringContaining("listening on http://") }));
   });
 });

@@ -81,6 +81,7 @@ describe("reads", () => {
       `/models/${MNIST_SPEC.name}/history`,
       `/models/${MNIST_SPEC.name}/checkpoints`,
       "/health/ready",
+      "/metrics",
     ];
     for (let round = 0; round < 3; round++) {
       for (const path of paths) expect([path, (await api.request("GET", path)).status]).toEqual([path, 200]);

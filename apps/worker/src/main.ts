@@ -1,4 +1,5 @@
 import { QueueName } from "@gradcheck/contracts";
+import { pino } from "pino";
 import { resolveWorkerBackend, type WorkerBackend } from "./compute-backend.js";
 import { ConfigError, readWorkerConfig, redactedRedisUrl, wantsHelp, WORKER_USAGE, type WorkerConfig } from "./config.js";
 import { startWorker } from "./worker.js";
@@ -22,30 +23,33 @@ try {
 
 const { worker, close } = startWorker(config, compute);
 const backend = compute.backend === "gpujs" ? `gpujs (${compute.gpujsMode}, float32 screen, float64 confirmation)` : "cpu (float64)";
-console.log(
+// structured JSON lines, one per event, for a log collector
+const log = pino({ name: "gradcheck-worker", level: config.debug ? "debug" : "info", base: { pid: process.pid } });
+log.info(
+  { processors: config.concurrency, queue: QueueName.shards, backend: compute.backend },
   `gradcheck worker ${process.pid}: ${config.concurrency} processors on ${QueueName.shards} at ${redactedRedisUrl(config.redisUrl)}, backend ${backend}`,
 );
 
 worker.on("completed", (job, result) => {
-  console.log(`check ${job.data.checkId} shard ${job.data.shard.index}: done in ${result.seconds.toFixed(2)} s`);
+  log.info({ checkId: job.data.checkId, shard: job.data.shard.index, seconds: result.seconds }, `check ${job.data.checkId} shard ${job.data.shard.index}: done in ${result.seconds.toFixed(2)} s`);
 });
 worker.on("failed", (job, error) => {
   const where = job ? `check ${job.data.checkId} shard ${job.data.shard.index} (attempt ${job.attemptsMade})` : "a shard";
-  console.error(`${where}: failed: ${error.message}`);
+  log.error({ checkId: job?.data.checkId, shard: job?.data.shard.index, attempt: job?.attemptsMade }, `${where}: failed: ${error.message}`);
 });
 
 let closing = false;
 function shutdown(reason: string): void {
   if (closing) {
-    console.error(`gradcheck worker ${process.pid}: ${reason} again, exiting without waiting for running shards`);
+    log.error(`gradcheck worker ${process.pid}: ${reason} again, exiting without waiting for running shards`);
     process.exit(1);
   }
   closing = true;
-  console.log(`gradcheck worker ${process.pid}: ${reason}, finishing running shards`);
+  log.info(`gradcheck worker ${process.pid}: ${reason}, finishing running shards`);
   close().then(
     () => process.exit(0),
     (error: unknown) => {
-      console.error(`gradcheck worker ${process.pid}: closing failed: ${error instanceof Error ? error.message : String(error)}`);
+      log.error(`gradcheck worker ${process.pid}: closing failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
     },
   );

@@ -73,6 +73,12 @@ export class CheckRepository {
     return this.prisma.check.findUnique({ where: { id }, include: { model: true, checkpoint: true } });
   }
 
+  /** How many checks there are of each status. */
+  async countByStatus(): Promise<Partial<Record<string, number>>> {
+    const groups = await this.prisma.check.groupBy({ by: ["status"], _count: { _all: true } });
+    return Object.fromEntries(groups.map((group) => [group.status, group._count._all]));
+  }
+
   /** The checks still queued or running, oldest first: what the status keeper watches. */
   async open(): Promise<Pick<CheckRow, "id" | "status" | "createdAt">[]> {
     return this.prisma.check.findMany({ where: { status: { in: OPEN } }, select: { id: true, status: true, createdAt: true }, orderBy: { createdAt: "asc" } });

@@ -15,6 +15,7 @@ import { CheckpointStorage } from "../checkpoints/checkpoint-storage.js";
 import { ModelService } from "../models/model.service.js";
 import { QueueService, type FlowState } from "../queue/queue.service.js";
 import { shardJobs } from "./check-planner.js";
+import { MetricsService } from "../metrics/metrics.service.js";
 import { observedStatus } from "./observed-status.js";
 import { PlanningThread } from "./planning-thread.js";
 
@@ -27,6 +28,7 @@ export class CheckService {
     @Inject(ModelService) private readonly models: ModelService,
     @Inject(QueueService) private readonly queue: QueueService,
     @Inject(PlanningThread) private readonly planner: PlanningThread,
+    @Inject(MetricsService) private readonly metrics: MetricsService,
   ) {}
 
   /** Queues a check (created: true), or finds the same checkpoint, options, run and step already queued, running or done. */
@@ -70,6 +72,7 @@ export class CheckService {
         await this.checks.remove(row.id);
         throw error;
       }
+      this.metrics.checkSubmitted();
     }
     return { state: await this.stateOf(row), created };
   }

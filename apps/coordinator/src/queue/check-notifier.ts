@@ -33,8 +33,21 @@ export class CheckNotifier implements OnApplicationBootstrap, OnApplicationShutd
       };
       events.on("completed", notify);
       events.on("failed", notify);
+      if (queue === QueueName.shards) {
+        events.on("completed", ({ returnvalue }) => {
+          const seconds = (returnvalue as unknown as { seconds?: unknown } | undefined)?.seconds;
+          if (typeof seconds === "number") for (const listener of this.shardListeners) listener(seconds);
+        });
+      }
       this.listeners.push({ events, connection });
     }
+  }
+
+  private readonly shardListeners: ((seconds: number) => void)[] = [];
+
+  /** Calls `listener` with each shard's computing time as a shard completes, on any worker. */
+  onShardCompleted(listener: (seconds: number) => void): void {
+    this.shardListeners.push(listener);
   }
 
   /** Resolves when a job of the check completes or fails, or after `timeoutMs`, whichever comes first. */

@@ -52,6 +52,13 @@ export class QueueService implements OnApplicationShutdown {
     this.shards.on("error", () => {});
   }
 
+  /** Jobs of each queue by state, for the metrics. */
+  async jobCounts(): Promise<Record<string, Record<string, number>>> {
+    const states = ["waiting", "waiting-children", "active", "delayed", "completed", "failed"] as const;
+    const [shards, aggregate] = await Promise.all([this.shards.getJobCounts(...states), this.aggregates.getJobCounts(...states)]);
+    return { shards, aggregate };
+  }
+
   /** Throws 503 unless Redis answers now. */
   async assertAvailable(): Promise<void> {
     if (!(await this.ping())) {
