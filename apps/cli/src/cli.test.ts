@@ -385,6 +385,7 @@ describe("history", () => {
     expect(shown.stdout).toBe(stripVTControlCharacters(renderReport(reportSchema.parse(JSON.parse(checked.stdout)))));
     expect(shown.stdout).toContain("FAIL");
 
+    expect((await cliWith(config, "show", entry.checkId, "--key", "gck_x")).stderr).toBe("gradcheck: error: --key is for a coordinator: pass --server URL too (without it, this machine's history is read)");
     const short = await cliWith(config, "show", entry.checkId.slice(0, 4));
     expect([short.code, short.stderr]).toEqual([2, expect.stringContaining("is too short: give a check's id, or its first 8 characters or more")]);
     const unknown = await cliWith(config, "show", "ffffffff-ffff");

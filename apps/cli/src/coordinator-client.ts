@@ -129,6 +129,11 @@ export function coordinatorBaseUrl(raw: string, source: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** Refuses --key without --server on a command that reads this machine's history unless told otherwise. */
+export function assertServerForKey(options: { readonly server?: string; readonly key?: string }): void {
+  if (options.key !== undefined && options.server === undefined) throw new InputError("--key is for a coordinator: pass --server URL too (without it, this machine's history is read)");
+}
+
 /** The client, from --server/--key or else GRADCHECK_SERVER/GRADCHECK_KEY; `role`: what the key needs, for the message when there is none. */
 export function clientFor(options: { readonly server?: string; readonly key?: string }, config: { readonly server?: string; readonly key?: string }, role: ApiRole): CoordinatorClient {
   const server = options.server || config.server;

@@ -3,7 +3,7 @@ import type { HistoryEntry, HistoryFilter } from "@gradcheck/db";
 import Table from "cli-table3";
 import pc from "picocolors";
 import type { CliConfig } from "../config.js";
-import { clientFor } from "../coordinator-client.js";
+import { assertServerForKey, clientFor } from "../coordinator-client.js";
 import { databaseError, historyLocation, withDatabase } from "../database.js";
 import type { Output } from "../io.js";
 import { formatNumber } from "../format.js";
@@ -51,6 +51,7 @@ async function readHistory(filter: HistoryFilter, options: HistoryCommandOptions
 
 /** `gradcheck history [MODEL]`: checks across training checkpoints, ordered by run and step; says which history it read. */
 export async function historyCommand(model: string | undefined, options: HistoryCommandOptions, output: Output, config: CliConfig): Promise<number> {
+  assertServerForKey(options);
   const filter: HistoryFilter = { model, run: options.run, verdict: options.verdict, mode: options.mode, stepFrom: options.stepFrom, stepTo: options.stepTo, since: options.since };
   const { entries, location } = await readHistory(filter, options, output, config);
   if (options.json) {

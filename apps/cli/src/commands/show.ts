@@ -1,6 +1,6 @@
 import { exitCodeFor, type Report } from "@gradcheck/contracts";
 import type { CliConfig } from "../config.js";
-import { clientFor } from "../coordinator-client.js";
+import { assertServerForKey, clientFor } from "../coordinator-client.js";
 import { databaseError, historyLocation, withDatabase } from "../database.js";
 import { InputError } from "../errors.js";
 import type { Output } from "../io.js";
@@ -39,6 +39,7 @@ async function storedReport(reference: string, options: ShowCommandOptions, outp
  * per-coordinate error strips, which are not stored); exit 0 for pass or warn, 1 for fail.
  */
 export async function showCommand(reference: string, options: ShowCommandOptions, output: Output, config: CliConfig): Promise<number> {
+  assertServerForKey(options);
   const report = await storedReport(reference, options, output, config);
   output.out(options.json ? JSON.stringify(report, null, 2) : renderReport(report));
   return exitCodeFor(report.verdict);
