@@ -1,9 +1,10 @@
-import { DEFAULT_RUN, MAX_STEP, RUN_NAME, type CheckOptionsInput } from "@gradcheck/contracts";
+import { CHECK_MODES, CHECK_OPTION_LIMITS, DEFAULT_RUN, MAX_STEP, RUN_NAME, type CheckOptionsInput } from "@gradcheck/contracts";
 import { BACKEND_REQUESTS, DEFAULT_CHECK_OPTIONS, GPUJS_MODE_REQUESTS, type BackendRequest, type CheckOptions } from "@gradcheck/engine";
 import { InvalidArgumentError, Option, type Command } from "commander";
 
 // The options that shape a check, shared by `gradcheck check` (run here) and `gradcheck submit`
-// (run on a cluster), so both take the same flags with the same limits and defaults.
+// (run on a cluster), so both take the same flags with the limits and defaults of the
+// contracts' schema, which the coordinator's API applies too.
 
 /** What the shared options parse to: the engine's check options. */
 export type CheckOptionValues = CheckOptions;
@@ -33,26 +34,30 @@ export function addCheckOptions(command: Command): Command {
   return command
     .addOption(
       new Option("--mode <mode>", "full: every coordinate; sample: --samples per tensor; directional: random directions, then localization")
-        .choices(["full", "sample", "directional"])
+        .choices([...CHECK_MODES])
         .default(DEFAULT_CHECK_OPTIONS.mode),
     )
-    .addOption(new Option("--eps <h>", "fixed finite-difference step h (default: ∛ε·max(1, |θ_i|))").argParser(positiveNumber("--eps", 0.1)))
+    .addOption(new Option("--eps <h>", "fixed finite-difference step h (default: ∛ε·max(1, |θ_i|))").argParser(positiveNumber("--eps", CHECK_OPTION_LIMITS.eps.max)))
     .option("--richardson", "Richardson extrapolation from h and h/2 (twice the cost evaluations)", false)
     .addOption(
       new Option("--samples <n>", "sample mode: coordinates per tensor")
-        .argParser(integerIn("--samples", 1, 100_000_000))
+        .argParser(integerIn("--samples", CHECK_OPTION_LIMITS.samples.min, CHECK_OPTION_LIMITS.samples.max))
         .default(DEFAULT_CHECK_OPTIONS.samples),
     )
     .addOption(
       new Option("--directions <k>", "directional mode: random directions per tensor")
-        .argParser(integerIn("--directions", 1, 10_000))
+        .argParser(integerIn("--directions", CHECK_OPTION_LIMITS.directions.min, CHECK_OPTION_LIMITS.directions.max))
         .default(DEFAULT_CHECK_OPTIONS.directions),
     )
     .addOption(
-      new Option("--seed <s>", "seed of the sample and the directions").argParser(integerIn("--seed", 0, 2 ** 31 - 1)).default(DEFAULT_CHECK_OPTIONS.seed),
+      new Option("--seed <s>", "seed of the sample and the directions")
+        .argParser(integerIn("--seed", CHECK_OPTION_LIMITS.seed.min, CHECK_OPTION_LIMITS.seed.max))
+        .default(DEFAULT_CHECK_OPTIONS.seed),
     )
     .addOption(
-      new Option("--top <k>", "worst coordinates listed per tensor").argParser(integerIn("--top", 0, 1000)).default(DEFAULT_CHECK_OPTIONS.top),
+      new Option("--top <k>", "worst coordinates listed per tensor")
+        .argParser(integerIn("--top", CHECK_OPTION_LIMITS.top.min, CHECK_OPTION_LIMITS.top.max))
+        .default(DEFAULT_CHECK_OPTIONS.top),
     );
 }
 

@@ -1,4 +1,4 @@
-import { API_ROLES, GRADCHECK_VERSION, MAX_STEP } from "@gradcheck/contracts";
+import { API_ROLES, CHECK_MODES, GRADCHECK_VERSION, MAX_STEP, VERDICTS } from "@gradcheck/contracts";
 import { Command, CommanderError, Option } from "commander";
 import { addBackendOptions, addCheckOptions, addRunOptions, integerIn, isoTime, runName } from "./check-options.js";
 import { checkCommand } from "./commands/check.js";
@@ -100,8 +100,8 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .description("list recorded checks, of one model or all, ordered by run and training step")
     .argument("[model]", "model name (as in the spec's \"name\")")
     .addOption(new Option("--run <name>", "only this training run").argParser(runName("--run")))
-    .addOption(new Option("--verdict <verdict>", "only checks with this verdict").choices(["pass", "warn", "fail"]))
-    .addOption(new Option("--mode <mode>", "only checks in this mode").choices(["full", "sample", "directional"]))
+    .addOption(new Option("--verdict <verdict>", "only checks with this verdict").choices([...VERDICTS]))
+    .addOption(new Option("--mode <mode>", "only checks in this mode").choices([...CHECK_MODES]))
     .addOption(new Option("--step-from <n>", "only training steps from this one on").argParser(integerIn("--step-from", 0, MAX_STEP)))
     .addOption(new Option("--step-to <n>", "only training steps up to this one").argParser(integerIn("--step-to", 0, MAX_STEP)))
     .addOption(new Option("--since <time>", "only checks finished at or after this time (ISO 8601, e.g. 2026-12-01 or 2026-12-01T08:00Z)").argParser(isoTime("--since")))

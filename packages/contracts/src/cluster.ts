@@ -19,16 +19,34 @@ export enum JobName {
 export const shardJobId = (checkId: string, shardIndex: number): string => `check-${checkId}-shard-${shardIndex}`;
 export const aggregateJobId = (checkId: string): string => `check-${checkId}-aggregate`;
 
-/** Check options, as the CLI's flags take them; the same limits. */
+/** The check options' limits and defaults: the one place the API, the engine and the CLI's flags take them from. */
+export const CHECK_OPTION_LIMITS = {
+  /** a fixed step h in (0, max] */
+  eps: { max: 0.1 },
+  samples: { min: 1, max: 100_000_000, default: 64 },
+  directions: { min: 1, max: 10_000, default: 8 },
+  seed: { min: 0, max: 2 ** 31 - 1, default: 0 },
+  top: { min: 0, max: 1000, default: 5 },
+} as const;
+
+const limited = ({ min, max, default: fallback }: { min: number; max: number; default: number }) => z.number().int().min(min).max(max).default(fallback);
+
+/** Check options, as the CLI's flags and the API take them. */
 export const checkOptionsSchema = z
   .object({
     mode: z.enum(CHECK_MODES).default("full"),
-    eps: z.number().positive().max(0.1).optional(),
+    /** fixed finite-difference step; automatic (∛ε·max(1, |θ_i|)) when absent */
+    eps: z.number().positive().max(CHECK_OPTION_LIMITS.eps.max).optional(),
+    /** Richardson extrapolation from h and h/2 */
     richardson: z.boolean().default(false),
-    samples: z.number().int().min(1).max(100_000_000).default(64),
-    directions: z.number().int().min(1).max(10_000).default(8),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
-    top: z.number().int().min(0).max(1000).default(5),
+    /** sample mode: coordinates per tensor */
+    samples: limited(CHECK_OPTION_LIMITS.samples),
+    /** directional mode: random directions per tensor */
+    directions: limited(CHECK_OPTION_LIMITS.directions),
+    /** seeds the sample and the directions */
+    seed: limited(CHECK_OPTION_LIMITS.seed),
+    /** worst coordinates kept per tensor */
+    top: limited(CHECK_OPTION_LIMITS.top),
   })
   .strict();
 export type CheckOptionsInput = z.input<typeof checkOptionsSchema>;

@@ -1,5 +1,5 @@
 import { AUTO_STEP_BASE, type Precision, type StepRule } from "@gradcheck/core";
-import type { Warning } from "@gradcheck/contracts";
+import { checkOptionsSchema, type CheckOptionsRecord, type Warning } from "@gradcheck/contracts";
 import type { Batch, CompiledGraph, GraphBatch, ModelSpec } from "@gradcheck/models";
 
 interface CheckInputBase {
@@ -33,32 +33,12 @@ export interface GraphCheckInput extends CheckInputBase {
 /** Everything a check needs, already validated: the same for the CLI and the cluster. */
 export type CheckInput = MlpCheckInput | GraphCheckInput;
 
-export type CheckMode = "full" | "sample" | "directional";
+export type { CheckMode } from "@gradcheck/contracts";
 
-export interface CheckOptions {
-  readonly mode: CheckMode;
-  /** fixed finite-difference step; automatic (∛ε·max(1, |θ_i|)) when absent */
-  readonly eps?: number;
-  /** Richardson extrapolation from h and h/2 */
-  readonly richardson: boolean;
-  /** sample mode: coordinates per tensor */
-  readonly samples: number;
-  /** directional mode: random directions per tensor */
-  readonly directions: number;
-  /** seeds the sample and the directions */
-  readonly seed: number;
-  /** worst coordinates kept per tensor */
-  readonly top: number;
-}
+/** The check options, as contracts' schema defines them (fields, limits and defaults). */
+export type CheckOptions = Readonly<CheckOptionsRecord>;
 
-export const DEFAULT_CHECK_OPTIONS: CheckOptions = {
-  mode: "full",
-  richardson: false,
-  samples: 64,
-  directions: 8,
-  seed: 0,
-  top: 5,
-};
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = Object.freeze(checkOptionsSchema.parse({}));
 
 /** The step rule a check uses on the float64 backend. */
 export function stepRuleFor(options: Pick<CheckOptions, "eps">): StepRule {

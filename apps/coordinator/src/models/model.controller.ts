@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from "@nestjs/common";
-import { historyQuerySchema, historySchema, modelListingSchema, modelViewSchema, type HistoryQuery } from "@gradcheck/contracts";
+import { CHECK_MODES, historyQuerySchema, historySchema, modelListingSchema, modelViewSchema, VERDICTS, type HistoryQuery } from "@gradcheck/contracts";
 import { ApiAnswer, ApiErrors } from "../common/api-docs.js";
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
 import { ZodBodyPipe } from "../common/zod-body.pipe.js";
@@ -50,8 +50,8 @@ export class ModelController {
   @Get(":name/history")
   @ApiOperation({ summary: "A model's finished checks across checkpoints, ordered by run and training step, with per-tensor figures" })
   @ApiQuery({ name: "run", required: false, description: "only this training run" })
-  @ApiQuery({ name: "verdict", required: false, enum: ["pass", "warn", "fail"] })
-  @ApiQuery({ name: "mode", required: false, enum: ["full", "sample", "directional"] })
+  @ApiQuery({ name: "verdict", required: false, enum: [...VERDICTS] })
+  @ApiQuery({ name: "mode", required: false, enum: [...CHECK_MODES] })
   @ApiQuery({ name: "stepFrom", required: false, description: "training steps from this one on" })
   @ApiQuery({ name: "stepTo", required: false, description: "training steps up to this one" })
   @ApiQuery({ name: "since", required: false, description: "finished at or after this time (ISO 8601)" })
