@@ -8,6 +8,7 @@ import {
   historySchema,
   isFinished,
   modelListingSchema,
+  modelViewSchema,
   type CheckpointInfo,
   type CheckState,
   type CheckOptionsInput,
@@ -83,6 +84,7 @@ export interface SubmitCheckInput {
   readonly step?: number;
   /** the checkpoint's file name, for the report's provenance */
   readonly checkpointFile?: string;
+  readonly specVersion?: number;
 }
 
 export interface CoordinatorClientOptions {
@@ -167,16 +169,16 @@ export class CoordinatorClient {
     return `${this.server}/api/v1/checks/${encodeURIComponent(id)}`;
   }
 
-  /** POST /api/v1/models: registers the model; `created` is false when it was already registered with the same spec. */
-  async registerModel(spec: unknown): Promise<{ created: boolean }> {
+  /** POST /api/v1/models: registers the spec, and answers its version under the model's name; `created` is false when the same spec was registered before. */
+  async registerModel(spec: unknown): Promise<{ created: boolean; version: number }> {
     const path = "/api/v1/models";
     const response = await this.send("POST", path, {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(spec),
       signal: AbortSignal.timeout(this.requestTimeoutMs),
     });
-    await this.readText(response, `POST ${path}`); // nothing in it is needed, but it frees the connection
-    return { created: response.status === 201 };
+    const model = this.parse(await this.readText(response, `POST ${path}`), modelViewSchema, `POST ${path}`);
+    return { created: response.status === 201, version: model.version };
   }
 
   /**

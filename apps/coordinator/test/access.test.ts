@@ -63,10 +63,18 @@ describe("access", () => {
     const badSpec = await api.request("POST", "/models", { name: "x", layers: [] });
     expect(badSpec.status).toBe(400);
     expect(typeof badSpec.body.message).toBe("string");
-    expect((await api.request("POST", "/models", SHARDED_SPEC)).status).toBe(201);
-    expect((await api.request("POST", "/models", SHARDED_SPEC)).status).toBe(200);
-    const conflict = await api.request("POST", "/models", { ...SHARDED_SPEC, l2: 0.5 });
-    expect(conflict.status).toBe(409);
+    const first = await api.request("POST", "/models", SHARDED_SPEC);
+    expect([first.status, first.body.version]).toEqual([201, 1]);
+    const again = await api.request("POST", "/models", SHARDED_SPEC);
+    expect([again.status, again.body.version]).toEqual([200, 1]);
+    // another λ under the same name is the model's next version, the latest; the first keeps its number
+    const changed = await api.request("POST", "/models", { ...SHARDED_SPEC, l2: 0.5 });
+    expect([changed.status, changed.body.version, changed.body.spec.l2]).toEqual([201, 2, 0.5]);
+    const back = await api.request("POST", "/models", SHARDED_SPEC);
+    expect([back.status, back.body.version]).toEqual([200, 1]);
+    expect((await api.request("GET", `/models/${SHARDED_SPEC.name}`)).body).toMatchObject({ version: 2, spec: { l2: 0.5 } });
+    const noVersion = await api.request("POST", "/checks", { model: SHARDED_SPEC.name, checkpoint: "0".repeat(64), specVersion: 9 });
+    expect([noVersion.status, noVersion.body.message]).toEqual([404, expect.stringContaining(`model "${SHARDED_SPEC.name}" has no spec version 9`)]);
     const badJson = await api.request("POST", "/checks", "{not json", { "content-type": "application/json" });
     expect(badJson.status).toBe(400);
     const badOptions = await api.request("POST", "/checks", { model: SHARDED_SPEC.name, checkpoint: "0".repeat(64), options: { mode: "everything" } });

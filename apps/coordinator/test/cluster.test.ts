@@ -240,4 +240,25 @@ describe("a check through the cluster", () => {
     const logged = cluster.processes[0].output().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(logged).toContainEqual(expect.objectContaining({ name: "gradcheck-coordinator", context: "Coordinator", msg: expect.stringContaining("listening on http://") }));
   });
+
+  it("checks under the spec version submitted, though a newer one is registered meanwhile", async () => {
+    const hash = createHash("sha256").update(await readFile(checkpoints.mnist)).digest("hex");
+    const options = { mode: "sample", samples: 3, seed: 11 } as const;
+    const older = await api.request("POST", "/checks", { model: MNIST_SPEC.name, checkpoint: hash, options, specVersion: 1 });
+    expect(older.status).toBe(202);
+    // no worker yet: the check waits while the model gets another λ
+    const changed = await api.request("POST", "/models", { ...MNIST_SPEC, l2: MNIST_SPEC.l2 + 0.25 });
+    expect([changed.status, changed.body.version]).toEqual([201, 2]);
+    const newer = await api.request("POST", "/checks", { model: MNIST_SPEC.name, checkpoint: hash, options });
+    expect([newer.status, newer.body.specVersion]).toEqual([202, 2]);
+    const worker = await cluster.startWorker();
+    const [first, second] = [await api.waitFor(older.body.id), await api.waitFor(newer.body.id)];
+    expect([first.specVersion, second.specVersion]).toEqual([1, 2]);
+    expect(canonicalFindings(first.report)).toBe(canonicalFindings(await localReport(checkpoints.mnist, MNIST_SPEC, options)));
+    expect(second.report?.cost).toBeGreaterThan(first.report!.cost);
+    const { body } = await api.request("GET", `/models/${MNIST_SPEC.name}/history?mode=sample&run=default`);
+    expect(body.filter((entry: { checkId: string }) => [first.id, second.id].includes(entry.checkId)).map((entry: { specVersion: number }) => entry.specVersion).sort()).toEqual([1, 2]);
+    worker.kill("SIGTERM");
+    await worker.exited;
+  }, 120_000);
 });

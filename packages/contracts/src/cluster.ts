@@ -77,6 +77,8 @@ export const submitCheckSchema = z
     step: stepSchema.optional(),
     /** the checkpoint's file name, for the report's provenance */
     checkpointFile: checkpointFileSchema.optional(),
+    /** the version of the model's spec to check under (POST /models answers it); the latest when absent */
+    specVersion: z.number().int().min(1).optional(),
   })
   .strict();
 export type SubmitCheck = z.infer<typeof submitCheckSchema>;
@@ -146,6 +148,7 @@ export const checkStateSchema = z.object({
   id: z.string(),
   model: z.string(),
   checkpoint: z.string(),
+  specVersion: z.number().int(),
   run: z.string(),
   step: z.number().int().nullable(),
   status: z.enum(CHECK_STATUSES),
@@ -166,6 +169,7 @@ export type CheckState = z.infer<typeof checkStateSchema>;
 export const historyEntrySchema = z.object({
   checkId: z.string(),
   model: z.string(),
+  specVersion: z.number().int(),
   run: z.string(),
   step: z.number().int().nullable(),
   mode: z.string(),
@@ -178,7 +182,14 @@ export type HistoryEntryView = z.infer<typeof historyEntrySchema>;
 export const historySchema = z.array(historyEntrySchema);
 
 /** POST /api/v1/models and GET /api/v1/models/:name: a registered model. */
-export const modelViewSchema = z.object({ name: z.string(), spec: z.unknown(), createdAt: z.string() });
+export const modelViewSchema = z.object({
+  name: z.string(),
+  spec: z.unknown(),
+  /** the spec's version under the name: a changed spec is the next one */
+  version: z.number().int().min(1),
+  createdAt: z.string(),
+});
+export type ModelView = z.infer<typeof modelViewSchema>;
 
 /** GET /api/v1/health and /health/ready. */
 export const healthSchema = z.object({ status: z.literal("ok"), database: z.literal("ok").optional(), queue: z.literal("ok").optional() });
@@ -187,7 +198,7 @@ export const healthSchema = z.object({ status: z.literal("ok"), database: z.lite
 export const shardResultsAnswerSchema = z.object({ stored: z.boolean() });
 
 /** GET /api/v1/models: each registered model, with its numbers of checkpoints and checks. */
-export const modelListingSchema = z.array(z.object({ name: z.string(), createdAt: z.string(), checkpoints: z.number().int(), checks: z.number().int() }));
+export const modelListingSchema = z.array(z.object({ name: z.string(), version: z.number().int(), createdAt: z.string(), checkpoints: z.number().int(), checks: z.number().int() }));
 
 /** A whole number from a query string ("12"), within limits. */
 const queryInteger = (min: number, max: number) =>
@@ -236,6 +247,7 @@ export type CheckListQuery = z.infer<typeof checkListQuerySchema>;
 export const checkSummarySchema = z.object({
   id: z.string(),
   model: z.string(),
+  specVersion: z.number().int(),
   run: z.string(),
   step: z.number().int().nullable(),
   checkpoint: z.string(),

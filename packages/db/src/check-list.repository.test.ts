@@ -95,7 +95,7 @@ describe("CheckListRepository over 1,000 stored checks", () => {
     const { checks } = await listing.list(checkListQuerySchema.parse({ limit: "1" }));
     const newest = stored[COUNT - 1];
     expect(checks).toEqual([
-      { id: newest.id, model: "a", run: newest.run, step: newest.step, checkpoint: "hash-a", status: newest.status, mode: newest.mode, verdict: newest.verdict, relativeDifference: null, backend: "cpu", createdAt: newest.createdAt.toISOString(), finishedAt: null },
+      { id: newest.id, model: "a", specVersion: 1, run: newest.run, step: newest.step, checkpoint: "hash-a", status: newest.status, mode: newest.mode, verdict: newest.verdict, relativeDifference: null, backend: "cpu", createdAt: newest.createdAt.toISOString(), finishedAt: null },
     ]);
   });
 

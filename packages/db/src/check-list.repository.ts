@@ -57,6 +57,7 @@ export class CheckListRepository {
       checks: page.map((row) => ({
         id: row.id,
         model: row.model.name,
+        specVersion: row.specVersion,
         run: row.run,
         step: row.step,
         checkpoint: row.checkpoint.contentHash,

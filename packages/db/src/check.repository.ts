@@ -9,6 +9,7 @@ export interface NewCheck {
   readonly run: string;
   readonly step: number | null;
   readonly checkpointFile: string | null;
+  readonly specVersion: number;
   readonly mode: string;
   readonly options: Record<string, unknown>;
   readonly optionsHash: string;
@@ -30,10 +31,10 @@ export class CheckRepository {
   }
 
   /** The check of these options on this checkpoint, in this run at this step, that is queued, running or done, if any. */
-  findExisting(check: Pick<NewCheck, "checkpointId" | "optionsHash" | "run" | "step">, client: Pick<PrismaClient, "check"> = this.prisma): Promise<CheckRow | null> {
-    const { checkpointId, optionsHash, run, step } = check;
+  findExisting(check: Pick<NewCheck, "checkpointId" | "optionsHash" | "run" | "step" | "specVersion">, client: Pick<PrismaClient, "check"> = this.prisma): Promise<CheckRow | null> {
+    const { checkpointId, optionsHash, run, step, specVersion } = check;
     return client.check.findFirst({
-      where: { checkpointId, optionsHash, run, step, status: { in: [...OPEN, "done"] } },
+      where: { checkpointId, optionsHash, run, step, specVersion, status: { in: [...OPEN, "done"] } },
       include: withNames,
       orderBy: { createdAt: "desc" },
     });
@@ -68,9 +69,12 @@ export class CheckRepository {
     return { shards: rows.length, items: rows.reduce((sum, row) => sum + row.end - row.start, 0) };
   }
 
-  /** A check with its model's spec and its checkpoint's row, for its aggregation. */
-  findWithModel(id: string) {
-    return this.prisma.check.findUnique({ where: { id }, include: { model: true, checkpoint: true } });
+  /** A check with its model, the spec of the version it runs under, and its checkpoint's row, for its aggregation. */
+  async findWithSpec(id: string) {
+    const check = await this.prisma.check.findUnique({ where: { id }, include: { model: true, checkpoint: true } });
+    if (!check) return null;
+    const version = await this.prisma.modelVersion.findUnique({ where: { modelId_version: { modelId: check.modelId, version: check.specVersion } }, select: { spec: true } });
+    return { ...check, spec: version?.spec ?? check.model.spec };
   }
 
   /** How many checks there are of each status. */

@@ -102,6 +102,23 @@ describe.each(backends)("HistoryRepository on %s", (_, open) => {
     expect(await history.findReports("00000000-0000-0000-0000-000000000000")).toEqual([]);
   });
 
+  it("keeps a changed spec under one name as the next version, with the checks made under each", async () => {
+    const base = finished(1, "versioned", "pass", 1e-11);
+    const spec = { ...(base.model.spec as object), l2: 0.1 };
+    await history.recordFinishedCheck({ ...base, model: { name: "versioned", spec } });
+    await history.recordFinishedCheck({ ...base, model: { name: "versioned", spec: { ...spec, l2: 0.2 } }, run: "b" });
+    // the first spec again (keys in another order): its version, not a third
+    await history.recordFinishedCheck({ ...base, model: { name: "versioned", spec: Object.fromEntries(Object.entries(spec).reverse()) }, run: "c" });
+    expect((await history.history({ model: "versioned" })).map((entry) => [entry.run, entry.specVersion])).toEqual([
+      ["b", 2],
+      ["c", 1],
+      ["default", 1],
+    ]);
+    const model = await prisma.model.findUniqueOrThrow({ where: { name: "versioned" }, include: { versions: { orderBy: { version: "asc" } } } });
+    expect(model.versions.map((version) => (version.spec as { l2: number }).l2)).toEqual([0.1, 0.2]);
+    expect((model.spec as { l2: number }).l2).toBe(0.2);
+  });
+
   it("lists nothing for an unknown model", async () => {
     expect(await history.history({ model: "unknown" })).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { backendLabel, DEFAULT_RUN, reportSchema, type Report } from "@gradcheck/contracts";
 import { canonicalHash } from "./canonical-hash.js";
+import { modelVersionFor } from "./model-versions.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
 /** A finished check, with what identifies its model and checkpoint. */
@@ -22,6 +23,8 @@ export interface FinishedCheck {
 export interface HistoryEntry {
   readonly checkId: string;
   readonly model: string;
+  /** the version of the model's spec the check ran under */
+  readonly specVersion: number;
   readonly run: string;
   readonly step: number | null;
   readonly mode: string;
@@ -51,17 +54,14 @@ export class HistoryRepository {
    * Stores a finished check with its tensors, worst coordinates and diagnoses, in one
    * transaction, and returns its id. With an `id` (a journal entry's), a check already stored
    * under it is kept. Like the cluster, the history holds one check per checkpoint, options,
-   * run and step: the same check again returns the one stored first.
+   * run, step and spec version: the same check again returns the one stored first.
    */
   async recordFinishedCheck(check: FinishedCheck, id?: string): Promise<string> {
     const { report } = check;
     return this.prisma.$transaction(async (tx) => {
       if (id !== undefined && (await tx.check.findUnique({ where: { id }, select: { id: true } }))) return id;
-      const model = await tx.model.upsert({
-        where: { name: check.model.name },
-        create: { name: check.model.name, spec: check.model.spec as Prisma.InputJsonValue },
-        update: { spec: check.model.spec as Prisma.InputJsonValue },
-      });
+      // a changed spec under the same name is the model's next version; the check keeps its own
+      const { model, version } = await modelVersionFor(tx, check.model.name, check.model.spec);
       const checkpoint = await tx.checkpoint.upsert({
         where: { modelId_contentHash: { modelId: model.id, contentHash: check.checkpoint.contentHash } },
         create: {
@@ -76,7 +76,7 @@ export class HistoryRepository {
       const run = check.run ?? DEFAULT_RUN;
       const step = check.step === undefined ? check.checkpoint.step : check.step;
       const optionsHash = canonicalHash(check.options);
-      const same = await tx.check.findFirst({ where: { checkpointId: checkpoint.id, optionsHash, run, step, status: "done" }, select: { id: true }, orderBy: { createdAt: "asc" } });
+      const same = await tx.check.findFirst({ where: { checkpointId: checkpoint.id, optionsHash, run, step, specVersion: version, status: "done" }, select: { id: true }, orderBy: { createdAt: "asc" } });
       if (same) return same.id;
       const created = await tx.check.create({
         data: {
@@ -85,6 +85,7 @@ export class HistoryRepository {
           checkpointId: checkpoint.id,
           run,
           step,
+          specVersion: version,
           status: "done",
           mode: report.mode,
           options: check.options as Prisma.InputJsonValue,
@@ -165,6 +166,7 @@ export class HistoryRepository {
     return checks.map((check) => ({
       checkId: check.id,
       model: check.model.name,
+      specVersion: check.specVersion,
       run: check.run,
       step: check.step,
       mode: check.mode,

@@ -6,6 +6,7 @@ export { CheckListRepository, InvalidCursorError } from "./check-list.repository
 export { CheckRepository, type CheckRow, type NewCheck } from "./check.repository.js";
 export { CheckpointRepository, type CheckpointRow, type NewCheckpoint } from "./checkpoint.repository.js";
 export { ModelRepository, type ModelRow } from "./model.repository.js";
+export { modelVersionFor, type ModelVersionRow } from "./model-versions.js";
 export { ShardResultStore, type StoredShardResult } from "./shard-result.store.js";
 export { canonicalHash } from "./canonical-hash.js";
 export { Prisma, PrismaClient } from "./generated/prisma/client.js";

@@ -64,16 +64,17 @@ export async function historyCommand(model: string | undefined, options: History
     return 0;
   }
   const table = new Table({
-    head: ["check", "model", "run", "step", "mode", "verdict", "rel. difference", "failing tensors", "finished"],
+    head: ["check", "model", "spec", "run", "step", "mode", "verdict", "rel. difference", "failing tensors", "finished"],
     style: { head: [], border: [] },
     chars: TABLE_CHARS,
-    colAligns: ["left", "left", "left", "right", "left", "left", "right", "left", "left"],
+    colAligns: ["left", "left", "left", "left", "right", "left", "left", "right", "left", "left"],
   });
   for (const entry of entries) {
     const failing = entry.tensors.filter((tensor) => tensor.verdict === "fail").map((tensor) => tensor.name);
     table.push([
       entry.checkId.slice(0, 8),
       entry.model,
+      `v${entry.specVersion}`,
       entry.run,
       entry.step === null ? "?" : entry.step.toLocaleString("en-US"),
       entry.mode,

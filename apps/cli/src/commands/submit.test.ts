@@ -186,7 +186,7 @@ describe("gradcheck submit", () => {
     const result = await submit(correctPath, "--model", modelPath);
     expect(result.code).toBe(0);
     const id = CHECK_ID.exec(result.stdout)![0];
-    expect(result.stdout).toMatch(new RegExp(`^Check ${id} queued \\(model cli-test, run default, step 10, checkpoint ${correctHash.slice(0, 12)}\\)`));
+    expect(result.stdout).toMatch(new RegExp(`^Check ${id} queued \\(model cli-test spec v1, run default, step 10, checkpoint ${correctHash.slice(0, 12)}\\)`));
     expect(result.stdout).toContain(`Follow it: GET ${fake.url}/api/v1/checks/${id}`);
     expect(fake.lines()).toEqual([
       "POST /api/v1/models",
@@ -219,13 +219,20 @@ describe("gradcheck submit", () => {
     expect([upload["content-type"], upload["content-length"], upload["transfer-encoding"]]).toEqual(["application/octet-stream", String(size), undefined]);
     expect(fake.requests.map((request) => request.headers.authorization)).toEqual(Array(4).fill("Bearer gck_submitter"));
     expect(fake.submitted).toEqual([
-      { model: "cli-test", checkpoint: correctHash, options: { mode: "sample", eps: 1e-3, richardson: true, samples: 5, directions: 8, seed: 7, top: 2 }, run: "default", checkpointFile: basename(correctPath) },
+      { model: "cli-test", checkpoint: correctHash, options: { mode: "sample", eps: 1e-3, richardson: true, samples: 5, directions: 8, seed: 7, top: 2 }, run: "default", checkpointFile: basename(correctPath), specVersion: 1 },
     ]);
+  });
+
+  it("submits a changed spec under the same name as the model's next version", async () => {
+    fake.models.set("cli-test", "{}");
+    const result = await submit(correctPath, "--model", modelPath);
+    expect(result.stdout).toMatch(/\(model cli-test spec v2, run default/);
+    expect(fake.submitted).toEqual([expect.objectContaining({ specVersion: 2 })]);
   });
 
   it("sends --run and --step with the check", async () => {
     const result = await submit(correctPath, "--model", modelPath, "--run", "sweep-3", "--step", "1200");
-    expect(result.stdout).toMatch(/\(model cli-test, run sweep-3, step 1200, checkpoint/);
+    expect(result.stdout).toMatch(/\(model cli-test spec v1, run sweep-3, step 1200, checkpoint/);
     expect(fake.submitted).toEqual([expect.objectContaining({ run: "sweep-3", step: 1200 })]);
   });
 
@@ -256,7 +263,6 @@ describe("gradcheck submit: the coordinator says no", () => {
   const cases: [string, () => void, string, RegExp, number][] = [
     ["a bad key", () => undefined, "gck_wrong", /^gradcheck: error: missing or invalid API key \(HTTP 401\)$/, 4],
     ["a viewer key", () => undefined, "gck_viewer", /^gradcheck: error: this API key has the role viewer; submitting needs submitter or admin \(HTTP 403\)$/, 4],
-    ["a model registered with another spec", () => fake.models.set("cli-test", "{}"), "gck_submitter", /^gradcheck: error: model "cli-test" is already registered with a different spec \(HTTP 409\)$/, 2],
     ["a checkpoint it cannot use", () => fake.canned.set("upload", apiError(422, "Unprocessable Entity", 'tensor "db3" has Infinity at [1]')), "gck_submitter", /^gradcheck: error: tensor "db3" has Infinity at \[1\] \(HTTP 422\)$/, 2],
     ["a checkpoint too large", () => fake.canned.set("upload", apiError(413, "Payload Too Large", "the checkpoint is larger than the 1 GiB limit")), "gck_submitter", /larger than the 1 GiB limit \(HTTP 413\)$/, 2],
     ["an unavailable queue", () => fake.canned.set("submit", apiError(503, "Service Unavailable", "queue unavailable: Redis does not answer")), "gck_submitter", /^gradcheck: error: queue unavailable: Redis does not answer \(HTTP 503\)$/, 3],
@@ -276,8 +282,8 @@ describe("gradcheck submit: the coordinator says no", () => {
   });
 
   it("stops before the upload when the model cannot be registered", async () => {
-    fake.models.set("cli-test", "{}");
-    await submit(correctPath, "--model", modelPath);
+    fake.canned.set("register", apiError(400, "Bad Request", "invalid model spec"));
+    expect((await submit(correctPath, "--model", modelPath)).code).toBe(2);
     expect(fake.lines()).toEqual(["POST /api/v1/models"]);
   });
 });

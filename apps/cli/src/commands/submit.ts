@@ -33,11 +33,12 @@ export async function submitCommand(checkpoint: string, options: SubmitCommandOp
   await checkCheckpointHeader(checkpoint, spec);
 
   const json = checkSpecJson(spec);
-  await client.registerModel(json);
+  // a changed spec under the same name is the model's next version: the check runs under this one
+  const { version } = await client.registerModel(json);
   // A checkpoint the coordinator already holds is not sent again (checkpoints can be large).
   const { contentHash } = await fileFingerprint(checkpoint);
   const info = (await client.findCheckpoint(json.name, contentHash)) ?? (await client.uploadCheckpoint(json.name, checkpoint)).info;
-  const { state, created } = await client.submitCheck({ model: json.name, checkpoint: info.hash, options: checkOptionsFrom(options), run: options.run, step: options.step, checkpointFile: basename(checkpoint) });
+  const { state, created } = await client.submitCheck({ model: json.name, checkpoint: info.hash, options: checkOptionsFrom(options), run: options.run, step: options.step, checkpointFile: basename(checkpoint), specVersion: version });
   if (!options.wait) {
     output.out(options.json ? JSON.stringify(state, null, 2) : describeSubmitted(state, created, client));
     return EXIT.ok;
@@ -70,7 +71,7 @@ function describeSubmitted(state: CheckState, created: boolean, client: Coordina
   const step = state.step === null ? "step unknown" : `step ${state.step}`;
   return [
     `Check ${pc.bold(state.id)} ${created ? "" : "was submitted before: "}${state.status}` +
-      pc.dim(` (model ${state.model}, run ${state.run}, ${step}, checkpoint ${state.checkpoint.slice(0, 12)})`),
+      pc.dim(` (model ${state.model} spec v${state.specVersion}, run ${state.run}, ${step}, checkpoint ${state.checkpoint.slice(0, 12)})`),
     `Follow it: GET ${client.checkUrl(state.id)}` + pc.dim(" (or run this command again with --wait)"),
   ].join("\n");
 }

@@ -52,8 +52,10 @@ export class FakeCoordinator {
   readonly requests: LoggedRequest[] = [];
   readonly uploads: Upload[] = [];
   readonly submitted: unknown[] = [];
-  /** registered models: name → spec as JSON */
+  /** registered models: name → latest spec as JSON */
   readonly models = new Map<string, string>();
+  /** every spec registered under each name, version 1 first */
+  readonly versions = new Map<string, string[]>();
   /** answers that replace a route's normal one, until deleted */
   readonly canned = new Map<Route, CannedAnswer>();
   /** how a check ends */
@@ -105,6 +107,7 @@ export class FakeCoordinator {
     this.uploads.length = 0;
     this.submitted.length = 0;
     this.models.clear();
+    this.versions.clear();
     this.canned.clear();
     this.checks.clear();
     this.checkpoints.clear();
@@ -137,13 +140,16 @@ export class FakeCoordinator {
     const body = Buffer.concat(chunks).toString("utf8");
     switch (route.name) {
       case "register": {
+        // as the coordinator does: the same spec finds its version, a changed one is the next
         const spec = JSON.parse(body) as { name: string };
         const known = this.models.get(spec.name);
-        if (known !== undefined && known !== JSON.stringify(spec)) {
-          return this.answer(response, apiError(409, "Conflict", `model "${spec.name}" is already registered with a different spec`));
-        }
-        this.models.set(spec.name, JSON.stringify(spec));
-        return this.answer(response, { status: known === undefined ? 201 : 200, body: JSON.stringify({ name: spec.name }) });
+        const versions = this.versions.get(spec.name) ?? (known === undefined ? [] : [known]);
+        const found = versions.indexOf(JSON.stringify(spec));
+        if (found < 0) versions.push(JSON.stringify(spec));
+        this.versions.set(spec.name, versions);
+        this.models.set(spec.name, versions.at(-1)!);
+        const version = found < 0 ? versions.length : found + 1;
+        return this.answer(response, { status: found < 0 ? 201 : 200, body: JSON.stringify({ name: spec.name, spec, version, createdAt: new Date(0).toISOString() }) });
       }
       case "find-checkpoint": {
         const [model, sha256] = route.id.split("/");
@@ -214,13 +220,14 @@ export class FakeCoordinator {
     else if (this.stream.breakBy !== "stalling") response.destroy();
   }
 
-  private timeline(id: string, { model, checkpoint, run, step }: { model: string; checkpoint: string; run: string; step?: number }, options: unknown): CheckState[] {
+  private timeline(id: string, { model, checkpoint, run, step, specVersion }: { model: string; checkpoint: string; run: string; step?: number; specVersion?: number }, options: unknown): CheckState[] {
     const report = this.options.reports.get(checkpoint);
     const total = report?.coordinates.total ?? 30;
     const base: CheckState = {
       id,
       model,
       checkpoint,
+      specVersion: specVersion ?? 1,
       run,
       step: step ?? 10,
       status: "queued",

@@ -33,7 +33,7 @@ export class CheckService {
 
   /** Queues a check (created: true), or finds the same checkpoint, options, run and step already queued, running or done. */
   async submit(request: SubmitCheck): Promise<{ state: CheckState; created: boolean }> {
-    const { row: model, spec } = await this.models.spec(request.model);
+    const { row: model, spec, version } = await this.models.spec(request.model, request.specVersion);
     const checkpoint = await this.checkpoints.find(model.id, request.checkpoint);
     if (!checkpoint || !(await this.storage.has(checkpoint.contentHash))) {
       throw new NotFoundException(`model "${model.name}" has no checkpoint ${request.checkpoint}; upload it with POST /api/v1/models/${model.name}/checkpoints`);
@@ -46,6 +46,7 @@ export class CheckService {
       run: request.run,
       step: request.step ?? checkpoint.step,
       checkpointFile: request.checkpointFile ?? null,
+      specVersion: version,
       mode: options.mode,
       options: recorded,
       optionsHash: canonicalHash(recorded),
@@ -120,6 +121,7 @@ export class CheckService {
       id: row.id,
       model: row.model.name,
       checkpoint: row.checkpoint.contentHash,
+      specVersion: row.specVersion,
       run: row.run,
       step: row.step,
       status,

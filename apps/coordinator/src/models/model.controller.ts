@@ -21,11 +21,11 @@ export class ModelController {
   @Post()
   @RequiresRole("submitter")
   @HttpCode(200)
-  @ApiOperation({ summary: "Register a model spec (201), or find the same one registered (200); 409 for another spec under the name" })
+  @ApiOperation({ summary: "Register a model spec: 201 with its version (a new model, or a changed spec under the name: the next version); 200 with the version of the same spec registered before" })
   @ApiBody({ schema: { type: "object", description: "a model spec, version 1 (name, inputSize, layers, loss, l2, keepProb) or version 2 (name, input, layers, loss, l2)" } })
   @ApiAnswer(modelViewSchema, 201, "registered")
   @ApiAnswer(modelViewSchema, 200, "the same spec was registered before")
-  @ApiErrors(400, 409)
+  @ApiErrors(400)
   async register(@Body() body: unknown, @Res({ passthrough: true }) response: Response) {
     const { model, created } = await this.models.register(body);
     if (created) response.status(201);

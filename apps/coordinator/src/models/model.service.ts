@@ -1,42 +1,43 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from "@nestjs/common";
-import { canonicalHash, ModelRepository, type ModelRow } from "@gradcheck/db";
+import { Inject, Injectable, NotFoundException } from "@nestjs/common";
+import type { ModelView } from "@gradcheck/contracts";
+import { ModelRepository, type ModelRow } from "@gradcheck/db";
 import { checkSpecJson, isPrintableName, parseCheckSpec, type CheckSpec } from "@gradcheck/models";
 
-export interface ModelView {
-  readonly name: string;
-  readonly spec: unknown;
-  readonly createdAt: string;
-}
-
-const view = (row: ModelRow): ModelView => ({ name: row.name, spec: row.spec, createdAt: row.createdAt.toISOString() });
+const view = (row: ModelRow, spec: unknown, version: number): ModelView => ({ name: row.name, spec, version, createdAt: row.createdAt.toISOString() });
 
 @Injectable()
 export class ModelService {
   constructor(@Inject(ModelRepository) private readonly models: ModelRepository) {}
 
-  /** Registers a spec; the same spec again is a no-op, another spec under a taken name a conflict. */
+  /**
+   * Registers a spec under its name: the same spec again finds its version (created: false);
+   * a changed one (another λ, another layer) becomes the model's next version, and the checks
+   * made under the earlier ones keep theirs.
+   */
   async register(body: unknown): Promise<{ model: ModelView; created: boolean }> {
     // either version; what is stored is the spec with its defaults filled in
     const spec = checkSpecJson(parseCheckSpec(body, "model spec"));
-    const { row, created } = await this.models.create(spec.name, spec);
-    if (!created && canonicalHash(row.spec) !== canonicalHash(spec)) {
-      throw new ConflictException(`a model named "${spec.name}" is already registered with a different spec; register this one under another name`);
-    }
-    return { model: view(row), created };
+    const { row, version, created } = await this.models.register(spec.name, spec);
+    return { model: view(row, spec, version), created };
   }
 
   async list() {
-    return (await this.models.list()).map((row) => ({ ...view(row), checkpoints: row._count.checkpoints, checks: row._count.checks }));
+    return (await this.models.list()).map((row) => ({ ...view(row, row.spec, row._count.versions || 1), checkpoints: row._count.checkpoints, checks: row._count.checks }));
   }
 
+  /** The model with its latest spec. */
   async show(name: string): Promise<ModelView> {
-    return view(await this.row(name));
+    const row = await this.row(name);
+    return view(row, row.spec, await this.models.latestVersion(row.id));
   }
 
-  /** The model and its validated spec, or 404. */
-  async spec(name: string): Promise<{ row: ModelRow; spec: CheckSpec }> {
+  /** The model and one version's validated spec (the latest when none is asked for), or 404. */
+  async spec(name: string, version?: number): Promise<{ row: ModelRow; spec: CheckSpec; version: number }> {
     const row = await this.row(name);
-    return { row, spec: parseCheckSpec(row.spec, `model "${name}"`) };
+    const number = version ?? (await this.models.latestVersion(row.id));
+    const json = version === undefined ? row.spec : await this.models.version(row.id, version);
+    if (json === null) throw new NotFoundException(`model "${name}" has no spec version ${version}; POST /api/v1/models registers a spec and answers its version`);
+    return { row, spec: parseCheckSpec(json, `model "${name}" (spec version ${number})`), version: number };
   }
 
   private async row(name: string): Promise<ModelRow> {

@@ -31,7 +31,7 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   const prisma = await (database ??= createClient({ url: config.databaseUrl }));
   const { checkId, items } = aggregateJobDataSchema.parse(job.data);
   const checks = new CheckRepository(prisma);
-  const check = await checks.findWithModel(checkId);
+  const check = await checks.findWithSpec(checkId);
   // The check commits before its flow is added: a flow without one was abandoned.
   if (!check) return { recorded: false };
   if (check.status !== "queued" && check.status !== "running") return { recorded: false };
@@ -39,7 +39,7 @@ export default async function aggregate(job: SandboxedJob<AggregateJobData>): Pr
   const children = await job.getChildrenValues();
   const results: ShardResult[] = await loadShardResults((shardResults ??= new ShardResultStore(config.databaseUrl)), checkId, Object.values(children));
   try {
-    const spec = parseCheckSpec(check.model.spec, `model "${check.model.name}"`);
+    const spec = parseCheckSpec(check.spec, `model "${check.model.name}" (spec version ${check.specVersion})`);
     const options = checkOptionsSchema.parse(check.options);
     const path = new CheckpointStorage(config.storageDir).pathOf(check.checkpoint.contentHash);
     const { input, backend } = await checkpoints.load(path, spec, "the stored checkpoint");
