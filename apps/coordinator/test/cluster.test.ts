@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -22,6 +23,15 @@ const checkpoints: Record<string, string> = {};
 async function localReport(path: string, spec: typeof MNIST_SPEC, options: CheckOptionsInput) {
   const input = await loadCheckInput(path, spec);
   return runLocalCheck(input, { ...checkOptionsSchema.parse(options), threads: 1 });
+}
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 async function submit(spec: typeof MNIST_SPEC, path: string, options: CheckOptionsInput): Promise<{ status: number; state: CheckState }> {
@@ -251,8 +261,13 @@ describe("a check through the cluster", () => {
     expect([changed.status, changed.body.version]).toEqual([201, 2]);
     const newer = await api.request("POST", "/checks", { model: MNIST_SPEC.name, checkpoint: hash, options });
     expect([newer.status, newer.body.specVersion]).toEqual([202, 2]);
-    const worker = await cluster.startWorker();
+    const metricsPort = await freePort();
+    const worker = await cluster.startWorker({ GRADCHECK_METRICS_PORT: String(metricsPort) });
     const [first, second] = [await api.waitFor(older.body.id), await api.waitFor(newer.body.id)];
+    // the worker's own metrics count the shards it did
+    const workerMetrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(Number(/^gradcheck_worker_shards_total\{outcome="completed"\} (\d+)$/m.exec(workerMetrics)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(workerMetrics).toMatch(/^gradcheck_worker_shard_duration_seconds_count \d+$/m);
     expect([first.specVersion, second.specVersion]).toEqual([1, 2]);
     expect(canonicalFindings(first.report)).toBe(canonicalFindings(await localReport(checkpoints.mnist, MNIST_SPEC, options)));
     expect(second.report?.cost).toBeGreaterThan(first.report!.cost);

@@ -15,6 +15,7 @@ describe("readWorkerConfig", () => {
       debug: false,
       backend: "cpu",
       gpujsMode: "auto",
+      metricsPort: null,
     });
   });
 
@@ -38,8 +39,10 @@ describe("readWorkerConfig", () => {
       GRADCHECK_CACHE_DIR: "cache",
       GRADCHECK_WORKER_CONCURRENCY: "3",
       GRADCHECK_DEBUG: "1",
+      GRADCHECK_METRICS_PORT: "9464",
     });
     expect(config).toMatchObject({
+      metricsPort: 9464,
       redisUrl: "rediss://user:pw@redis.example:6380/2",
       queuePrefix: "gc-x",
       server: "https://gradcheck.example/base",
@@ -58,6 +61,8 @@ describe("readWorkerConfig", () => {
     expect(bad({ REDIS_URL: "localhost:6379" })).toThrow(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
     expect(bad({ GRADCHECK_SERVER: "not a url" })).toThrow(/GRADCHECK_SERVER must be a URL/);
     expect(bad({ GRADCHECK_SERVER: "ftp://x" })).toThrow(ConfigError);
+    expect(bad({ GRADCHECK_METRICS_PORT: "70000" })).toThrow('GRADCHECK_METRICS_PORT must be a port from 1 to 65535, got "70000"');
+    expect(bad({ GRADCHECK_METRICS_PORT: "http" })).toThrow("GRADCHECK_METRICS_PORT must be a positive whole number");
   });
 });
 

@@ -33,6 +33,8 @@ export interface WorkerConfig {
   /** where shards are computed: see WORKER_USAGE */
   readonly backend: BackendRequest;
   readonly gpujsMode: GpuJsModeRequest;
+  /** where GET /metrics (Prometheus) is served; null: not served */
+  readonly metricsPort: number | null;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +68,7 @@ export function readWorkerConfig(env: NodeJS.ProcessEnv = process.env, argv: rea
     debug: env.GRADCHECK_DEBUG === "1",
     backend,
     gpujsMode,
+    metricsPort: env.GRADCHECK_METRICS_PORT ? portFrom(env, "GRADCHECK_METRICS_PORT") : null,
   };
 }
 
@@ -110,6 +113,12 @@ function urlFrom(env: NodeJS.ProcessEnv, name: string, fallback: string, protoco
     throw new ConfigError(`${name} must be a ${protocols.map((p) => p.replace(":", "://")).join(" or ")} URL, got "${raw}"`);
   }
   return raw;
+}
+
+function portFrom(env: NodeJS.ProcessEnv, name: string): number {
+  const value = positiveIntegerFrom(env, name, 0);
+  if (value > 65_535) throw new ConfigError(`${name} must be a port from 1 to 65535, got "${env[name]}"`);
+  return value;
 }
 
 function positiveIntegerFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
