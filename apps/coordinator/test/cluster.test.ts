@@ -206,6 +206,18 @@ describe("a check through the cluster", () => {
     expect((await history("?run=sweep-3&mode=full")).body).toEqual([]);
     expect((await history("?stepFrom=1000&stepTo=2000")).body.map((entry: { run: string }) => entry.run)).toEqual(["sweep-2", "sweep-3"]);
     expect((await history("?since=2999-01-01T00:00:00Z")).body).toEqual([]);
+    // a page at a time, each page's Link header naming the next
+    const whole = (await history("")).body.map((entry: { checkId: string }) => entry.checkId);
+    const paged: string[] = [];
+    let next: string | null = `${cluster.url}/api/v1/models/${MNIST_SPEC.name}/history?limit=2`;
+    while (next !== null) {
+      const page: Response = await fetch(next, { headers: { authorization: `Bearer ${api.key}` } });
+      paged.push(...((await page.json()) as { checkId: string }[]).map((entry) => entry.checkId));
+      const link = /^<([^>]+)>; rel="next"$/.exec(page.headers.get("link") ?? "");
+      next = link ? `${cluster.url}${link[1]}` : null;
+    }
+    expect(paged).toEqual(whole);
+    expect((await history("?cursor=abc")).status).toBe(400);
     const bad = await history("?verdict=maybe&colour=red");
     expect([bad.status, bad.body.message]).toEqual([400, expect.stringMatching(/^invalid request query: verdict: .*; query: Unrecognized key: "colour"/)]);
     worker.kill("SIGTERM");

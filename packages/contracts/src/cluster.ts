@@ -218,6 +218,9 @@ export const historyQuerySchema = z
     stepTo: queryInteger(0, MAX_STEP).optional(),
     /** finished at or after this time (ISO 8601) */
     since: z.iso.datetime({ offset: true }).optional(),
+    /** a page of at most this many (all when absent); the next page's address is in the Link header */
+    limit: queryInteger(1, 500).optional(),
+    cursor: z.string().min(1).optional(),
   })
   .strict();
 export type HistoryQuery = z.infer<typeof historyQuerySchema>;

@@ -1,29 +1,8 @@
 import type { CheckList, CheckListQuery, CheckStatus } from "@gradcheck/contracts";
+import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
-/** A cursor that does not come from a listing's `nextCursor`. */
-export class InvalidCursorError extends Error {
-  override name = "InvalidCursorError";
-}
-
-/** Where a page ended: the last check's creation time and id (ties in time are ordered by id). */
-interface Position {
-  readonly createdAt: Date;
-  readonly id: string;
-}
-
-const encodeCursor = (position: Position): string => Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString("base64url");
-
-function decodeCursor(cursor: string): Position {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown[];
-    const date = new Date(String(createdAt));
-    if (typeof createdAt === "string" && typeof id === "string" && !Number.isNaN(date.getTime())) return { createdAt: date, id };
-  } catch {
-    // not base64url JSON: said below
-  }
-  throw new InvalidCursorError(`cursor "${cursor}" is not one a listing gave: pass a page's nextCursor unchanged`);
-}
+export { InvalidCursorError } from "./cursor.js";
 
 /**
  * Checks of every state, newest first, filtered and paged by keyset (creation time, then id):
@@ -43,8 +22,9 @@ export class CheckListRepository {
     if (query.stepTo !== undefined) filters.push({ step: { lte: query.stepTo } });
     if (query.since !== undefined) filters.push({ createdAt: { gte: new Date(query.since) } });
     if (query.cursor !== undefined) {
-      const after = decodeCursor(query.cursor);
-      filters.push({ OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] });
+      // the last check's creation time and id (ties in time are ordered by id)
+      const [createdAt, id] = decodeCursor(query.cursor, ["date", "string"]) as [Date, string];
+      filters.push({ OR: [{ createdAt: { lt: createdAt } }, { createdAt, id: { lt: id } }] });
     }
     const rows = await this.prisma.check.findMany({
       where: { AND: filters },
@@ -69,7 +49,7 @@ export class CheckListRepository {
         createdAt: row.createdAt.toISOString(),
         finishedAt: row.finishedAt?.toISOString() ?? null,
       })),
-      nextCursor: rows.length > query.limit ? encodeCursor(page[page.length - 1]) : null,
+      nextCursor: rows.length > query.limit ? encodeCursor([page[page.length - 1].createdAt.toISOString(), page[page.length - 1].id]) : null,
     };
   }
 }

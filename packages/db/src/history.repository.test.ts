@@ -119,6 +119,30 @@ describe.each(backends)("HistoryRepository on %s", (_, open) => {
     expect((model.spec as { l2: number }).l2).toBe(0.2);
   });
 
+  it("pages a model's history by cursor in the order it lists it, unknown steps last, ties in time by id", async () => {
+    for (let i = 0; i < 40; i++) {
+      const check = finished(i % 5 === 0 ? null : (i * 7) % 13, `paged-${i}`, i % 3 === 0 ? "fail" : "pass", 1e-11);
+      // every check finished at the same instant: the id orders them
+      await history.recordFinishedCheck({ ...check, model: { ...check.model, name: "paged" }, run: ["a", "b"][i % 2] });
+    }
+    const all = (await history.history({ model: "paged" })).map((entry) => entry.checkId);
+    for (const [limit, filter] of [[6, {}], [1, {}], [7, { verdict: "fail" }], [50, {}]] as const) {
+      const paged: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await history.historyPage({ model: "paged", ...filter }, { limit, cursor });
+        paged.push(...page.entries.map((entry) => entry.checkId));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor !== undefined);
+      const want = "verdict" in filter ? (await history.history({ model: "paged", ...filter })).map((entry) => entry.checkId) : all;
+      expect(paged).toEqual(want);
+      expect(pages).toBe(Math.max(1, Math.ceil(want.length / limit)));
+    }
+    await expect(history.historyPage({ model: "paged" }, { limit: 5, cursor: "bm90IG91cnM" })).rejects.toThrow("is not one a listing gave");
+  });
+
   it("lists nothing for an unknown model", async () => {
     expect(await history.history({ model: "unknown" })).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { backendLabel, DEFAULT_RUN, reportSchema, type Report } from "@gradcheck/contracts";
 import { canonicalHash } from "./canonical-hash.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
 import { modelVersionFor } from "./model-versions.js";
 import type { Prisma, PrismaClient } from "./generated/prisma/client.js";
 
@@ -150,20 +151,53 @@ export class HistoryRepository {
 
   /** Finished checks that match the filter, ordered by model, run, then training step (unknown last), then time. */
   async history(filter: HistoryFilter = {}): Promise<HistoryEntry[]> {
-    const checks = await this.prisma.check.findMany({
-      where: {
-        status: "done",
-        ...(filter.model !== undefined ? { model: { name: filter.model } } : {}),
-        ...(filter.run !== undefined ? { run: filter.run } : {}),
-        ...(filter.verdict !== undefined ? { verdict: filter.verdict } : {}),
-        ...(filter.mode !== undefined ? { mode: filter.mode } : {}),
-        ...(filter.stepFrom !== undefined || filter.stepTo !== undefined ? { step: { gte: filter.stepFrom, lte: filter.stepTo } } : {}),
-        ...(filter.since !== undefined ? { finishedAt: { gte: new Date(filter.since) } } : {}),
-      },
-      include: { model: true, tensors: { orderBy: { position: "asc" } } },
-      orderBy: [{ model: { name: "asc" } }, { run: "asc" }, { step: { sort: "asc", nulls: "last" } }, { finishedAt: "asc" }],
-    });
-    return checks.map((check) => ({
+    const checks = await this.prisma.check.findMany({ where: whereOf(filter), include: ENTRY_INCLUDE, orderBy: HISTORY_ORDER });
+    return checks.map(entryOf);
+  }
+
+  /**
+   * One page of a model's history, in the order `history` lists it, after `cursor` (a page's
+   * `nextCursor`); paged by keyset, so a page never repeats or skips a check.
+   */
+  async historyPage(filter: HistoryFilter & { readonly model: string }, page: { readonly limit: number; readonly cursor?: string }): Promise<{ entries: HistoryEntry[]; nextCursor: string | null }> {
+    const where: Prisma.CheckWhereInput[] = [whereOf(filter)];
+    if (page.cursor !== undefined) where.push(afterInHistory(...(decodeCursor(page.cursor, ["string", "number|null", "date", "string"]) as [string, number | null, Date, string])));
+    const checks = await this.prisma.check.findMany({ where: { AND: where }, include: ENTRY_INCLUDE, orderBy: HISTORY_ORDER, take: page.limit + 1 });
+    const entries = checks.slice(0, page.limit).map(entryOf);
+    const last = entries.at(-1);
+    const more = checks.length > page.limit && last !== undefined;
+    return { entries, nextCursor: more ? encodeCursor([last.run, last.step, last.finishedAt!.toISOString(), last.checkId]) : null };
+  }
+}
+
+const ENTRY_INCLUDE = { model: true, tensors: { orderBy: { position: "asc" } } } as const;
+/** model, run, step (unknown last), finishing time, then id: a total order, so that pages can resume exactly */
+const HISTORY_ORDER: Prisma.CheckOrderByWithRelationInput[] = [{ model: { name: "asc" } }, { run: "asc" }, { step: { sort: "asc", nulls: "last" } }, { finishedAt: "asc" }, { id: "asc" }];
+
+function whereOf(filter: HistoryFilter): Prisma.CheckWhereInput {
+  return {
+    status: "done",
+    ...(filter.model !== undefined ? { model: { name: filter.model } } : {}),
+    ...(filter.run !== undefined ? { run: filter.run } : {}),
+    ...(filter.verdict !== undefined ? { verdict: filter.verdict } : {}),
+    ...(filter.mode !== undefined ? { mode: filter.mode } : {}),
+    ...(filter.stepFrom !== undefined || filter.stepTo !== undefined ? { step: { gte: filter.stepFrom, lte: filter.stepTo } } : {}),
+    ...(filter.since !== undefined ? { finishedAt: { gte: new Date(filter.since) } } : {}),
+  };
+}
+
+/** The checks after (run, step, finishedAt, id) in HISTORY_ORDER, within one model; an unknown step sorts last. */
+function afterInHistory(run: string, step: number | null, finishedAt: Date, id: string): Prisma.CheckWhereInput {
+  const later: Prisma.CheckWhereInput = { OR: [{ finishedAt: { gt: finishedAt } }, { finishedAt, id: { gt: id } }] };
+  const sameRunAfter: Prisma.CheckWhereInput =
+    step === null ? { step: null, ...later } : { OR: [{ step: { gt: step } }, { step: null }, { step, ...later }] };
+  return { OR: [{ run: { gt: run } }, { run, ...sameRunAfter }] };
+}
+
+type EntryRow = Prisma.CheckGetPayload<{ include: typeof ENTRY_INCLUDE }>;
+
+function entryOf(check: EntryRow): HistoryEntry {
+  return {
       checkId: check.id,
       model: check.model.name,
       specVersion: check.specVersion,
@@ -174,8 +208,7 @@ export class HistoryRepository {
       relativeDifference: check.relativeDifference,
       finishedAt: check.finishedAt,
       tensors: check.tensors.map((tensor) => ({ name: tensor.name, relativeDifference: tensor.relativeDifference, verdict: tensor.verdict })),
-    }));
-  }
+  };
 }
 
 /** A report's per-tensor figures, worst coordinates and diagnoses, as nested creates of a check (one INSERT each). */

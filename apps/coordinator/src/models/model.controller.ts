@@ -1,9 +1,9 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from "@nestjs/common";
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from "@nestjs/common";
 import { CHECK_MODES, historyQuerySchema, historySchema, modelListingSchema, modelViewSchema, VERDICTS, type HistoryQuery } from "@gradcheck/contracts";
 import { ApiAnswer, ApiErrors } from "../common/api-docs.js";
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
 import { ZodBodyPipe } from "../common/zod-body.pipe.js";
-import type { Response } from "express";
+import type { Request, Response } from "express";
 import { RequiresRole } from "../auth/roles.js";
 import { HistoryService } from "./history.service.js";
 import { ModelService } from "./model.service.js";
@@ -55,9 +55,18 @@ export class ModelController {
   @ApiQuery({ name: "stepFrom", required: false, description: "training steps from this one on" })
   @ApiQuery({ name: "stepTo", required: false, description: "training steps up to this one" })
   @ApiQuery({ name: "since", required: false, description: "finished at or after this time (ISO 8601)" })
-  @ApiAnswer(historySchema)
+  @ApiQuery({ name: "limit", required: false, description: "a page of at most this many (1 to 500); all when absent" })
+  @ApiQuery({ name: "cursor", required: false, description: "the next page's cursor, from the Link header of the page before" })
+  @ApiAnswer(historySchema, 200, 'the entries; with `limit`, a header `Link: <…&cursor=…>; rel="next"` while more follow')
   @ApiErrors(400, 404)
-  history(@Param("name") name: string, @Query(new ZodBodyPipe(historyQuerySchema, "query")) query: HistoryQuery) {
-    return this.histories.history(name, query);
+  async history(@Param("name") name: string, @Query(new ZodBodyPipe(historyQuerySchema, "query")) query: HistoryQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const { entries, nextCursor } = await this.histories.history(name, query);
+    if (nextCursor !== null) {
+      // the same query, the next page: its address as RFC 8288 prescribes
+      const next = new URL(request.originalUrl, "http://host");
+      next.searchParams.set("cursor", nextCursor);
+      response.setHeader("Link", `<${next.pathname}${next.search}>; rel="next"`);
+    }
+    return entries;
   }
 }
