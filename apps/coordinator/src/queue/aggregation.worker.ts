@@ -44,7 +44,7 @@ export class AggregationWorker implements OnApplicationBootstrap, OnApplicationS
       if (!final) return;
       const { checkId } = job.data as AggregateJobData;
       void this.queue
-        .failureReason(error.message)
+        .failureReason(error.message, job.data as AggregateJobData)
         .then((reason) => this.checks.markFailed(checkId, reason))
         .catch((failure: Error) => this.logger.warn(`check ${checkId}: could not record the failure: ${failure.message}`));
     });

@@ -131,19 +131,29 @@ export class QueueService implements OnApplicationShutdown {
     const job = await this.aggregates.getJob(aggregateJobId(checkId));
     if (!job) return null;
     const [state, counts] = await Promise.all([job.getState(), job.getDependenciesCount({ processed: true })]);
-    const failedReason = state === "failed" ? await this.failureReason(job.failedReason) : null;
-    return { state, data: job.data as AggregateJobData, shardsDone: counts.processed ?? 0, failedReason };
+    const data = job.data as AggregateJobData;
+    const failedReason = state === "failed" ? await this.failureReason(job.failedReason, data) : null;
+    return { state, data, shardsDone: counts.processed ?? 0, failedReason };
   }
 
   /**
    * Why a check's flow failed, in words: a parent failed by a child says only "child <key>
-   * failed", so the shard's own reason is looked up.
+   * failed", so the shard's own reason is looked up by the key it names. A parent read just
+   * before BullMQ failed it (a child's failure is deferred to the parent's next move) has no
+   * reason yet, although its state, read after, is failed: then the check's failed shard is
+   * looked for among its shards.
    */
-  async failureReason(parentReason: string | undefined): Promise<string> {
+  async failureReason(parentReason: string | undefined, flow?: Pick<AggregateJobData, "checkId" | "shards">): Promise<string> {
     const child = /child .*:(check-.+-shard-(\d+)) failed/.exec(parentReason ?? "");
-    if (!child) return parentReason || "the check's aggregation failed";
-    const shard = await this.shards.getJob(child[1]).catch(() => undefined);
-    return `shard ${child[2]} failed: ${shard?.failedReason ?? "no reason recorded"}`;
+    if (child) {
+      const shard = await this.shards.getJob(child[1]).catch(() => undefined);
+      return `shard ${child[2]} failed: ${shard?.failedReason ?? "no reason recorded"}`;
+    }
+    for (let index = 0; flow && index < flow.shards; index++) {
+      const shard = await this.shards.getJob(shardJobId(flow.checkId, index)).catch(() => undefined);
+      if (shard?.failedReason && (await shard.getState().catch(() => undefined)) === "failed") return `shard ${index} failed: ${shard.failedReason}`;
+    }
+    return parentReason || "the check's aggregation failed";
   }
 
   /** Removes what of a check's flow has not started; running shards finish and are ignored. */
