@@ -57,9 +57,18 @@ export async function withDatabase<T>(config: CliConfig, task: (repositories: Re
  * is a service (exit 3, like an unreachable coordinator); the embedded folder is the user's
  * to fix (exit 2).
  */
-export function databaseError(config: CliConfig, action: string, error: unknown): Error {
+function databaseError(config: CliConfig, action: string, error: unknown): Error {
   const message = `cannot ${action} ${historyLocation(config)}: ${error instanceof Error ? error.message : String(error)}`;
   return config.databaseUrl ? new ServiceError(message) : new InputError(message);
+}
+
+/** `withDatabase` for a command: a database that cannot be used fails it with one clear error ("cannot `action` the history in …"). */
+export async function withDatabaseFor<T>(config: CliConfig, action: string, task: (repositories: Repositories) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+  try {
+    return await withDatabase(config, task, options);
+  } catch (error) {
+    throw databaseError(config, action, error);
+  }
 }
 
 /** Where the history lives, for messages. */

@@ -16,3 +16,6 @@ export function formatCompact(value: number): string {
 }
 
 export const formatGrouped = (value: number): string => value.toLocaleString("en-US");
+
+/** A time in UTC to the second, `2026-12-03 10:00:00`, from a Date or an ISO 8601 string in UTC. */
+export const formatTime = (time: Date | string): string => (typeof time === "string" ? time : time.toISOString()).replace("T", " ").slice(0, 19);

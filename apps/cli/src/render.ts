@@ -2,7 +2,7 @@ import type { Provenance, Report, Verdict } from "@gradcheck/contracts";
 import Table from "cli-table3";
 import pc from "picocolors";
 import type { CoordinateErrors } from "./html/html-report.js";
-import { formatCompact, formatGrouped, formatNumber } from "./format.js";
+import { formatCompact, formatGrouped, formatNumber, formatTime } from "./format.js";
 import { outlierCount, outliersWorstFirst, sensitivityText, toleranceBasis } from "./report-text.js";
 import { errorStrip } from "./strip.js";
 
@@ -33,8 +33,7 @@ function screenSummary(report: Report): string {
 function provenanceLine(provenance: Provenance): string {
   const { checkpoint } = provenance;
   const file = checkpoint.file ? `${checkpoint.file} ` : "";
-  const when = provenance.checkedAt.replace("T", " ").slice(0, 19);
-  return `${file}(sha256 ${checkpoint.sha256.slice(0, 12)}) · run ${provenance.run} · checked ${when} UTC by gradcheck ${provenance.gradcheck} on ${provenance.host} (${provenance.backend})`;
+  return `${file}(sha256 ${checkpoint.sha256.slice(0, 12)}) · run ${provenance.run} · checked ${formatTime(provenance.checkedAt)} UTC by gradcheck ${provenance.gradcheck} on ${provenance.host} (${provenance.backend})`;
 }
 
 /** The report as a person reads it on a terminal; with per-coordinate errors, each tensor gets an error strip. */

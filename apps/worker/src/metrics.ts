@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { SHARD_SECONDS_BUCKETS } from "@gradcheck/contracts";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** A worker's Prometheus metrics: shards done and failed, their durations, its processors; served on GET /metrics. */
@@ -8,7 +9,7 @@ export class WorkerMetrics {
   private readonly seconds = new Histogram({
     name: "gradcheck_worker_shard_duration_seconds",
     help: "Seconds a shard's computation took here",
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    buckets: SHARD_SECONDS_BUCKETS,
     registers: [this.registry],
   });
 

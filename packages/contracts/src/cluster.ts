@@ -163,8 +163,6 @@ export const checkStateSchema = z.object({
 });
 export type CheckState = z.infer<typeof checkStateSchema>;
 
-
-
 /** One entry of GET /api/v1/models/:name/history: a finished check, with per-tensor figures. */
 export const historyEntrySchema = z.object({
   checkId: z.string(),
@@ -194,6 +192,9 @@ export type ModelView = z.infer<typeof modelViewSchema>;
 /** GET /api/v1/health and /health/ready. */
 export const healthSchema = z.object({ status: z.literal("ok"), database: z.literal("ok").optional(), queue: z.literal("ok").optional() });
 
+/** Histogram buckets of shard durations in seconds, the same on the coordinator and the workers so their series compare. */
+export const SHARD_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
+
 /** PUT a shard's results: whether this attempt stored them (false: an earlier one had). */
 export const shardResultsAnswerSchema = z.object({ stored: z.boolean() });
 
@@ -208,18 +209,28 @@ const queryInteger = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** The most entries a listing's page holds. */
+export const MAX_PAGE = 500;
+
+/** The filters both listings take: of checks, and of a model's history. */
+const listingFilters = {
+  run: runNameSchema.optional(),
+  verdict: z.enum(VERDICTS).optional(),
+  mode: z.enum(CHECK_MODES).optional(),
+  /** training steps from this one on */
+  stepFrom: queryInteger(0, MAX_STEP).optional(),
+  /** training steps up to this one */
+  stepTo: queryInteger(0, MAX_STEP).optional(),
+  /** at or after this time (ISO 8601): finished, in a history; created, in GET /checks */
+  since: z.iso.datetime({ offset: true }).optional(),
+};
+
 /** GET /api/v1/models/:name/history's query: which finished checks to list. */
 export const historyQuerySchema = z
   .object({
-    run: runNameSchema.optional(),
-    verdict: z.enum(VERDICTS).optional(),
-    mode: z.enum(CHECK_MODES).optional(),
-    stepFrom: queryInteger(0, MAX_STEP).optional(),
-    stepTo: queryInteger(0, MAX_STEP).optional(),
-    /** finished at or after this time (ISO 8601) */
-    since: z.iso.datetime({ offset: true }).optional(),
+    ...listingFilters,
     /** a page of at most this many (all when absent); the next page's address is in the Link header */
-    limit: queryInteger(1, 500).optional(),
+    limit: queryInteger(1, MAX_PAGE).optional(),
     cursor: z.string().min(1).optional(),
   })
   .strict();
@@ -229,17 +240,9 @@ export type HistoryQuery = z.infer<typeof historyQuerySchema>;
 export const checkListQuerySchema = z
   .object({
     model: z.string().min(1).optional(),
-    run: runNameSchema.optional(),
     status: z.enum(CHECK_STATUSES).optional(),
-    verdict: z.enum(VERDICTS).optional(),
-    mode: z.enum(CHECK_MODES).optional(),
-    /** training steps from this one on */
-    stepFrom: queryInteger(0, MAX_STEP).optional(),
-    /** training steps up to this one */
-    stepTo: queryInteger(0, MAX_STEP).optional(),
-    /** created at or after this time (ISO 8601) */
-    since: z.iso.datetime({ offset: true }).optional(),
-    limit: queryInteger(1, 500).default(50),
+    ...listingFilters,
+    limit: queryInteger(1, MAX_PAGE).default(50),
     /** `nextCursor` of the page before */
     cursor: z.string().min(1).optional(),
   })

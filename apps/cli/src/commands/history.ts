@@ -4,9 +4,9 @@ import Table from "cli-table3";
 import pc from "picocolors";
 import type { CliConfig } from "../config.js";
 import { assertServerForKey, clientFor } from "../coordinator-client.js";
-import { databaseError, historyLocation, withDatabase } from "../database.js";
+import { historyLocation, withDatabaseFor } from "../database.js";
 import type { Output } from "../io.js";
-import { formatNumber } from "../format.js";
+import { formatNumber, formatTime } from "../format.js";
 import { TABLE_CHARS, VERDICT_STYLE } from "../render.js";
 
 export interface HistoryCommandOptions extends HistoryQuery {
@@ -24,7 +24,7 @@ function describeFilter(filter: HistoryFilter): string {
     filter.verdict !== undefined ? `verdict ${filter.verdict}` : undefined,
     filter.mode !== undefined ? `mode ${filter.mode}` : undefined,
     filter.stepFrom !== undefined || filter.stepTo !== undefined ? `steps ${filter.stepFrom ?? 0}..${filter.stepTo ?? "∞"}` : undefined,
-    filter.since !== undefined ? `finished since ${filter.since.replace("T", " ").slice(0, 19)} UTC` : undefined,
+    filter.since !== undefined ? `finished since ${formatTime(filter.since)} UTC` : undefined,
   ].filter((part) => part !== undefined);
   return parts.join(", ");
 }
@@ -41,12 +41,8 @@ async function readHistory(filter: HistoryFilter, options: HistoryCommandOptions
     }
     return { entries, location: `the history of the coordinator at ${client.server}` };
   }
-  try {
-    const entries = await withDatabase(config, ({ history }) => history.history(filter), { warn: (message) => output.err(`gradcheck: warning: ${message}`) });
-    return { entries, location: historyLocation(config) };
-  } catch (error) {
-    throw databaseError(config, "read", error);
-  }
+  const entries = await withDatabaseFor(config, "read", ({ history }) => history.history(filter), { warn: (message) => output.err(`gradcheck: warning: ${message}`) });
+  return { entries, location: historyLocation(config) };
 }
 
 /** `gradcheck history [MODEL]`: checks across training checkpoints, ordered by run and step; says which history it read. */
@@ -81,7 +77,7 @@ export async function historyCommand(model: string | undefined, options: History
       entry.verdict ? VERDICT_STYLE[entry.verdict as Verdict](entry.verdict) : "—",
       entry.relativeDifference === null ? "—" : formatNumber(entry.relativeDifference),
       failing.join(", ") || pc.dim("none"),
-      entry.finishedAt ? entry.finishedAt.toISOString().replace("T", " ").slice(0, 19) : "—",
+      entry.finishedAt ? formatTime(entry.finishedAt) : "—",
     ]);
   }
   const count = `${entries.length} check${entries.length === 1 ? "" : "s"}`;

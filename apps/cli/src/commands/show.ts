@@ -1,7 +1,7 @@
 import { exitCodeFor, type Report } from "@gradcheck/contracts";
 import type { CliConfig } from "../config.js";
 import { assertServerForKey, clientFor } from "../coordinator-client.js";
-import { databaseError, historyLocation, withDatabase } from "../database.js";
+import { historyLocation, withDatabaseFor } from "../database.js";
 import { InputError } from "../errors.js";
 import type { Output } from "../io.js";
 import { renderReport } from "../render.js";
@@ -23,12 +23,7 @@ async function storedReport(reference: string, options: ShowCommandOptions, outp
     return state.report;
   }
   if (reference.length < SHORTEST_PREFIX) throw new InputError(`"${reference}" is too short: give a check's id, or its first ${SHORTEST_PREFIX} characters or more (gradcheck history shows them)`);
-  let found;
-  try {
-    found = await withDatabase(config, ({ history }) => history.findReports(reference), { warn: (message) => output.err(`gradcheck: warning: ${message}`) });
-  } catch (error) {
-    throw databaseError(config, "read", error);
-  }
+  const found = await withDatabaseFor(config, "read", ({ history }) => history.findReports(reference), { warn: (message) => output.err(`gradcheck: warning: ${message}`) });
   if (found.length === 0) throw new InputError(`no finished check in ${historyLocation(config)} has the id or prefix "${reference}" (gradcheck history lists them)`);
   if (found.length > 1) throw new InputError(`"${reference}" is the prefix of several checks (${found.map((entry) => entry.checkId).join(", ")}, ...): give more of it`);
   return found[0].report;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Diagnosis, Report, TensorReport, Verdict, Warning } from "@gradcheck/contracts";
-import { formatCompact, formatGrouped, formatNumber } from "../format.js";
+import { formatCompact, formatGrouped, formatNumber, formatTime } from "../format.js";
 import { outlierCount, outliersWorstFirst, sensitivityText, toleranceBasis } from "../report-text.js";
 import { escapeHtml, formatEvidence, jsonForScript } from "./format.js";
 import { isDownsampled, maxPoolGrid, type HeatmapGrid } from "./heatmap-grid.js";
@@ -116,7 +116,7 @@ function renderHeader(report: Report): string {
   const { provenance } = report;
   if (provenance) {
     facts.unshift(["checkpoint", `${provenance.checkpoint.file ?? "?"} (sha256 ${provenance.checkpoint.sha256.slice(0, 12)})`], ["run", provenance.run]);
-    facts.push(["checked", `${provenance.checkedAt.replace("T", " ").slice(0, 19)} UTC`], ["by", `gradcheck ${provenance.gradcheck} on ${provenance.host} (${provenance.backend})`]);
+    facts.push(["checked", `${formatTime(provenance.checkedAt)} UTC`], ["by", `gradcheck ${provenance.gradcheck} on ${provenance.host} (${provenance.backend})`]);
   }
   return `<header class="masthead">
   <div><div class="brand">gradcheck report</div><h1>${escapeHtml(report.model)}</h1></div>

@@ -1,7 +1,7 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query, Req, Res } from "@nestjs/common";
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse, ApiTags } from "@nestjs/swagger";
 import { checkListQuerySchema, checkListSchema, checkStateSchema, shardResultsAnswerSchema, submitCheckSchema, type CheckListQuery, type SubmitCheck } from "@gradcheck/contracts";
-import { CheckListRepository, InvalidCursorError } from "@gradcheck/db";
+import { CheckListRepository } from "@gradcheck/db";
 import type { Request, Response } from "express";
 import { RequiresRole } from "../auth/roles.js";
 import { ApiAnswer, ApiErrors, schemaOf } from "../common/api-docs.js";
@@ -29,13 +29,8 @@ export class CheckController {
   })
   @ApiAnswer(checkListSchema)
   @ApiErrors(400)
-  async list(@Query(new ZodBodyPipe(checkListQuerySchema, "query")) query: CheckListQuery) {
-    try {
-      return await this.listing.list(query);
-    } catch (error) {
-      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
-      throw error;
-    }
+  list(@Query(new ZodBodyPipe(checkListQuerySchema, "query")) query: CheckListQuery) {
+    return this.listing.list(query);
   }
 
   @Post()

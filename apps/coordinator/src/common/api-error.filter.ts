@@ -1,12 +1,13 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from "@nestjs/common";
 import type { ApiError } from "@gradcheck/contracts";
+import { InvalidCursorError } from "@gradcheck/db";
 import { isCheckInputError } from "@gradcheck/engine";
 import { ModelSpecError } from "@gradcheck/models";
 import type { Response } from "express";
 
 /** Statuses of the domain's own errors: bad input the caller can fix. */
 function statusOf(error: unknown): number | undefined {
-  if (error instanceof ModelSpecError) return HttpStatus.BAD_REQUEST;
+  if (error instanceof ModelSpecError || error instanceof InvalidCursorError) return HttpStatus.BAD_REQUEST;
   return isCheckInputError(error) ? HttpStatus.UNPROCESSABLE_ENTITY : undefined;
 }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from "@nestjs/common";
-import { CHECK_STATUSES } from "@gradcheck/contracts";
+import { CHECK_STATUSES, SHARD_SECONDS_BUCKETS } from "@gradcheck/contracts";
 import { CheckRepository } from "@gradcheck/db";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { CheckNotifier } from "../queue/check-notifier.js";
@@ -17,7 +17,7 @@ export class MetricsService implements OnApplicationBootstrap {
   private readonly shardSeconds = new Histogram({
     name: "gradcheck_shard_duration_seconds",
     help: "Seconds a shard's computation took on its worker",
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    buckets: SHARD_SECONDS_BUCKETS,
     registers: [this.registry],
   });
 

@@ -1,6 +1,6 @@
 import { BadRequestException, Inject, Injectable } from "@nestjs/common";
 import type { HistoryEntryView, HistoryQuery } from "@gradcheck/contracts";
-import { HistoryRepository, InvalidCursorError, type HistoryEntry } from "@gradcheck/db";
+import { HistoryRepository, type HistoryEntry } from "@gradcheck/db";
 import { ModelService } from "./model.service.js";
 
 const view = (entry: HistoryEntry): HistoryEntryView => ({ ...entry, finishedAt: entry.finishedAt?.toISOString() ?? null });
@@ -20,12 +20,7 @@ export class HistoryService {
       if (cursor !== undefined) throw new BadRequestException("invalid request query: cursor: comes with the limit of the page it continues");
       return { entries: (await this.repository.history({ ...filter, model: name })).map(view), nextCursor: null };
     }
-    try {
-      const page = await this.repository.historyPage({ ...filter, model: name }, { limit, cursor });
-      return { entries: page.entries.map(view), nextCursor: page.nextCursor };
-    } catch (error) {
-      if (error instanceof InvalidCursorError) throw new BadRequestException(error.message);
-      throw error;
-    }
+    const page = await this.repository.historyPage({ ...filter, model: name }, { limit, cursor });
+    return { entries: page.entries.map(view), nextCursor: page.nextCursor };
   }
 }
