@@ -29,14 +29,16 @@ export function integerIn(name: string, min: number, max: number) {
   };
 }
 
-/** Adds --mode, --eps, --richardson, --samples, --directions, --seed and --top to a command. */
-export function addCheckOptions(command: Command): Command {
-  return command
-    .addOption(
+/** Adds --mode (unless a policy sets it), --eps, --richardson, --samples, --directions, --seed and --top to a command. */
+export function addCheckOptions(command: Command, { mode = true }: { mode?: boolean } = {}): Command {
+  if (mode) {
+    command.addOption(
       new Option("--mode <mode>", "full: every coordinate; sample: --samples per tensor; directional: random directions, then localization")
         .choices([...CHECK_MODES])
         .default(DEFAULT_CHECK_OPTIONS.mode),
-    )
+    );
+  }
+  return command
     .addOption(new Option("--eps <h>", "fixed finite-difference step h (default: ∛ε·max(1, |θ_i|))").argParser(positiveNumber("--eps", CHECK_OPTION_LIMITS.eps.max)))
     .option("--richardson", "Richardson extrapolation from h and h/2 (twice the cost evaluations)", false)
     .addOption(

@@ -1,11 +1,13 @@
 import { mkdir } from "node:fs/promises";
-import type { ApiKeyRepository, HistoryRepository } from "@gradcheck/db";
+import type { ApiKeyRepository, AuditRepository, HistoryRepository, ModelRepository } from "@gradcheck/db";
 import type { CliConfig } from "./config.js";
 import { InputError, ServiceError } from "./errors.js";
 
 export interface Repositories {
   readonly history: HistoryRepository;
   readonly keys: ApiKeyRepository;
+  readonly models: ModelRepository;
+  readonly audits: AuditRepository;
 }
 
 /** An open database with its repositories; `close` releases it (and an embedded folder's lock). */
@@ -39,7 +41,13 @@ export async function openDatabase(config: CliConfig, options: OpenOptions = {})
       throw error;
     }
   }
-  return { history, keys: new db.ApiKeyRepository(prisma), close: () => prisma.$disconnect() };
+  return {
+    history,
+    keys: new db.ApiKeyRepository(prisma),
+    models: new db.ModelRepository(prisma),
+    audits: new db.AuditRepository(prisma),
+    close: () => prisma.$disconnect(),
+  };
 }
 
 /** The database for one task, closed after it. */

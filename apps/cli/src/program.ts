@@ -1,5 +1,6 @@
-import { API_ROLES, CHECK_MODES, GRADCHECK_VERSION, MAX_STEP, VERDICTS } from "@gradcheck/contracts";
-import { Command, CommanderError, Option } from "commander";
+import { ALERT_KINDS, API_ROLES, CHECK_MODES, DEFAULT_REGRESSION_FACTOR, GRADCHECK_VERSION, MAX_STEP, MIN_AUDIT_INTERVAL_MS, VERDICTS, type AlertKind } from "@gradcheck/contracts";
+import { parseDuration } from "@gradcheck/audits";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { addBackendOptions, addCheckOptions, addRunOptions, integerIn, isoTime, runName } from "./check-options.js";
 import { checkCommand } from "./commands/check.js";
 import { DEFAULT_DEMO_DIR, demoCommand } from "./commands/demo.js";
@@ -8,6 +9,7 @@ import { historyCommand } from "./commands/history.js";
 import { showCommand } from "./commands/show.js";
 import { createKeyCommand, listKeysCommand, revokeKeyCommand } from "./commands/keys.js";
 import { submitCommand } from "./commands/submit.js";
+import { watchCommand } from "./commands/watch.js";
 import { EXIT, isInputError, NotAuthorisedError, ServiceError } from "./errors.js";
 import { processOutput, type Output } from "./io.js";
 
@@ -25,6 +27,13 @@ Cluster
   --key to GRADCHECK_KEY (a submitter key from \`gradcheck keys create\`; the environment keeps
   it out of the process list). With --wait it follows the check and ends as gradcheck check does.
 
+Audits
+  gradcheck watch DIR --model MODEL.json checks each checkpoint a training job writes into DIR once
+  (by content), when two scans in a row see it unchanged: --first mode for the first, --then for the
+  rest. A checkpoint with NaN or Inf is recorded as diverged. Alerts (fail, outlier, regression: a
+  tensor's relative difference up --regression-factor times since the run's previous step, diverged)
+  go to --webhook as JSON signed with HMAC-SHA256 (X-Gradcheck-Signature over "<timestamp>.<body>").
+
 History
   Every check is recorded (unless --no-save): in PostgreSQL when DATABASE_URL is set, otherwise
   in an embedded database in GRADCHECK_DATA_DIR (default ~/.gradcheck/history).
@@ -41,6 +50,7 @@ Examples
   $ gradcheck check checkpoint.safetensors --model model.json
   $ gradcheck check checkpoint.safetensors --model model.json --json > report.json
   $ gradcheck check big.safetensors --model model.json --mode directional --html report.html
+  $ gradcheck watch runs/lr-3e-4/checkpoints --model model.json --run lr-3e-4 --every 30s
   $ gradcheck history mnist-mlp --run lr-3e-4
   $ gradcheck show 1f0c9a2b
   $ export GRADCHECK_SERVER=http://coordinator:8080 GRADCHECK_KEY=gck_...
@@ -137,6 +147,41 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .argument("<key>", "the key's id, its prefix as `keys list` shows it (gck_ and 6 characters), or the key itself")
     .action(async (idOrPrefix: string) => setExitCode(await revokeKeyCommand(idOrPrefix, output, config)));
 
+  addCheckOptions(
+    program
+      .command("watch")
+      .description("audit a folder on this machine: check each new checkpoint once, by a policy, into the history; alert a webhook")
+      .argument("<source>", "a folder (every *.safetensors in it) or a quoted glob ('runs/**/*.safetensors')")
+      .requiredOption("-m, --model <file>", "model spec (JSON)"),
+    { mode: false },
+  )
+    .option("--name <audit>", "the audit's name in the history (default: watch-<folder name>)")
+    .addOption(new Option("--run <name>", "the training run its checks belong to").argParser(runName("--run")).default("default"))
+    .addOption(new Option("--every <duration>", "time between scans: 1500ms, 5s, 1m, 1h").argParser(duration("--every")).default(5000, "5s"))
+    .addOption(new Option("--first <mode>", "mode of the first checkpoint").choices([...CHECK_MODES]).default("full"))
+    .addOption(new Option("--then <mode>", "mode of every later one").choices([...CHECK_MODES]).default("sample"))
+    .addOption(new Option("--full-every <n>", "a full check every nth checkpoint too").argParser(integerIn("--full-every", 2, 1_000_000)))
+    .option("--webhook <url>", "POST every alert here as JSON, signed with --webhook-secret")
+    .addOption(new Option("--webhook-secret <secret>", "HMAC-SHA256 key of the alerts' signatures, 16 characters or more").env("GRADCHECK_WEBHOOK_SECRET"))
+    .addOption(new Option("--alert-on <kinds>", `alerts to raise, comma-separated: ${ALERT_KINDS.join(", ")}`).argParser(alertKinds).default([...ALERT_KINDS], "all"))
+    .addOption(
+      new Option("--regression-factor <x>", "a tensor's relative difference up this many times since the run's previous checkpoint is a regression")
+        .argParser(integerIn("--regression-factor", 2, 1_000_000))
+        .default(DEFAULT_REGRESSION_FACTOR),
+    )
+    .option("--once", "scan until every checkpoint in the folder is taken, then exit", false)
+    .action(async (source: string, options) => {
+      // Ctrl-C ends the watch between checkpoints, its history closed
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      process.once("SIGINT", abort).once("SIGTERM", abort);
+      try {
+        setExitCode(await watchCommand(source, options, output, config, stop.signal));
+      } finally {
+        process.off("SIGINT", abort).off("SIGTERM", abort);
+      }
+    });
+
   program
     .command("demo")
     .description("write a correct and a buggy model, check both, and explain the output")
@@ -145,6 +190,21 @@ export function buildProgram(output: Output, setExitCode: (code: number) => void
     .action(async (options) => setExitCode(await demoCommand(options, output, config)));
 
   return program;
+}
+
+function duration(name: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === null || ms < MIN_AUDIT_INTERVAL_MS) throw new InvalidArgumentError(`${name} must be a duration of at least 1s (1500ms, 5s, 1m, 1h), got "${value}".`);
+    return ms;
+  };
+}
+
+function alertKinds(value: string): AlertKind[] {
+  const kinds = value.split(",").map((kind) => kind.trim()).filter(Boolean);
+  const unknown = kinds.filter((kind) => !(ALERT_KINDS as readonly string[]).includes(kind));
+  if (unknown.length || !kinds.length) throw new InvalidArgumentError(`--alert-on takes ${ALERT_KINDS.join(", ")}, comma-separated; got "${value}".`);
+  return kinds as AlertKind[];
 }
 
 /** Runs the CLI; resolves to the exit code instead of exiting, so tests can call it. */

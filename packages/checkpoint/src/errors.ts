@@ -10,6 +10,20 @@ export class CheckpointError extends Error {
   }
 }
 
+/** A tensor holding NaN or ±Infinity: a diverged training run, as a rule. */
+export class NonFiniteValueError extends CheckpointError {
+  constructor(
+    message: string,
+    readonly tensor: string,
+    readonly value: number,
+    /** the first such value's multi-index, e.g. "[0,0]" */
+    readonly index: string,
+  ) {
+    super(message);
+    this.name = "NonFiniteValueError";
+  }
+}
+
 /** Quote a user-supplied name the way JSON would, so odd characters stay visible and escaped. */
 export function quote(name: string): string {
   return JSON.stringify(name);

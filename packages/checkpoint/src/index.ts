@@ -1,4 +1,4 @@
-export { CheckpointError } from "./errors.js";
+export { CheckpointError, NonFiniteValueError } from "./errors.js";
 export { DTYPE_BYTES, FLOAT_DTYPES } from "./dtypes.js";
 export type { Dtype, FloatDtype } from "./dtypes.js";
 export { bfloat16ToFloat64, float16ToFloat64, float64ToBfloat16Bits, float64ToFloat16Bits } from "./float16.js";

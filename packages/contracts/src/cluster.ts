@@ -8,16 +8,25 @@ import { backendUsageSchema, CHECK_MODES, reportSchema, VERDICTS } from "./repor
 export enum QueueName {
   shards = "gradcheck-shards",
   aggregate = "gradcheck-aggregate",
+  /** audits' scans: one job scheduler per audit */
+  audits = "gradcheck-audits",
+  /** alerts' webhook deliveries, retried with backoff */
+  alerts = "gradcheck-alerts",
 }
 
 export enum JobName {
   shard = "shard",
   aggregate = "aggregate",
+  scan = "scan",
+  alert = "alert",
 }
 
 /** Deterministic job ids (BullMQ forbids ":"), so a flow added twice creates nothing new. */
 export const shardJobId = (checkId: string, shardIndex: number): string => `check-${checkId}-shard-${shardIndex}`;
 export const aggregateJobId = (checkId: string): string => `check-${checkId}-aggregate`;
+/** An audit's job scheduler, and the delivery job of an alert. */
+export const auditSchedulerId = (auditId: string): string => `audit-${auditId}`;
+export const alertJobId = (alertId: string): string => `alert-${alertId}`;
 
 /** The check options' limits and defaults: the one place the API, the engine and the CLI's flags take them from. */
 export const CHECK_OPTION_LIMITS = {

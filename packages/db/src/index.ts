@@ -12,3 +12,4 @@ export { canonicalHash } from "./canonical-hash.js";
 export { Prisma, PrismaClient } from "./generated/prisma/client.js";
 export { ensureDatabase } from "./ensure-database.js";
 export { journalDir, journalFinishedCheck, takeJournal, type JournalSink, type TakenJournal } from "./journal.js";
+export { AuditRepository, type AlertRow, type AuditEntryRow, type AuditFileRow, type AuditRow, type EntryClaim, type NewAlert, type NewAudit } from "./audit.repository.js";

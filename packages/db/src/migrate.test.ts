@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMigrations, migratePglite, migratePostgres } from "./migrate.js";
 import { createTestDatabase, type TestDatabase } from "./testing.js";
 
-const TABLES = ["ApiKey", "Check", "Checkpoint", "Diagnosis", "Model", "ModelVersion", "ShardResult", "TensorResult", "WorstCoordinate"];
+const TABLES = ["Alert", "ApiKey", "Audit", "AuditEntry", "AuditFile", "Check", "Checkpoint", "Diagnosis", "Model", "ModelVersion", "ShardResult", "TensorResult", "WorstCoordinate"];
 const LIST_TABLES = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name NOT LIKE '\\_%' ORDER BY table_name`;
 
 describe("migrations on PostgreSQL", () => {

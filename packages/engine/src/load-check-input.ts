@@ -1,4 +1,4 @@
-import { CheckpointError, firstNonFinite, formatIndex, openSafetensors, type SafetensorsFile } from "@gradcheck/checkpoint";
+import { CheckpointError, firstNonFinite, NonFiniteValueError, formatIndex, openSafetensors, type SafetensorsFile } from "@gradcheck/checkpoint";
 import { lowestPrecision, type Precision } from "@gradcheck/core";
 import { MAX_STEP, type Warning } from "@gradcheck/contracts";
 import {
@@ -63,7 +63,8 @@ export async function readFinite(file: SafetensorsFile, name: string, label: str
   const values = integers ? await file.readIntegers(name) : await file.readFloat64(name);
   const bad = firstNonFinite(values);
   if (bad !== -1) {
-    throw new CheckpointError(`${label}: tensor "${name}" has ${values[bad]} at ${formatIndex(file.info(name).shape, bad)}; every value must be finite`);
+    const index = formatIndex(file.info(name).shape, bad);
+    throw new NonFiniteValueError(`${label}: tensor "${name}" has ${values[bad]} at ${index}; every value must be finite`, name, values[bad], index);
   }
   return values;
 }
