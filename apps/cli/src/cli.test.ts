@@ -337,7 +337,7 @@ describe("history", () => {
     } finally {
       await own.drop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it("puts a check in the run and at the step given, and lists one run, verdict or mode alone, saying which", async () => {
     const config = { debug: false, dataDir: join(directory, "runs-history") };
@@ -365,7 +365,7 @@ describe("history", () => {
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining(`--run must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit, got "no spaces"`)]);
     expect((await cliWith(config, "check", correctPath, "--model", modelPath, "--step", "-1")).code).toBe(2);
     expect((await cliWith(config, "history", "--verdict", "maybe")).code).toBe(2);
-  }, 60_000);
+  }, 120_000);
 
   it("shows a recorded report by its check's id or the prefix the history shows, exiting as the check did", async () => {
     const config = { debug: false, dataDir: join(directory, "show-history") };
@@ -391,7 +391,7 @@ describe("history", () => {
     expect([short.code, short.stderr]).toEqual([2, expect.stringContaining("is too short: give a check's id, or its first 8 characters or more")]);
     const unknown = await cliWith(config, "show", "ffffffff-ffff");
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no finished check in the history in')]);
-  }, 60_000);
+  }, 120_000);
 
   it("keeps the history in an embedded database when no DATABASE_URL is set: a check goes to its journal, the next reader takes it in", async () => {
     const config = { debug: false, dataDir: join(directory, "embedded-history") };
@@ -404,7 +404,7 @@ describe("history", () => {
     const entries = JSON.parse((await cliWith(config, "history", "--json")).stdout) as { model: string; step: number }[];
     expect(entries.map((entry) => [entry.model, entry.step])).toEqual([["cli-test", 10]]);
     expect(await readdir(`${config.dataDir}.journal`)).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it("sets aside a journal entry it cannot read, with a warning, and lists the rest", async () => {
     const config = { debug: false, dataDir: join(directory, "journal-damaged") };
@@ -415,7 +415,7 @@ describe("history", () => {
     expect(listed.stderr).toMatch(/warning: a journal entry of the history could not be read and was set aside: .*0000-cut-short\.json/);
     expect(JSON.parse(listed.stdout)).toHaveLength(1);
     expect(await readdir(`${config.dataDir}.journal`)).toEqual(["0000-cut-short.json.rejected"]);
-  }, 60_000);
+  }, 120_000);
 
   it("records two checks that share an embedded history at once; the same check again is kept once", async () => {
     const config = { debug: false, dataDir: join(directory, "shared-history") };
@@ -432,7 +432,7 @@ describe("history", () => {
     // the same checkpoint, options, run and step again: the history keeps the first, as the cluster does
     expect((await cliWith(config, "check", correctPath, "--model", modelPath, "--run", "a")).code).toBe(0);
     expect(JSON.parse((await cliWith(config, "history", "--json")).stdout)).toEqual(entries);
-  }, 60_000);
+  }, 120_000);
 
   it("still reports the verdict when the history cannot be reached, with a warning", async () => {
     const config = { debug: false, databaseUrl: "postgresql://postgres@127.0.0.1:1/none", dataDir: join(directory, "unused") };
@@ -530,5 +530,5 @@ describe("gradcheck demo", () => {
     // its two checks are in the history, like any others
     const entries = JSON.parse((await cliWith(config, "history", "demo-mlp", "--json")).stdout) as { verdict: string }[];
     expect(entries.map((entry) => entry.verdict).sort()).toEqual(["fail", "pass"]);
-  }, 60_000);
+  }, 120_000);
 });

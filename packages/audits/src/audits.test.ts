@@ -6,7 +6,7 @@ import { NonFiniteValueError } from "@gradcheck/checkpoint";
 import { auditPolicySchema, reportSchema, type AlertPayload, type Report } from "@gradcheck/contracts";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertsForCheck, fileDecision, findCheckpointFiles, modeFor, parseDuration, refusalOf, regressionsOf, scheduleProblem, sendWebhook, signatureOf, stepFromFileName, WebhookError } from "./index.js";
+import { alertsForCheck, fileDecision, findCheckpointFiles, inWritingOrder, modeFor, parseDuration, refusalOf, regressionsOf, scheduleProblem, sendWebhook, signatureOf, stepFromFileName, WebhookError } from "./index.js";
 
 const tensor = (name: string, relativeDifference: number, extra: object = {}) => ({
   name, shape: [2], relativeDifference, maxAbsError: 0, verdict: "pass", size: 2, checked: 2, coverage: 1, kinks: 0, worst: [],
@@ -94,6 +94,11 @@ describe("directory sources", () => {
   it("follows a glob into subfolders", async () => {
     expect((await findCheckpointFiles(join(dir, "**/*.safetensors"))).map((file) => file.name)).toEqual(["a.safetensors", "b.safetensors", "run-a/x.safetensors"]);
     expect((await findCheckpointFiles(join(dir, "run-*/*.safetensors"))).map((file) => file.name)).toEqual(["run-a/x.safetensors"]);
+  });
+
+  it("orders files as they were written", () => {
+    const files = [{ name: "b", mtimeMs: 2 }, { name: "copy", mtimeMs: 3 }, { name: "a", mtimeMs: 2 }, { name: "z", mtimeMs: 1 }];
+    expect(inWritingOrder(files).map((file) => file.name)).toEqual(["z", "a", "b", "copy"]);
   });
 
   it("says which folder it cannot read", async () => {

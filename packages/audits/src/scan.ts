@@ -44,6 +44,11 @@ export async function findCheckpointFiles(source: string): Promise<FoundFile[]> 
   return found;
 }
 
+/** Files in the order they were written (mtime, then name): the policy's "first" is the oldest, and a copy comes after its original. */
+export function inWritingOrder<T extends Pick<FoundFile, "name" | "mtimeMs">>(files: readonly T[]): T[] {
+  return [...files].sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 function matcherOf(source: string): { base: string; matches: (name: string) => boolean } {
   if (!GLOB_CHARS.test(source)) return { base: source, matches: (name) => !name.includes("/") && name.endsWith(".safetensors") };
   const parts = source.split("/");

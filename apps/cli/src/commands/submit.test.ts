@@ -188,6 +188,7 @@ describe("gradcheck submit", () => {
     const id = CHECK_ID.exec(result.stdout)![0];
     expect(result.stdout).toMatch(new RegExp(`^Check ${id} queued \\(model cli-test spec v1, run default, step 10, checkpoint ${correctHash.slice(0, 12)}\\)`));
     expect(result.stdout).toContain(`Follow it: GET ${fake.url}/api/v1/checks/${id}`);
+    expect(result.stdout).toContain(`Its report, once done: gradcheck show ${id} --server ${fake.url} (exit 1 on a fail, for scripts)`);
     expect(fake.lines()).toEqual([
       "POST /api/v1/models",
       `GET /api/v1/models/cli-test/checkpoints/${correctHash}`,

@@ -73,6 +73,8 @@ function describeSubmitted(state: CheckState, created: boolean, client: Coordina
     `Check ${pc.bold(state.id)} ${created ? "" : "was submitted before: "}${state.status}` +
       pc.dim(` (model ${state.model} spec v${state.specVersion}, run ${state.run}, ${step}, checkpoint ${state.checkpoint.slice(0, 12)})`),
     `Follow it: GET ${client.checkUrl(state.id)}` + pc.dim(" (or run this command again with --wait)"),
+    // a fail is not this command's exit code without --wait: say where the verdict will be
+    `Its report, once done: gradcheck show ${state.id} --server ${client.server}` + pc.dim(" (exit 1 on a fail, for scripts)"),
   ].join("\n");
 }
 

@@ -6,6 +6,7 @@ import {
   describeSchedule,
   fileDecision,
   findCheckpointFiles,
+  inWritingOrder,
   modeFor,
   refusalOf,
   sendWebhook,
@@ -114,7 +115,7 @@ export async function watchCommand(source: string, given: WatchCommandOptions, o
     }
     if (ready.length) {
       await withDatabase(config, async (database) => {
-        for (const file of ready) {
+        for (const file of inWritingOrder(ready)) {
           await take(database, audit, spec, file, options, output);
           seen.set(file.name, { sizeBytes: file.sizeBytes, mtimeMs: file.mtimeMs, taken: true });
         }

@@ -86,7 +86,8 @@ export class LocalCluster {
     const coordinator = startProcess(COORDINATOR_MAIN, { ...this.coordinatorEnv(), ...env });
     this.processes.push(coordinator);
     this.coordinator = coordinator;
-    const deadline = Date.now() + 30_000;
+    // a coordinator boots in a second or two; on a CI machine running every package's tests at once, far slower
+    const deadline = Date.now() + 90_000;
     for (;;) {
       const ready = await fetch(`${this.url}/api/v1/health${until === "ready" ? "/ready" : ""}`).then(
         (response) => response.ok,
