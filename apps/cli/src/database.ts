@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { ApiKeyRepository, AuditRepository, HistoryRepository, ModelRepository } from "@gradcheck/db";
 import type { CliConfig } from "./config.js";
-import { InputError, ServiceError } from "./errors.js";
+import { InputError, isInputError, ServiceError } from "./errors.js";
 
 export interface Repositories {
   readonly history: HistoryRepository;
@@ -75,6 +75,8 @@ export async function withDatabaseFor<T>(config: CliConfig, action: string, task
   try {
     return await withDatabase(config, task, options);
   } catch (error) {
+    // the task's own verdict on the user's input stands
+    if (isInputError(error)) throw error;
     throw databaseError(config, action, error);
   }
 }

@@ -55,7 +55,7 @@ beforeAll(async () => {
   expect((await api.upload(MNIST_SPEC.name, checkpoints.mnist)).status).toBe(201);
   expect((await api.upload(MNIST_SPEC.name, checkpoints.mnistFaulty)).status).toBe(201);
   expect((await api.upload(SHARDED_SPEC.name, checkpoints.faulty)).status).toBe(201);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await cluster?.destroy();
@@ -80,7 +80,7 @@ describe("a check through the cluster", () => {
     await shards.close();
     worker.kill("SIGTERM");
     expect(await worker.exited).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it("with two workers, matches the local report bit for bit, both workers taking shards", async () => {
     const workers = [await cluster.startWorker(), await cluster.startWorker()];
@@ -110,7 +110,7 @@ describe("a check through the cluster", () => {
     );
     for (const worker of workers) worker.kill("SIGTERM");
     expect(await Promise.all(workers.map((worker) => worker.exited))).toEqual([0, 0]);
-  }, 120_000);
+  }, 300_000);
 
   it("with a gpujs worker, matches the local gpujs report bit for bit and records the backend", async () => {
     const worker = await cluster.startWorker({ GRADCHECK_BACKEND: "gpujs", GRADCHECK_GPUJS_MODE: "webasm" });
@@ -127,7 +127,7 @@ describe("a check through the cluster", () => {
     expect([done.report?.verdict, done.report?.diagnosis.map((finding) => finding.code)]).toEqual([cpu.verdict, cpu.diagnosis.map((finding) => finding.code)]);
     worker.kill("SIGTERM");
     expect(await worker.exited).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it("returns the existing check when the same checkpoint and options come again", async () => {
     const first = await submit(MNIST_SPEC, checkpoints.mnist, { mode: "full" });
@@ -180,7 +180,7 @@ describe("a check through the cluster", () => {
     expect((await api.waitFor(fresh.state.id)).status).toBe("done");
     worker.kill("SIGTERM");
     await worker.exited;
-  }, 120_000);
+  }, 300_000);
 
   it("puts a check in the run and at the step submitted, a history of its own, listed with filters", async () => {
     const worker = await cluster.startWorker();
@@ -222,7 +222,7 @@ describe("a check through the cluster", () => {
     expect([bad.status, bad.body.message]).toEqual([400, expect.stringMatching(/^invalid request query: verdict: .*; query: Unrecognized key: "colour"/)]);
     worker.kill("SIGTERM");
     await worker.exited;
-  }, 120_000);
+  }, 300_000);
 
   it("lists every check, newest first, a page at a time, with filters; a cursor it did not give is a 400", async () => {
     const pages: { id: string; run: string; status: string }[][] = [];
@@ -287,5 +287,5 @@ describe("a check through the cluster", () => {
     expect(body.filter((entry: { checkId: string }) => [first.id, second.id].includes(entry.checkId)).map((entry: { specVersion: number }) => entry.specVersion).sort()).toEqual([1, 2]);
     worker.kill("SIGTERM");
     await worker.exited;
-  }, 120_000);
+  }, 300_000);
 });

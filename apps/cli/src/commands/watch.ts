@@ -35,7 +35,7 @@ import type { CheckSpec } from "@gradcheck/models";
 import pc from "picocolors";
 import { checkOptionsFrom, type CheckOptionValues } from "../check-options.js";
 import type { CliConfig } from "../config.js";
-import { historyLocation, openDatabase, type OpenDatabase } from "../database.js";
+import { historyLocation, withDatabaseFor, type Repositories } from "../database.js";
 import { InputError } from "../errors.js";
 import { fileFingerprint } from "../files.js";
 import type { Output } from "../io.js";
@@ -86,7 +86,7 @@ export async function watchCommand(source: string, given: WatchCommandOptions, o
   });
   const policy = auditPolicySchema.parse({ first: options.first, then: options.then, fullEvery: options.fullEvery ?? null });
   const name = options.name ?? auditNameOf(source);
-  const audit = await withDatabase(config, async (database) => {
+  const audit = await withDatabaseFor(config, "open", async (database) => {
     const found = await ensureAudit(database, name, source, spec, policy, options);
     // alerts a previous watch could not deliver
     await deliver(database.audits, found, await database.audits.pendingAlerts(found.id), output);
@@ -114,7 +114,7 @@ export async function watchCommand(source: string, given: WatchCommandOptions, o
       if (decision === "take") ready.push(file);
     }
     if (ready.length) {
-      await withDatabase(config, async (database) => {
+      await withDatabaseFor(config, "record the audit in", async (database) => {
         for (const file of inWritingOrder(ready)) {
           await take(database, audit, spec, file, options, output);
           seen.set(file.name, { sizeBytes: file.sizeBytes, mtimeMs: file.mtimeMs, taken: true });
@@ -125,15 +125,6 @@ export async function watchCommand(source: string, given: WatchCommandOptions, o
     await sleep(options.every, undefined, { signal }).catch(() => undefined);
   }
   return 0;
-}
-
-async function withDatabase<T>(config: CliConfig, task: (database: OpenDatabase) => Promise<T>): Promise<T> {
-  const database = await openDatabase(config);
-  try {
-    return await task(database);
-  } finally {
-    await database.close();
-  }
 }
 
 /** The folder's (or glob's fixed part's) last name, as an audit name. */
@@ -147,7 +138,7 @@ const modelNameOf = (spec: CheckSpec): string => (spec.version === 1 ? spec.spec
 const recordedSpecOf = (spec: CheckSpec): unknown => (spec.version === 1 ? spec.spec : spec.graph.spec);
 
 /** The watch's audit in the history: found by name (for the same model), or created. */
-async function ensureAudit(database: OpenDatabase, name: string, source: string, spec: CheckSpec, policy: AuditPolicy, options: WatchCommandOptions): Promise<AuditRow> {
+async function ensureAudit(database: Repositories, name: string, source: string, spec: CheckSpec, policy: AuditPolicy, options: WatchCommandOptions): Promise<AuditRow> {
   const { row: model } = await database.models.register(modelNameOf(spec), recordedSpecOf(spec));
   const existing = await database.audits.findByName(name);
   if (existing && existing.modelId !== model.id) throw new InputError(`the audit "${name}" in the history is of another model; give this one another --name`);
@@ -173,10 +164,11 @@ function withoutMode<T extends { mode?: unknown }>({ mode: _mode, ...rest }: T):
 }
 
 /** Takes one stable file: a checked entry, a refused one, or nothing (its bytes were taken before). */
-async function take(database: OpenDatabase, audit: AuditRow, spec: CheckSpec, file: FoundFile, options: WatchCommandOptions, output: Output): Promise<void> {
+async function take(database: Repositories, audit: AuditRow, spec: CheckSpec, file: FoundFile, options: WatchCommandOptions, output: Output): Promise<void> {
   const { contentHash, sizeBytes } = await fileFingerprint(file.path);
   const known = await database.audits.entryByHash(audit.id, contentHash);
-  if (known && known.status !== "taken") {
+  // an entry still taken or checking was left by a watch that stopped mid-check: finished now
+  if (known && known.status !== "taken" && known.status !== "checking") {
     if (known.file !== file.name) output.out(`${pc.dim("skip")}      ${file.name}: the same bytes as ${known.file}, taken before`);
     return;
   }

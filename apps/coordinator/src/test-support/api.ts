@@ -36,7 +36,7 @@ export class TestApi {
   }
 
   /** Polls a check until it finishes. */
-  async waitFor(id: string, timeoutMs = 60_000, until: (state: CheckState) => boolean = (state) => isFinished(state.status)): Promise<CheckState> {
+  async waitFor(id: string, timeoutMs = 240_000, until: (state: CheckState) => boolean = (state) => isFinished(state.status)): Promise<CheckState> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { status, body } = await this.request("GET", `/checks/${id}`);
