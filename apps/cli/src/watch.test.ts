@@ -156,7 +156,7 @@ describe("gradcheck watch", () => {
     expect(payloads.find((payload) => payload.kind === "fail")?.check).toMatchObject({ verdict: "fail", mode: "sample" });
   }, 240_000);
 
-  it("refuses a missing folder and a webhook without its secret, with exit 2", async () => {
+  it("refuses a missing folder, a bad webhook, and another model's audit, with exit 2", async () => {
     const run = (...args: string[]) => {
       const child = spawn(process.execPath, [bin, "watch", ...args], { env: { ...process.env, GRADCHECK_DATA_DIR: dataDir, GRADCHECK_WEBHOOK_SECRET: "" }, stdio: ["ignore", "pipe", "pipe"] });
       let text = "";
@@ -167,6 +167,15 @@ describe("gradcheck watch", () => {
     expect(await run(checkpoints, "--model", modelPath, "--webhook", webhook)).toEqual({ code: 2, stderr: expect.stringMatching(/--webhook and --webhook-secret go together/) });
     expect((await run(checkpoints, "--model", modelPath, "--webhook", "ftp://x", "--webhook-secret", "0123456789abcdef")).stderr).toMatch(/--webhook: an http:\/\/ or https:\/\/ URL/);
     expect((await run(checkpoints, "--model", modelPath, "--webhook", webhook, "--webhook-secret", "short")).stderr).toMatch(/--webhook-secret: at least 16 characters/);
+    const other = join(directory, "other.json");
+    await writeFile(other, JSON.stringify({ ...SPEC, name: "other-model" }));
+    const empty = join(directory, "empty");
+    await mkdir(empty);
+    expect((await run(empty, "--model", modelPath, "--name", "shared", "--once")).code).toBe(0);
+    expect(await run(empty, "--model", other, "--name", "shared", "--once")).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(/the audit "shared" in the history is of another model; give this one another --name/),
+    });
     expect((await run(checkpoints, "--model", modelPath, "--every", "10ms")).stderr).toMatch(/--every must be a duration of at least 1s/);
   });
 });
